@@ -1,0 +1,36 @@
+// Package adapters folds rxnet's event streams back into asyncio's
+// callback interfaces, so asyncio or Twisted protocol code ports method
+// for method, and offers io.Reader and io.Writer views of a transport.
+//
+// [Connect] dials and drives a [Protocol]; [Serve] drives one protocol per
+// accepted connection; [Adapt] drives an open transport. [NewWriter] gives
+// io.Copy backpressure; [NewReader] reads Data events as a byte stream.
+//
+//	srv, _ := transport.Listen(ctx, "tcp", "127.0.0.1:8888")
+//	go adapters.Serve(ctx, srv, func() *Echo { return &Echo{} })
+//
+// # Event lifecycle
+//
+//	ConnectionMade ─▶ DataReceived* ─▶ EOFReceived? ─▶ ConnectionLost
+//	                  PauseWriting ⇄ ResumeWriting (any time before Lost)
+//
+// ConnectionMade is called first, exactly once; ConnectionLost last,
+// exactly once. DataReceived never comes after EOFReceived, nor after the
+// transport was closed, nor while reading is paused. PauseWriting and
+// ResumeWriting alternate, starting with PauseWriting.
+//
+// # Concurrency
+//
+// The adapter never calls two callbacks of one protocol at once, and calls
+// them in event order, on the transport's read goroutine. A PauseWriting
+// caused by a Write inside a callback is called before that Write returns;
+// one caused by a Write from another goroutine is called on that goroutine
+// if no callback is running, or right after the running one otherwise.
+// Code that must know the write state at once reads the transport's
+// Writable channel.
+//
+// # Errors
+//
+// A panicking callback aborts its transport with a [*PanicError] as
+// ConnectionLost's error; a server keeps serving its other connections.
+package adapters

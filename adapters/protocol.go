@@ -1,0 +1,61 @@
+package adapters
+
+import "github.com/rxnet/rxnet/transport"
+
+// Protocol is asyncio's Protocol: the callbacks of a stream transport.
+//
+// The adapter calls them one at a time, never two at once, in event order,
+// on the transport's read goroutine, except PauseWriting and ResumeWriting
+// which may run on the goroutine whose Write or flush caused them (see
+// Serve). Callbacks must not block for long: while one runs the
+// transport reads nothing more. In particular they must not wait in Drain
+// or in a Writer from NewWriter: the ResumeWriting they wait for cannot be
+// delivered while they run. A panicking callback aborts that transport
+// with a *PanicError as ConnectionLost's error.
+type Protocol interface {
+	// ConnectionMade is called first, exactly once, with the transport.
+	ConnectionMade(t transport.Transport)
+	// DataReceived is called with the bytes read, never empty. data is the
+	// protocol's to keep.
+	DataReceived(data []byte)
+	// EOFReceived is called when the peer shut down its write side, at most
+	// once, after the last DataReceived. Returning false closes the
+	// transport (after its writes are flushed); true keeps it half-open,
+	// and the protocol closes it later.
+	EOFReceived() (keepOpen bool)
+	// ConnectionLost is called last, exactly once; err is nil for a clean
+	// end (a local Close or Abort, or EOF then close).
+	ConnectionLost(err error)
+	// PauseWriting is called when the write buffer goes over its high-water
+	// mark. When a Write inside a callback causes it, it is called before
+	// that Write returns.
+	PauseWriting()
+	// ResumeWriting is called when the write buffer comes back to its
+	// low-water mark, after a PauseWriting.
+	ResumeWriting()
+}
+
+// BaseProtocol has empty implementations of every Protocol method: embed
+// it and define only the callbacks you need. Its EOFReceived returns false
+// (close on EOF), as asyncio's default does.
+type BaseProtocol struct{}
+
+// ConnectionMade does nothing.
+func (BaseProtocol) ConnectionMade(transport.Transport) {}
+
+// DataReceived does nothing.
+func (BaseProtocol) DataReceived([]byte) {}
+
+// EOFReceived returns false: the transport closes.
+func (BaseProtocol) EOFReceived() bool { return false }
+
+// ConnectionLost does nothing.
+func (BaseProtocol) ConnectionLost(error) {}
+
+// PauseWriting does nothing.
+func (BaseProtocol) PauseWriting() {}
+
+// ResumeWriting does nothing.
+func (BaseProtocol) ResumeWriting() {}
+
+var _ Protocol = BaseProtocol{}

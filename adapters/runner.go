@@ -1,0 +1,214 @@
+package adapters
+
+import (
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rxnet/rxnet/internal/goid"
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// runner folds one transport's events into one Protocol's callbacks. It
+// is the transport's sink.Handler: events arrive on the read goroutine.
+//
+// mu is held while any callback runs, so no two run at once (CC2); owner
+// is the id of the goroutine holding it, so that a Write made inside a
+// callback can call PauseWriting before it returns, and a Write from any
+// other goroutine leaves it to whoever holds mu next.
+type runner struct {
+	t    transport.Transport
+	at   sink.Attacher
+	p    Protocol
+	made chan struct{} // closed once ConnectionMade has returned
+
+	mu          sync.Mutex
+	owner       atomic.Uint64
+	reader      uint64      // the read goroutine's id
+	flowPending atomic.Bool // a pause or resume waits for mu
+	wake        chan struct{}
+
+	// Guarded by mu.
+	told bool // the protocol was last told PauseWriting
+	lost bool
+}
+
+var _ sink.Handler = (*runner)(nil)
+
+// attach makes the runner for t and p and starts delivering.
+func attach(t transport.Transport, p Protocol) (*runner, error) {
+	at, ok := t.(sink.Attacher)
+	if !ok {
+		return nil, ErrNotAdaptable
+	}
+	r := &runner{t: t, at: at, p: p, made: make(chan struct{}), wake: make(chan struct{}, 1)}
+	if !at.Attach(r) {
+		return nil, ErrNotAdaptable
+	}
+	return r, nil
+}
+
+// Event implements sink.Handler.
+func (r *runner) Event(e stream.Event) {
+	switch e.Kind {
+	case stream.Made:
+		r.reader = goid.Get()
+		r.lock(r.reader)
+		r.connectionMade()
+		r.unlock()
+		close(r.made)
+	case stream.Data:
+		if !r.lockForData() {
+			return
+		}
+		r.dataReceived(e.Data)
+		r.unlock()
+	case stream.EOF:
+		r.lock(r.reader)
+		keep := r.eofReceived()
+		r.unlock()
+		if !keep {
+			r.t.Close()
+		}
+	case stream.Lost:
+		r.lock(r.reader)
+		r.lost = true
+		r.connectionLost(e.Err)
+		r.unlock()
+	}
+}
+
+// lockForData takes mu for a DataReceived, holding the data back while
+// reading is paused (RD3); it reports false, without the lock, when the
+// transport closed meanwhile (no DataReceived after a close).
+func (r *runner) lockForData() bool {
+	for {
+		r.lock(r.reader)
+		if r.t.IsClosing() {
+			r.unlock()
+			return false
+		}
+		if !r.at.ReadPaused() {
+			return true
+		}
+		r.unlock()
+		<-r.wake
+	}
+}
+
+func (r *runner) lock(id uint64) {
+	r.mu.Lock()
+	r.owner.Store(id)
+}
+
+func (r *runner) unlock() {
+	r.owner.Store(0)
+	r.mu.Unlock()
+	r.tryFlow()
+}
+
+// inCallback reports whether the calling goroutine is running a callback.
+func (r *runner) inCallback() bool {
+	id := r.owner.Load()
+	return id != 0 && id == goid.Get()
+}
+
+// FlowChanged implements sink.Handler.
+func (r *runner) FlowChanged() {
+	if r.inCallback() {
+		r.deliverFlow()
+		return
+	}
+	r.flowPending.Store(true)
+	r.tryFlow()
+}
+
+// tryFlow delivers a pending pause or resume if no callback runs; if one
+// does, its unlock calls tryFlow again, so nothing is left behind.
+func (r *runner) tryFlow() {
+	for r.flowPending.Load() && r.mu.TryLock() {
+		r.owner.Store(goid.Get())
+		r.flowPending.Store(false)
+		r.deliverFlow()
+		r.owner.Store(0)
+		r.mu.Unlock()
+	}
+}
+
+// deliverFlow tells the protocol the transport's current write state, if
+// it differs from what it was last told. mu is held.
+func (r *runner) deliverFlow() {
+	for !r.lost {
+		paused := r.at.WritePaused()
+		if paused == r.told {
+			return
+		}
+		r.told = paused
+		if paused {
+			r.pauseWriting()
+		} else {
+			r.resumeWriting()
+		}
+	}
+}
+
+// ReadingPaused implements sink.Handler: once PauseReading returns, no
+// DataReceived starts until ResumeReading, so a callback running on
+// another goroutine is waited for.
+func (r *runner) ReadingPaused() {
+	if r.inCallback() {
+		return // the read goroutine checks again before the next delivery
+	}
+	r.mu.Lock()
+	r.mu.Unlock() //nolint:staticcheck // a barrier: wait for the running callback
+	r.tryFlow()
+}
+
+// Wake implements sink.Handler.
+func (r *runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// The callbacks, each behind the panic guard.
+
+func (r *runner) connectionMade() {
+	defer r.recoverPanic()
+	r.p.ConnectionMade(r.t)
+}
+
+func (r *runner) dataReceived(data []byte) {
+	defer r.recoverPanic()
+	r.p.DataReceived(data)
+}
+
+func (r *runner) eofReceived() (keep bool) {
+	defer r.recoverPanic()
+	return r.p.EOFReceived()
+}
+
+func (r *runner) connectionLost(err error) {
+	defer func() { _ = recover() }() // nothing is left to close
+	r.p.ConnectionLost(err)
+}
+
+func (r *runner) pauseWriting() {
+	defer r.recoverPanic()
+	r.p.PauseWriting()
+}
+
+func (r *runner) resumeWriting() {
+	defer r.recoverPanic()
+	r.p.ResumeWriting()
+}
+
+// recoverPanic turns a panicking callback into the transport's end (ER2).
+func (r *runner) recoverPanic() {
+	if v := recover(); v != nil {
+		r.at.Fail(&PanicError{Value: v, Stack: debug.Stack()})
+	}
+}

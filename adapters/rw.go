@@ -1,0 +1,93 @@
+package adapters
+
+import (
+	"context"
+	"io"
+
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// Writer is an io.Writer over a write transport that gives io.Copy and
+// friends backpressure: each Write hands p to the transport (which never
+// blocks) and then waits while the transport is paused, like asyncio's
+// write() followed by await drain().
+//
+// A Writer may be used by one goroutine at a time. Do not use it inside a
+// Protocol callback: the resume it waits for cannot be delivered there.
+type Writer struct {
+	t   transport.WriteTransport
+	ctx context.Context
+}
+
+// NewWriter returns a Writer over t whose waits end only with the
+// transport (a Close or Abort ends them).
+func NewWriter(t transport.WriteTransport) *Writer {
+	return &Writer{t: t, ctx: context.Background()}
+}
+
+// NewWriterContext is NewWriter with a context bounding every wait: once
+// ctx ends, Write returns ctx.Err() (the bytes it was given are already
+// buffered).
+func NewWriterContext(ctx context.Context, t transport.WriteTransport) *Writer {
+	return &Writer{t: t, ctx: ctx}
+}
+
+// Write writes p to the transport, then waits while it is paused. It
+// returns len(p) and the wait's error, or 0 and the transport's error when
+// p was refused.
+func (w *Writer) Write(p []byte) (int, error) {
+	n, err := w.t.Write(p)
+	if err != nil {
+		return n, err
+	}
+	return n, w.t.Drain(w.ctx)
+}
+
+// Reader is an io.Reader over a transport's Data events. It claims the
+// transport's events (no other consumer may take them) and returns io.EOF
+// after the peer's EOF or a clean Lost, and Lost's error when it carries
+// one.
+//
+// A Reader may be used by one goroutine at a time.
+type Reader struct {
+	events <-chan stream.Event
+	rest   []byte
+	err    error
+}
+
+// NewReader claims t's events and returns a Reader over them. When the
+// events already had another consumer, the first Read returns
+// stream.ErrAlreadySubscribed.
+func NewReader(t transport.ReadTransport) *Reader {
+	return &Reader{events: t.Events()}
+}
+
+// Read reads the next bytes of the stream, waiting for them.
+func (r *Reader) Read(p []byte) (int, error) {
+	for len(r.rest) == 0 {
+		if r.err != nil {
+			return 0, r.err
+		}
+		r.next()
+	}
+	n := copy(p, r.rest)
+	r.rest = r.rest[n:]
+	return n, nil
+}
+
+// next waits for the next event that matters to a reader.
+func (r *Reader) next() {
+	e, ok := <-r.events
+	switch {
+	case !ok, e.Kind == stream.EOF:
+		r.err = io.EOF
+	case e.Kind == stream.Data:
+		r.rest = e.Data
+	case e.Kind == stream.Lost:
+		r.err = e.Err
+		if r.err == nil {
+			r.err = io.EOF
+		}
+	}
+}

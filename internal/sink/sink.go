@@ -1,0 +1,37 @@
+// Package sink is the internal path between a transport and the Protocol
+// adapter: instead of its event channel, a transport can deliver events by
+// calling a Handler on its read goroutine. Only rxnet's own packages can
+// name these types.
+package sink
+
+import "github.com/rxnet/rxnet/stream"
+
+// Handler receives a transport's events in place of its channel.
+type Handler interface {
+	// Event is called on the transport's read goroutine, one event at a
+	// time, in order: Made first, Lost last. PauseWriting and
+	// ResumeWriting are not delivered here but announced by FlowChanged.
+	Event(e stream.Event)
+	// FlowChanged is called, from any goroutine and outside every
+	// transport lock, after the transport paused or resumed writing.
+	FlowChanged()
+	// ReadingPaused is called by PauseReading, on the caller's goroutine,
+	// after reading was paused.
+	ReadingPaused()
+	// Wake is called after ResumeReading, Close, Abort or a failure, so
+	// that a delivery held back while reading was paused can proceed.
+	Wake()
+}
+
+// Attacher is implemented by transports that can deliver to a Handler.
+type Attacher interface {
+	// Attach claims the transport's events for h and starts reading. It
+	// reports false when the events already have a consumer.
+	Attach(h Handler) bool
+	// Fail aborts the transport with err as Lost's error.
+	Fail(err error)
+	// WritePaused reports whether writing is paused.
+	WritePaused() bool
+	// ReadPaused reports whether reading is paused (and not closing).
+	ReadPaused() bool
+}

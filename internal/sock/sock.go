@@ -1,0 +1,29 @@
+// Package sock is the one seam through which rxnet transports wait for a
+// descriptor to become readable or writable and move bytes through it.
+//
+// Today each transport's read goroutine parks in Go's runtime poller
+// (syscall.RawConn); a later step replaces this package with a poller that
+// needs no goroutine per idle connection, behind the same methods.
+//
+// Read borrows a buffer only once the descriptor is readable, so an idle
+// connection holds no read buffer.
+package sock
+
+import (
+	"errors"
+	"sync"
+)
+
+// MaxRead is the largest read one Read call makes.
+const MaxRead = 64 << 10
+
+var pool = sync.Pool{New: func() any { b := make([]byte, MaxRead); return &b }}
+
+// getBuf borrows a MaxRead-byte buffer.
+func getBuf() *[]byte { return pool.Get().(*[]byte) }
+
+// PutBuf returns a buffer borrowed through Read.
+func PutBuf(b *[]byte) { pool.Put(b) }
+
+// ErrStopped is returned by Read when its stop function asked it not to read.
+var ErrStopped = errors.New("sock: read stopped")

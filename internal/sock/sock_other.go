@@ -1,0 +1,31 @@
+//go:build !unix
+
+package sock
+
+import (
+	"errors"
+	"fmt"
+	"syscall"
+)
+
+// FD is unsupported off Unix.
+type FD struct{}
+
+// New returns an error wrapping errors.ErrUnsupported off Unix.
+func New(c syscall.Conn, stop func() bool) (*FD, error) {
+	return nil, fmt.Errorf("sock: non-blocking descriptors: %w", errors.ErrUnsupported)
+}
+
+// Read is unsupported off Unix.
+func (f *FD) Read(size int) (*[]byte, int, error) {
+	return nil, 0, errors.ErrUnsupported
+}
+
+// TryWrite is unsupported off Unix.
+func (f *FD) TryWrite(p []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// Writev is unsupported off Unix.
+func (f *FD) Writev(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// TryWritev is unsupported off Unix.
+func (f *FD) TryWritev(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }

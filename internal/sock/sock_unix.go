@@ -1,0 +1,166 @@
+//go:build unix
+
+package sock
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// FD moves bytes through one socket or pipe without blocking a thread.
+//
+// One goroutine at a time may read (Read) and one at a time may write
+// (TryWrite, Writev); a read and a write may run simultaneously.
+type FD struct {
+	rc syscall.RawConn
+
+	// The read callback's arguments and results, kept here so that the
+	// callback (a method value made once) does not allocate per call.
+	readFn   func(uintptr) bool
+	rbuf     *[]byte
+	rsize    int
+	rn       int
+	rerr     error
+	stop     func() bool
+	rstopped bool
+	writeFn  func(uintptr) bool
+	tryFn    func(uintptr) bool
+	wbufs    [][]byte
+	wone     []byte
+	wn       int
+	werr     error
+}
+
+// New wraps a connection's raw descriptor. Before each read attempt Read
+// calls stop; when it reports true, Read returns ErrStopped without
+// reading.
+func New(c syscall.Conn, stop func() bool) (*FD, error) {
+	rc, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	f := &FD{rc: rc, stop: stop}
+	f.readFn, f.writeFn, f.tryFn = f.read, f.writev, f.tryWrite
+	return f, nil
+}
+
+// Read waits until the descriptor is readable and reads at most size bytes
+// (size <= MaxRead) into a borrowed buffer, which the caller returns with
+// PutBuf. It returns ErrStopped, without reading, when New's stop function
+// says so. n == 0 with a nil error is end of file. The buffer is nil
+// whenever n is 0.
+func (f *FD) Read(size int) (buf *[]byte, n int, err error) {
+	f.rsize, f.rstopped = size, false
+	if err = f.rc.Read(f.readFn); err == nil {
+		err = f.rerr
+	}
+	buf, n = f.rbuf, f.rn
+	f.rbuf, f.rn, f.rerr = nil, 0, nil
+	if f.rstopped {
+		return nil, 0, ErrStopped
+	}
+	if n == 0 && buf != nil {
+		PutBuf(buf)
+		buf = nil
+	}
+	return buf, n, err
+}
+
+func (f *FD) read(fd uintptr) bool {
+	if f.stop() {
+		f.rstopped = true
+		return true
+	}
+	b := getBuf()
+	for {
+		n, err := unix.Read(int(fd), (*b)[:f.rsize])
+		switch err {
+		case nil:
+			f.rbuf, f.rn = b, n
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			PutBuf(b) // hold no buffer while waiting
+			return false
+		default:
+			PutBuf(b)
+			f.rerr = err
+			return true
+		}
+	}
+}
+
+// TryWrite writes as much of p as the kernel takes now, without waiting.
+// A full socket buffer is not an error: it returns the count taken.
+func (f *FD) TryWrite(p []byte) (int, error) {
+	f.wone = p
+	n, err := f.try()
+	f.wone = nil
+	return n, err
+}
+
+// TryWritev is TryWrite for several buffers, with one writev.
+func (f *FD) TryWritev(bufs [][]byte) (int, error) {
+	f.wbufs = bufs
+	n, err := f.try()
+	f.wbufs = nil
+	return n, err
+}
+
+func (f *FD) try() (int, error) {
+	if err := f.rc.Write(f.tryFn); err != nil {
+		return 0, err
+	}
+	n, err := f.wn, f.werr
+	f.wn, f.werr = 0, nil
+	return n, err
+}
+
+func (f *FD) tryWrite(fd uintptr) bool {
+	for {
+		var n int
+		var err error
+		if f.wbufs != nil {
+			n, err = unix.Writev(int(fd), f.wbufs)
+		} else {
+			n, err = unix.Write(int(fd), f.wone)
+		}
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			n, err = 0, nil
+		}
+		f.wn, f.werr = max(n, 0), err
+		return true
+	}
+}
+
+// Writev waits until the descriptor is writable, then writes bufs with one
+// writev and returns the count the kernel took (at least one byte unless
+// there is an error).
+func (f *FD) Writev(bufs [][]byte) (int, error) {
+	f.wbufs = bufs
+	if err := f.rc.Write(f.writeFn); err != nil {
+		return 0, err
+	}
+	n, err := f.wn, f.werr
+	f.wbufs, f.wn, f.werr = nil, 0, nil
+	return n, err
+}
+
+func (f *FD) writev(fd uintptr) bool {
+	for {
+		n, err := unix.Writev(int(fd), f.wbufs)
+		switch err {
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		}
+		f.wn, f.werr = max(n, 0), err
+		return true
+	}
+}

@@ -1,0 +1,38 @@
+// Package stream defines the events every rxnet transport emits and the
+// bounded, single-consumer channel that carries them, usable as a plain
+// channel or as an rxgo Observable.
+//
+// A transport's events are a [Made] first, then [Data] (or datagram and
+// subprocess events) in the order they happened, at most one [EOF] after
+// the last Data, [PauseWriting] and [ResumeWriting] as the write buffer
+// crosses its marks, and a [Lost] last, exactly once, after which the
+// channel is closed:
+//
+//	for ev := range t.Events() {
+//		switch ev.Kind {
+//		case stream.Data:
+//			t.Write(ev.Data)
+//		case stream.Lost:
+//			log.Println("lost:", ev.Err)
+//		}
+//	}
+//
+// # Consumers
+//
+// A transport has one consumer: the channel from Events, one subscription
+// of its Observable, or the Protocol adapter of package adapters. A second
+// one gets [ErrAlreadySubscribed], never half of the events.
+//
+// # Flow control
+//
+// The channel is bounded: a consumer that stops receiving stops the
+// transport's reads, and the peer is held back by the kernel. Control
+// events (PauseWriting, ResumeWriting) never block a writer: when the
+// channel is full they wait beside it, and a pause and resume that are both
+// still waiting cancel out.
+//
+// # Concurrency
+//
+// Events are values; Data belongs to the receiver. Multiple goroutines may
+// invoke methods on a Queue simultaneously.
+package stream

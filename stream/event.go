@@ -1,0 +1,87 @@
+package stream
+
+import (
+	"fmt"
+	"net"
+)
+
+// Kind says what happened on a transport.
+type Kind uint8
+
+// The event kinds, in the rough order a transport produces them.
+const (
+	// Made is the first event of every transport, exactly once.
+	Made Kind = iota + 1
+	// Data carries bytes read from a stream transport; Event.Data is non-empty.
+	Data
+	// EOF says the peer will send no more bytes; at most once, after every Data.
+	EOF
+	// Lost is the last event, exactly once; Event.Err is nil for a clean end.
+	Lost
+	// PauseWriting says the write buffer went over its high-water mark.
+	PauseWriting
+	// ResumeWriting says the write buffer came back to its low-water mark.
+	ResumeWriting
+	// Datagram carries one datagram and its sender (Event.Addr).
+	Datagram
+	// DatagramError reports a socket error that does not end a datagram endpoint.
+	DatagramError
+	// PipeData carries bytes read from a subprocess pipe (Event.FD).
+	PipeData
+	// PipeLost says a subprocess pipe (Event.FD) closed.
+	PipeLost
+	// Exited says the subprocess exited.
+	Exited
+)
+
+var kindNames = [...]string{
+	Made:          "Made",
+	Data:          "Data",
+	EOF:           "EOF",
+	Lost:          "Lost",
+	PauseWriting:  "PauseWriting",
+	ResumeWriting: "ResumeWriting",
+	Datagram:      "Datagram",
+	DatagramError: "DatagramError",
+	PipeData:      "PipeData",
+	PipeLost:      "PipeLost",
+	Exited:        "Exited",
+}
+
+// String returns the kind's name, such as "Data".
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return fmt.Sprintf("Kind(%d)", uint8(k))
+}
+
+// Event is one thing that happened on a transport.
+//
+// An Event is a value: the receiver owns Data and may keep or modify it.
+type Event struct {
+	Kind Kind
+	// Data holds the bytes of a Data, Datagram or PipeData event; the
+	// receiver owns it.
+	Data []byte
+	// Addr is the sender of a Datagram event.
+	Addr net.Addr
+	// FD is the pipe of a PipeData or PipeLost event: 0 stdin, 1 stdout,
+	// 2 stderr.
+	FD int
+	// Err is the cause of a Lost, DatagramError or PipeLost event; nil means
+	// a clean end.
+	Err error
+}
+
+// String formats the event for logs and tests, such as "Data(5)" or
+// "Lost(<nil>)".
+func (e Event) String() string {
+	switch e.Kind {
+	case Data, Datagram, PipeData:
+		return fmt.Sprintf("%v(%d)", e.Kind, len(e.Data))
+	case Lost, DatagramError, PipeLost:
+		return fmt.Sprintf("%v(%v)", e.Kind, e.Err)
+	}
+	return e.Kind.String()
+}

@@ -1,0 +1,225 @@
+package stream
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// Who holds a Queue's single claim.
+const (
+	claimNone int32 = iota
+	claimChannel
+	claimObservable
+	claimOther
+)
+
+// Queue is the bounded, single-consumer event channel a transport delivers
+// its events through. Its producer (a transport) calls Send, Control,
+// Release and Finish; exactly one consumer claims it, through Events,
+// Observable or Claim, and the first claim starts the producer.
+//
+// A Queue never holds more than its capacity of events plus two pending
+// flow-control events, so a consumer that stops consuming stops the
+// producer (Send blocks) instead of growing memory.
+//
+// Multiple goroutines may invoke methods on a Queue simultaneously, with
+// one producer and one consumer.
+type Queue struct {
+	ch     chan Event
+	start  func()
+	abort  func()
+	claim  atomic.Int32
+	once   sync.Once
+	freed  chan struct{} // closed by Release
+	freeMu sync.Once
+
+	mu      sync.Mutex
+	pending []Event // control events waiting for room; at most two
+	helping bool
+	done    bool // Finish has begun: Control drops its events
+	helper  sync.WaitGroup
+}
+
+// NewQueue returns a queue holding at most capacity events (at least 2).
+// start is called once, by the first claim; abort is called when an
+// Observable subscriber's context ends before Lost was delivered. Either
+// may be nil.
+func NewQueue(capacity int, start, abort func()) *Queue {
+	return &Queue{
+		ch:    make(chan Event, max(capacity, 2)),
+		start: start,
+		abort: abort,
+		freed: make(chan struct{}),
+	}
+}
+
+// Cap returns the number of events the queue holds.
+func (q *Queue) Cap() int { return cap(q.ch) }
+
+// Events claims the queue for a channel consumer and returns its channel.
+// Like context.Context.Done, every call returns the same channel, so it
+// may be called in a select loop. Once an Observable or another consumer
+// has claimed the queue, Events returns a closed channel holding a single
+// Lost event whose Err is ErrAlreadySubscribed.
+func (q *Queue) Events() <-chan Event {
+	if !q.claimAs(claimChannel) {
+		ch := make(chan Event, 1)
+		ch <- Event{Kind: Lost, Err: ErrAlreadySubscribed}
+		close(ch)
+		return ch
+	}
+	return q.ch
+}
+
+// Claim claims the queue for a consumer that does not read the channel
+// (the Protocol adapter). It reports whether the claim succeeded; when it
+// did, prepare (if not nil) runs before the producer starts.
+func (q *Queue) Claim(prepare func()) bool {
+	if !q.claim.CompareAndSwap(claimNone, claimOther) {
+		return false
+	}
+	if prepare != nil {
+		prepare()
+	}
+	q.startOnce()
+	return true
+}
+
+func (q *Queue) claimAs(who int32) bool {
+	if !q.claim.CompareAndSwap(claimNone, who) && (who != claimChannel || q.claim.Load() != claimChannel) {
+		return false
+	}
+	q.startOnce()
+	return true
+}
+
+func (q *Queue) startOnce() {
+	q.once.Do(func() {
+		if q.start != nil {
+			q.start()
+		}
+	})
+}
+
+// Send delivers e, waiting for room. It returns false, without delivering,
+// when Release was called first.
+func (q *Queue) Send(e Event) bool {
+	select {
+	case q.ch <- e:
+		return true
+	default:
+	}
+	select {
+	case q.ch <- e:
+		return true
+	case <-q.freed:
+		return false
+	}
+}
+
+// Control delivers a PauseWriting or ResumeWriting event without ever
+// blocking. When the channel is full the event waits, and a consecutive
+// pause and resume that are both still waiting cancel out (the consumer
+// sees the same alternation, ending in the same state).
+func (q *Queue) Control(e Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.done {
+		return
+	}
+	if len(q.pending) == 0 && !q.helping {
+		select {
+		case q.ch <- e:
+			return
+		default:
+		}
+	}
+	if len(q.pending) >= 2 {
+		// The last pending event is e's opposite; the first may be in
+		// flight. Dropping the last keeps the alternation.
+		q.pending = q.pending[:len(q.pending)-1]
+		return
+	}
+	q.pending = append(q.pending, e)
+	if !q.helping {
+		q.helping = true
+		q.helper.Add(1)
+		go q.help()
+	}
+}
+
+// help delivers pending control events in order, then exits.
+func (q *Queue) help() {
+	defer q.helper.Done()
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.helping = false
+			q.mu.Unlock()
+			return
+		}
+		e := q.pending[0]
+		q.mu.Unlock()
+		select {
+		case q.ch <- e:
+			q.mu.Lock()
+			q.pending = q.pending[1:]
+			q.mu.Unlock()
+		case <-q.freed:
+			q.mu.Lock()
+			q.pending, q.helping = nil, false
+			q.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Release says the consumer may be gone (the transport was closed or
+// aborted locally): a blocked Send returns false, and Finish no longer
+// waits for room, dropping undelivered events other than Made if it must.
+// Release is idempotent.
+func (q *Queue) Release() {
+	q.freeMu.Do(func() { close(q.freed) })
+}
+
+// Finish delivers lost as the last event and closes the channel. It waits
+// for room until Release; after Release it makes room by dropping the
+// events still queued (keeping Made first, so the consumer still sees
+// Made then Lost). The producer calls Finish once, after its last Send.
+func (q *Queue) Finish(lost Event) {
+	q.mu.Lock()
+	q.done = true
+	q.mu.Unlock()
+	q.helper.Wait() // pending control events go first (or are dropped by Release)
+	select {
+	case q.ch <- lost:
+		close(q.ch)
+		return
+	default:
+	}
+	select {
+	case q.ch <- lost:
+	case <-q.freed:
+		q.makeRoom()
+		q.ch <- lost
+	}
+	close(q.ch)
+}
+
+// makeRoom empties the channel, putting Made back if the consumer never
+// took it, so that Lost fits (the capacity is at least 2).
+func (q *Queue) makeRoom() {
+	made := false
+	for {
+		select {
+		case e := <-q.ch:
+			made = made || e.Kind == Made
+			continue
+		default:
+		}
+		break
+	}
+	if made {
+		q.ch <- Event{Kind: Made}
+	}
+}

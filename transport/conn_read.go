@@ -1,0 +1,135 @@
+package transport
+
+import (
+	"errors"
+	"net"
+	"os"
+	"syscall"
+
+	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// run is the read goroutine, started by the first claim of the events: it
+// delivers Made, reads until EOF, an error or a local close, waits for the
+// descriptor to close (after the write flush), and delivers Lost.
+func (c *conn) run() {
+	c.mu.Lock()
+	h := c.handler
+	c.mu.Unlock()
+	c.deliver(h, stream.Event{Kind: stream.Made})
+	c.readLoop(h)
+	<-c.done
+	c.mu.Lock()
+	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
+	c.mu.Unlock()
+	if h != nil {
+		h.Event(lost)
+		return
+	}
+	c.q.Finish(lost)
+}
+
+// readLoop reads and delivers until EOF, a failure or a local close.
+func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
+	for c.waitReadable() {
+		buf, n, err := c.fd.Read(c.readCap)
+		switch {
+		case errors.Is(err, sock.ErrStopped):
+			continue
+		case err != nil:
+			c.readFailed(err)
+			return
+		case n == 0:
+			c.eof(h)
+			return
+		}
+		data := make([]byte, n)
+		copy(data, (*buf)[:n])
+		sock.PutBuf(buf)
+		if !c.deliverData(h, data) {
+			return
+		}
+	}
+}
+
+// waitReadable waits while reading is paused; it reports false once the
+// transport is closing.
+func (c *conn) waitReadable() bool {
+	for {
+		c.mu.Lock()
+		st, paused := c.state, c.readPaused
+		c.mu.Unlock()
+		switch {
+		case st != stateOpen:
+			return false
+		case !paused:
+			return true
+		}
+		<-c.wake
+	}
+}
+
+// deliverData delivers one Data event. In channel mode a chunk read just
+// as reading was paused waits for the resume; after a local close it is
+// dropped. It reports whether reading goes on.
+func (c *conn) deliverData(h interface{ Event(stream.Event) }, data []byte) bool {
+	e := stream.Event{Kind: stream.Data, Data: data}
+	if h != nil {
+		h.Event(e) // the adapter holds it back itself while paused
+		return true
+	}
+	if !c.waitReadable() {
+		return false
+	}
+	return c.q.Send(e)
+}
+
+func (c *conn) deliver(h interface{ Event(stream.Event) }, e stream.Event) {
+	if h != nil {
+		h.Event(e)
+		return
+	}
+	c.q.Send(e)
+}
+
+// eof delivers EOF and, without WithHalfClose, closes the transport.
+func (c *conn) eof(h interface{ Event(stream.Event) }) {
+	c.mu.Lock()
+	c.eofRead = true
+	half := c.cfg.halfClose
+	c.mu.Unlock()
+	c.deliver(h, stream.Event{Kind: stream.EOF})
+	if !half {
+		c.Close()
+	}
+}
+
+// readFailed ends the transport after a read error, unless the error only
+// reflects a local close.
+func (c *conn) readFailed(err error) {
+	c.mu.Lock()
+	local := c.state != stateOpen
+	c.mu.Unlock()
+	if local && errors.Is(err, net.ErrClosed) {
+		return
+	}
+	c.shut(c.opError("read", err))
+}
+
+// opError wraps a raw error from the descriptor as net.Conn would.
+func (c *conn) opError(op string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && !isOpError(err) {
+		err = os.NewSyscallError(op, errno)
+	}
+	if isOpError(err) {
+		return err
+	}
+	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
+}
+
+func isOpError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}

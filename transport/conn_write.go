@@ -1,0 +1,191 @@
+package transport
+
+import (
+	"github.com/rxnet/rxnet/internal/writebuf"
+)
+
+// Write implements WriteTransport.
+func (c *conn) Write(p []byte) (int, error) {
+	if _, err := c.write(p, nil); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// WriteBuffers implements WriteTransport.
+func (c *conn) WriteBuffers(bufs [][]byte) (int64, error) {
+	return c.write(nil, bufs)
+}
+
+// write is Write (p) and WriteBuffers (bufs): the same checks, then a
+// non-blocking send when nothing is buffered, then a copy of the rest.
+func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
+	total := int64(len(p))
+	for _, b := range bufs {
+		total += int64(len(b))
+	}
+	c.mu.Lock()
+	if err := c.writeErrLocked(); err != nil {
+		c.mu.Unlock()
+		return 0, err
+	}
+	if total == 0 {
+		c.mu.Unlock()
+		return 0, nil
+	}
+	sent := 0
+	if !c.flushing {
+		var err error
+		if sent, err = c.trySend(p, bufs); err != nil {
+			c.mu.Unlock()
+			c.shut(c.opError("write", err))
+			return 0, c.writeErr()
+		}
+		if int64(sent) == total {
+			c.mu.Unlock()
+			return total, nil
+		}
+	}
+	c.appendUnsent(p, bufs, sent)
+	tr := c.flow.Add(int(total) - sent)
+	c.flowLocked(tr)
+	if !c.flushing {
+		c.flushing = true
+		go c.flush()
+	}
+	h := c.handler
+	c.mu.Unlock()
+	c.afterFlow(h, tr)
+	return total, nil
+}
+
+// trySend writes without waiting; c.mu is held and nothing is buffered.
+func (c *conn) trySend(p []byte, bufs [][]byte) (int, error) {
+	if bufs == nil {
+		return c.fd.TryWrite(p)
+	}
+	views := c.views[:0]
+	for _, b := range bufs {
+		if len(b) > 0 && len(views) < writebuf.MaxViews {
+			views = append(views, b)
+		}
+	}
+	n, err := c.fd.TryWritev(views)
+	clear(views)
+	c.views = views[:0]
+	return n, err
+}
+
+// appendUnsent copies what the kernel did not take (all but the first
+// sent bytes) into the buffer.
+func (c *conn) appendUnsent(p []byte, bufs [][]byte, sent int) {
+	if bufs == nil {
+		c.buf.Append(p[sent:])
+		return
+	}
+	for _, b := range bufs {
+		k := min(sent, len(b))
+		sent -= k
+		c.buf.Append(b[k:])
+	}
+}
+
+// writeErrLocked returns the error a write gets now, if any.
+func (c *conn) writeErrLocked() error {
+	switch {
+	case c.state != stateOpen:
+		return c.deadErr
+	case c.eofWritten:
+		return ErrEOFWritten
+	}
+	return nil
+}
+
+func (c *conn) writeErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.writeErrLocked()
+}
+
+// flush is the goroutine that writes the buffer out, waiting for the
+// socket to become writable, while the buffer is not empty; then it
+// finishes a pending WriteEOF or Close.
+func (c *conn) flush() {
+	for {
+		c.mu.Lock()
+		if c.state == stateDone {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		if c.buf.Len() == 0 {
+			c.flushing = false
+			c.flushed()
+			return
+		}
+		views := c.buf.Views(c.views[:0])
+		c.mu.Unlock()
+
+		n, err := c.fd.Writev(views)
+		clear(views)
+
+		c.mu.Lock()
+		c.views = views[:0]
+		if err != nil {
+			c.mu.Unlock()
+			c.shut(c.opError("write", err))
+			return
+		}
+		if c.state == stateDone { // aborted meanwhile: the buffer is gone
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		c.buf.Consume(n)
+		tr := c.flow.Sub(n)
+		c.flowLocked(tr)
+		h := c.handler
+		c.mu.Unlock()
+		c.afterFlow(h, tr)
+	}
+}
+
+// flushed runs when the buffer is empty: it finishes a pending WriteEOF
+// or Close. c.mu is held; flushed releases it.
+func (c *conn) flushed() {
+	closing, eof := c.state == stateClosing, c.eofWritten
+	var err error
+	if eof && !closing {
+		err = c.nc.CloseWrite()
+	}
+	c.mu.Unlock()
+	switch {
+	case closing:
+		c.shut(nil)
+	case err != nil:
+		c.shut(c.opError("shutdown", err))
+	}
+}
+
+// WriteEOF implements WriteTransport.
+func (c *conn) WriteEOF() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.state != stateOpen:
+		return c.deadErr
+	case c.eofWritten:
+		return nil
+	}
+	c.eofWritten = true
+	if c.flushing {
+		return nil // the flush goroutine shuts down the write side
+	}
+	if err := c.nc.CloseWrite(); err != nil {
+		return c.opError("shutdown", err)
+	}
+	return nil
+}
+
+// CanWriteEOF implements WriteTransport.
+func (c *conn) CanWriteEOF() bool { return true }

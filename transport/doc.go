@@ -1,0 +1,57 @@
+// Package transport provides rxnet's transports: asyncio's transports for
+// Go, each emitting its events on a bounded channel (package stream).
+//
+// [Dial] connects and [Listen] serves TCP and Unix stream sockets; both
+// return transports with asyncio's whole surface ([Transport]): Close,
+// Abort, ExtraInfo, PauseReading and ResumeReading, Write (never
+// blocking), WriteBuffers (writev), WriteEOF, write-buffer limits, and the
+// Writable and Drain backpressure signals.
+//
+//	t, err := transport.Dial(ctx, "tcp", "example.com:7")
+//	if err != nil { ... }
+//	t.Write([]byte("hello"))
+//	for ev := range t.Events() {
+//		if ev.Kind == stream.Data {
+//			fmt.Printf("%s", ev.Data)
+//			t.Close()
+//		}
+//	}
+//
+// # Events
+//
+// A transport reads nothing until its events are claimed, by Events, by a
+// subscription to Observable, or by the adapters package; then it
+// delivers Made, the Data it reads, EOF, PauseWriting and ResumeWriting as
+// they happen, and Lost last. Without [WithHalfClose] a transport closes
+// itself after the peer's EOF, once its writes are flushed.
+//
+// # Flow control
+//
+// Reading is bounded: a consumer that stops receiving stops the reads
+// (at most the read limit, [WithReadLimit], is held), and TCP holds the
+// peer back. Writing never blocks: what the kernel does not take at once
+// is copied to the write buffer and flushed in the background. When the
+// buffer goes strictly over its high-water mark the transport pauses:
+// PauseWriting is emitted and Writable's channel stays open; when it comes
+// back to the low-water mark or below, ResumeWriting is emitted, Writable
+// is closed and Drain returns.
+//
+// # Concurrency
+//
+// Multiple goroutines may invoke methods on a Transport or a Server
+// simultaneously. Write order is the order in which Write calls return.
+//
+// # Errors
+//
+// Writes after Close, Abort or a failure return an error matching
+// net.ErrClosed, whose chain also holds the original cause (a
+// *net.OpError, with the kernel's errno such as ECONNRESET). Lost's error
+// is nil for a clean end. Bad options and limits return errors, never
+// panic.
+//
+// # Platform support
+//
+// Stream transports need a Unix system. WithNoDelay, WithKeepAlive and
+// WithReusePort are Linux only; elsewhere they return an error wrapping
+// errors.ErrUnsupported.
+package transport

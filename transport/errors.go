@@ -1,0 +1,25 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"net"
+)
+
+// ErrEOFWritten is returned by Write and WriteBuffers after WriteEOF.
+var ErrEOFWritten = errors.New("transport: write after WriteEOF")
+
+// ErrUnknownNetwork is returned by Dial and Listen for a network they do
+// not support.
+var ErrUnknownNetwork = errors.New("transport: unknown network")
+
+// errClosedLocally is what writes and Drain return after a local Close or
+// Abort: it matches net.ErrClosed.
+var errClosedLocally = fmt.Errorf("transport: closed: %w", net.ErrClosed)
+
+// lostError is what writes and Drain return once a transport was lost with
+// an error: it matches net.ErrClosed and keeps the cause in its chain.
+type lostError struct{ cause error }
+
+func (e *lostError) Error() string   { return "transport: lost: " + e.cause.Error() }
+func (e *lostError) Unwrap() []error { return []error{net.ErrClosed, e.cause} }

@@ -1,0 +1,133 @@
+package transport
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/rxnet/rxnet/internal/flow"
+	"github.com/rxnet/rxnet/internal/sock"
+)
+
+// DefaultLimit, given as a write-buffer limit, stands for asyncio's None:
+// that limit is derived from the other one (or both take their defaults).
+const DefaultLimit = flow.Unset
+
+// DefaultReadLimit is the most a stalled consumer makes a transport hold
+// in read data (RD2), unless WithReadLimit says otherwise.
+const DefaultReadLimit = 256 << 10
+
+// DefaultEventBuffer is the number of events a transport's channel holds,
+// unless WithEventBuffer says otherwise.
+const DefaultEventBuffer = 4
+
+// Option configures a transport, a Dial or a Listen. Options are validated
+// once, when the transport is made: a bad one makes Dial or Listen return
+// an error, never panic.
+type Option func(*config)
+
+type config struct {
+	high, low   int
+	readLimit   int
+	eventBuffer int
+	halfClose   bool
+	noDelay     *bool
+	keepAlive   time.Duration
+	reusePort   bool
+	errs        []error
+}
+
+// WithWriteBufferLimits sets the write buffer's high- and low-water marks
+// in bytes, with SetWriteBufferLimits's rules: DefaultLimit for either
+// derives it from the other (low = high/4, high = 4*low); high 0 forces
+// low 0; a negative value or low > high is an error.
+func WithWriteBufferLimits(high, low int) Option {
+	return func(c *config) { c.high, c.low = high, low }
+}
+
+// WithReadLimit bounds the read data a transport holds for a consumer that
+// does not keep up: at most n bytes in its event channel, plus one read.
+// Zero means DefaultReadLimit; a negative n is an error.
+func WithReadLimit(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("transport: negative read limit %d", n))
+		}
+		c.readLimit = n
+	}
+}
+
+// WithHalfClose keeps the transport open after the peer's EOF, so it can
+// still write (asyncio's eof_received returning true); the consumer then
+// closes it. Without it the transport closes itself after EOF once its
+// writes are flushed.
+func WithHalfClose() Option {
+	return func(c *config) { c.halfClose = true }
+}
+
+// WithEventBuffer sets how many events a transport's channel holds (at
+// least 2). Each read is then at most the read limit divided by n bytes.
+// Zero means DefaultEventBuffer; a negative n is an error.
+func WithEventBuffer(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("transport: negative event buffer %d", n))
+		}
+		c.eventBuffer = n
+	}
+}
+
+// WithNoDelay sets TCP_NODELAY on TCP connections (Go's default is on).
+// It is ignored on Unix sockets.
+func WithNoDelay(on bool) Option {
+	return func(c *config) { c.noDelay = &on }
+}
+
+// WithKeepAlive sets TCP keep-alive on TCP connections: a positive d turns
+// it on with d as both the idle time and the probe interval, a negative d
+// turns it off, zero keeps Go's default (on, 15 s). Ignored on Unix
+// sockets.
+func WithKeepAlive(d time.Duration) Option {
+	return func(c *config) { c.keepAlive = d }
+}
+
+// WithReusePort sets SO_REUSEPORT on a listening socket before it binds,
+// so several listeners can share a port. Linux only: elsewhere Listen
+// returns an error wrapping errors.ErrUnsupported.
+func WithReusePort() Option {
+	return func(c *config) { c.reusePort = true }
+}
+
+// resolved is a validated configuration.
+type resolved struct {
+	config
+	limits    flow.Limits
+	readLimit int
+	readSize  int // bytes per read in channel mode
+}
+
+func resolve(opts []Option) (resolved, error) {
+	c := config{high: DefaultLimit, low: DefaultLimit}
+	for _, o := range opts {
+		if o == nil {
+			return resolved{}, fmt.Errorf("transport: nil Option")
+		}
+		o(&c)
+	}
+	if len(c.errs) > 0 {
+		return resolved{}, c.errs[0]
+	}
+	limits, err := flow.Resolve(c.high, c.low)
+	if err != nil {
+		return resolved{}, fmt.Errorf("transport: write buffer limits: %w", err)
+	}
+	r := resolved{config: c, limits: limits, readLimit: c.readLimit}
+	if r.readLimit == 0 {
+		r.readLimit = DefaultReadLimit
+	}
+	if r.eventBuffer == 0 {
+		r.eventBuffer = DefaultEventBuffer
+	}
+	r.eventBuffer = max(r.eventBuffer, 2)
+	r.readSize = min(max(r.readLimit/r.eventBuffer, 1), sock.MaxRead)
+	return r, nil
+}

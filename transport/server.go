@@ -1,0 +1,220 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"time"
+)
+
+// ErrServerClosed is returned by Accept once the server is closed or
+// shutting down. It matches net.ErrClosed.
+var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
+
+// Server accepts stream transports on a listening socket (asyncio's
+// Server, from create_server). It accepts in the background and hands each
+// new transport to one Accept call; until then at most one accepted
+// connection waits, and the kernel's backlog holds the rest.
+//
+// Multiple goroutines may invoke methods on a Server simultaneously.
+type Server struct {
+	ln       net.Listener
+	cfg      resolved
+	accepted chan *conn
+	stop     chan struct{} // closed when the server stops accepting
+	stopOnce sync.Once
+	loopDone chan struct{} // closed when the accept goroutine has ended
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{} // open transports, removed when they close
+	changed chan struct{}      // closed and replaced whenever one closes
+	err     error              // why accepting ended, if it failed
+}
+
+// Listen listens on addr on the named network ("tcp", "tcp4", "tcp6" or
+// "unix") and starts accepting. ctx bounds setting up the listener only.
+// The options apply to every accepted transport; WithReusePort applies to
+// the listening socket.
+func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStreamNetwork(network); err != nil {
+		return nil, err
+	}
+	control, err := listenControl(cfg)
+	if err != nil {
+		return nil, err
+	}
+	lc := net.ListenConfig{Control: control, KeepAlive: goKeepAlive(cfg)}
+	ln, err := lc.Listen(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{
+		ln:       ln,
+		cfg:      cfg,
+		accepted: make(chan *conn),
+		stop:     make(chan struct{}),
+		loopDone: make(chan struct{}),
+		conns:    make(map[*conn]struct{}),
+		changed:  make(chan struct{}),
+	}
+	go s.acceptLoop()
+	return s, nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// Accept waits for the next connection and returns it as a Transport that
+// does not read until its events are claimed. It returns ErrServerClosed
+// once the server is closed, the listener's error if accepting failed, and
+// ctx.Err() when ctx ends first; ctx bounds the wait only.
+func (s *Server) Accept(ctx context.Context) (Transport, error) {
+	select {
+	case c := <-s.accepted:
+		return c, nil
+	case <-s.loopDone:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return nil, s.err
+	}
+	return nil, ErrServerClosed
+}
+
+func (s *Server) acceptLoop() {
+	defer close(s.loopDone)
+	var backoff time.Duration
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if s.stopping() {
+				return
+			}
+			if backoff = nextBackoff(backoff); isTemporary(err) {
+				if !s.sleep(backoff) {
+					return
+				}
+				continue
+			}
+			s.mu.Lock()
+			s.err = err
+			s.mu.Unlock()
+			return
+		}
+		backoff = 0
+		c, err := wrapConn(nc, s.cfg)
+		if err != nil {
+			continue // that connection only
+		}
+		s.track(c)
+		select {
+		case s.accepted <- c:
+		case <-s.stop:
+			c.Abort()
+			return
+		}
+	}
+}
+
+// isTemporary reports whether an accept error may go away (EMFILE,
+// ECONNABORTED and the like), as net/http judges it.
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func nextBackoff(d time.Duration) time.Duration {
+	return min(max(2*d, 5*time.Millisecond), time.Second)
+}
+
+func (s *Server) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-s.stop:
+		return false
+	}
+}
+
+func (s *Server) stopping() bool {
+	select {
+	case <-s.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// track records c as open until its descriptor closes.
+func (s *Server) track(c *conn) {
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	c.onDone = func() {
+		s.mu.Lock()
+		delete(s.conns, c)
+		close(s.changed)
+		s.changed = make(chan struct{})
+		s.mu.Unlock()
+	}
+}
+
+// stopAccepting closes the listener and waits for the accept goroutine.
+func (s *Server) stopAccepting() error {
+	var err error
+	s.stopOnce.Do(func() {
+		close(s.stop)
+		err = s.ln.Close()
+	})
+	<-s.loopDone
+	return err
+}
+
+// Close stops accepting and aborts every transport the server accepted
+// that is still open (like net/http's Server.Close); each delivers its
+// Lost. It returns the listener's close error. A second Close does nothing.
+func (s *Server) Close() error {
+	err := s.stopAccepting()
+	s.mu.Lock()
+	open := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		c.Abort()
+	}
+	return err
+}
+
+// Shutdown stops accepting (closing the listener first), then waits for
+// every transport the server accepted to close on its own. It returns nil
+// once they all have, or ctx.Err() when ctx ends first, leaving them open
+// (call Close to abort them).
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.stopAccepting()
+	for {
+		s.mu.Lock()
+		n, changed := len(s.conns), s.changed
+		s.mu.Unlock()
+		if n == 0 {
+			return err
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,74 @@
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"time"
+)
+
+// streamNetworks are the networks Dial and Listen support.
+var streamNetworks = map[string]bool{"tcp": true, "tcp4": true, "tcp6": true, "unix": true}
+
+func checkStreamNetwork(network string) error {
+	if !streamNetworks[network] {
+		return fmt.Errorf("%w %q (want tcp, tcp4, tcp6 or unix)", ErrUnknownNetwork, network)
+	}
+	return nil
+}
+
+// Dial connects to addr on the named network ("tcp", "tcp4", "tcp6" or
+// "unix") and returns the connection as a Transport (asyncio's
+// create_connection and create_unix_connection). ctx bounds connecting
+// only; once Dial has returned, cancelling ctx changes nothing.
+//
+// The transport does not read until its events are claimed (Events,
+// Observable, or the adapters package), so no event is missed.
+func Dial(ctx context.Context, network, addr string, opts ...Option) (Transport, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStreamNetwork(network); err != nil {
+		return nil, err
+	}
+	d := net.Dialer{KeepAlive: goKeepAlive(cfg)}
+	nc, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c, err := wrapConn(nc, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// wrapConn applies the socket options and makes the transport; on error it
+// closes nc.
+func wrapConn(nc net.Conn, cfg resolved) (*conn, error) {
+	sc, ok := nc.(streamConn)
+	if !ok {
+		nc.Close()
+		return nil, fmt.Errorf("transport: %T is not a stream socket", nc)
+	}
+	if err := applyConnOptions(sc, cfg); err != nil {
+		nc.Close()
+		return nil, err
+	}
+	c, err := newConn(sc, cfg)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+// goKeepAlive is the keep-alive the standard library sets itself: none when
+// the option sets it through setsockopt.
+func goKeepAlive(cfg resolved) (d time.Duration) {
+	if cfg.keepAlive != 0 {
+		return -1
+	}
+	return 0
+}

@@ -1,0 +1,96 @@
+package transport
+
+import (
+	"context"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
+)
+
+// BaseTransport is what every transport has (asyncio's BaseTransport).
+type BaseTransport interface {
+	// Close closes the transport: reading stops at once, buffered writes
+	// are flushed, then the descriptor is closed and Lost(nil) is
+	// delivered. Close is idempotent: a second call does nothing and
+	// returns nil. It never waits for the flush.
+	Close() error
+	// IsClosing reports whether Close or Abort was called or the transport
+	// failed. It stays true for good.
+	IsClosing() bool
+	// ExtraInfo returns optional information about the transport, such as
+	// "peername", "sockname" or "socket"; ok is false for an unknown key.
+	// The values are recorded when the transport is made and survive it.
+	ExtraInfo(name string) (v any, ok bool)
+	// Events claims the transport's events for a channel consumer and
+	// returns the channel (the same one on every call); the first claim
+	// starts reading. See stream.Queue.Events.
+	Events() <-chan stream.Event
+	// Observable returns the transport's events as an rxgo Observable whose
+	// first subscription claims them. See stream.Queue.Observable.
+	Observable(opts ...rxgo.Option) rxgo.Observable
+}
+
+// ReadTransport is a transport that reads (asyncio's ReadTransport).
+type ReadTransport interface {
+	BaseTransport
+	// PauseReading stops reading from the descriptor at once. Events
+	// already in the channel are still delivered. It is idempotent and a
+	// no-op on a closing transport.
+	PauseReading()
+	// ResumeReading restarts reading after PauseReading. It is idempotent
+	// and a no-op on a closing transport.
+	ResumeReading()
+	// IsReading reports whether the transport reads: false when paused,
+	// closing, or after EOF.
+	IsReading() bool
+}
+
+// WriteTransport is a transport that writes (asyncio's WriteTransport),
+// with write flow control: the buffer's size against a high- and a
+// low-water mark, PauseWriting and ResumeWriting events, and the
+// Writable/Drain signals.
+type WriteTransport interface {
+	BaseTransport
+	// Write sends p at once if the write buffer is empty, without ever
+	// blocking, and copies only what the kernel did not take; Write never
+	// retains p. It returns len(p) and nil, or an error and 0: it never
+	// writes part of p. Empty writes do nothing.
+	Write(p []byte) (int, error)
+	// WriteBuffers writes the buffers in order, as one writev when the
+	// write buffer is empty, with exactly Write's checks.
+	WriteBuffers(bufs [][]byte) (int64, error)
+	// WriteEOF flushes the buffer, then shuts down the write side.
+	// Later writes return ErrEOFWritten. A second call does nothing.
+	WriteEOF() error
+	// CanWriteEOF reports whether WriteEOF is supported.
+	CanWriteEOF() bool
+	// Abort closes the transport at once, dropping buffered writes;
+	// Lost(nil) follows. It is idempotent and a no-op after Lost.
+	Abort()
+	// WriteBufferSize returns the number of buffered bytes the kernel has
+	// not taken yet.
+	WriteBufferSize() int
+	// WriteBufferLimits returns the high- and low-water marks.
+	WriteBufferLimits() (high, low int)
+	// SetWriteBufferLimits sets the marks (DefaultLimit for either stands
+	// for asyncio's None) and applies them at once: it may pause or
+	// resume. Bad limits return an error and change nothing.
+	SetWriteBufferLimits(high, low int) error
+	// Writable returns a channel that is closed while writing is not
+	// paused. A new channel replaces it at every pause.
+	Writable() <-chan struct{}
+	// Drain returns nil at once when writing is not paused and waits for
+	// the resume otherwise. It returns the connection's error when it was
+	// lost with one, an error matching net.ErrClosed when it was closed or
+	// aborted, and ctx.Err() when ctx ends first; ctx bounds the wait only.
+	Drain(ctx context.Context) error
+}
+
+// Transport is a stream transport: TCP, Unix, TLS (asyncio's Transport).
+//
+// Multiple goroutines may invoke methods on a Transport simultaneously.
+type Transport interface {
+	ReadTransport
+	WriteTransport
+}
