@@ -121,11 +121,19 @@ func (c *conn) IsClosing() bool {
 
 // Close implements BaseTransport.
 func (c *conn) Close() error {
+	c.close()
+	c.q.Release() // the consumer may stop reading now
+	return nil
+}
+
+// close starts closing: reading stops, the flush goroutine (if any) closes
+// the descriptor once the buffer is empty. Unlike Close it keeps every
+// queued event for the consumer, as after the peer's EOF.
+func (c *conn) close() {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
-		c.q.Release()
-		return nil
+		return
 	}
 	c.state = stateClosing
 	c.deadErr = errClosedLocally
@@ -133,12 +141,10 @@ func (c *conn) Close() error {
 	now := !c.flushing
 	c.mu.Unlock()
 	c.gate.End(errClosedLocally)
-	c.q.Release()
 	c.signal()
 	if now {
 		c.shut(nil)
 	}
-	return nil
 }
 
 // Abort implements WriteTransport.

@@ -101,7 +101,7 @@ func (c *conn) eof(h interface{ Event(stream.Event) }) {
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF})
 	if !half {
-		c.Close()
+		c.close()
 	}
 }
 

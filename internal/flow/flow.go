@@ -97,10 +97,7 @@ func (s *State) Add(n int) Transition {
 
 // Sub accounts n bytes that left the buffer.
 func (s *State) Sub(n int) Transition {
-	s.size -= n
-	if s.size < 0 {
-		panic("flow: buffer size went negative") // a bug in the caller's accounting
-	}
+	s.size = max(s.size-n, 0)
 	return s.check()
 }
 
