@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"log"
 	"os"
 	"os/signal"
@@ -18,6 +19,9 @@ import (
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/transport"
 )
+
+// out is where both sides print; tests replace it.
+var out io.Writer = os.Stdout
 
 // echoServer sends back what it receives, then closes the connection.
 type echoServer struct {
@@ -27,15 +31,15 @@ type echoServer struct {
 
 func (p *echoServer) ConnectionMade(t transport.Transport) {
 	peer, _ := t.ExtraInfo("peername")
-	fmt.Printf("connection from %v\n", peer)
+	fmt.Fprintf(out, "connection from %v\n", peer)
 	p.t = t
 }
 
 func (p *echoServer) DataReceived(data []byte) {
-	fmt.Printf("data received: %s\n", data)
-	fmt.Printf("send: %s\n", data)
+	fmt.Fprintf(out, "data received: %s\n", data)
+	fmt.Fprintf(out, "send: %s\n", data)
 	p.t.Write(data)
-	fmt.Println("close the client socket")
+	fmt.Fprintln(out, "close the client socket")
 	p.t.Close()
 }
 
@@ -48,15 +52,15 @@ type echoClient struct {
 
 func (p *echoClient) ConnectionMade(t transport.Transport) {
 	t.Write([]byte(p.message))
-	fmt.Printf("data sent: %s\n", p.message)
+	fmt.Fprintf(out, "data sent: %s\n", p.message)
 }
 
 func (p *echoClient) DataReceived(data []byte) {
-	fmt.Printf("data received: %s\n", data)
+	fmt.Fprintf(out, "data received: %s\n", data)
 }
 
 func (p *echoClient) ConnectionLost(error) {
-	fmt.Println("server closed the connection")
+	fmt.Fprintln(out, "server closed the connection")
 	close(p.done)
 }
 
@@ -103,7 +107,7 @@ func serve(ctx context.Context, addr string) (*transport.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	fmt.Printf("serving on %v\n", srv.Addr())
+	fmt.Fprintf(out, "serving on %v\n", srv.Addr())
 	go adapters.Serve(ctx, srv, func() *echoServer { return &echoServer{} })
 	return srv, nil
 }
