@@ -1,0 +1,431 @@
+// Command bench is rxnet's echo benchmark, the method DESIGN.md
+// (Performance) describes: uvloop's echo benchmark, with a Go load client.
+//
+// For each round, each message size and each server mode in turn
+// (interleaved: A B C A B C ...), bench starts a fresh server process (this
+// same binary, re-executed with a hidden -serve flag), runs the load
+// client in its own process against it over loopback TCP (-conns
+// connections, each sending a -size-byte message and waiting for the
+// whole echo, again and again, for -duration after a short warm-up), then
+// stops the server and reads its rusage. It reports, per mode, the
+// median over the rounds of:
+//
+//   - req/s, over the measured window;
+//   - server CPU microseconds per request: the server's user+system time
+//     over every request it served (the most stable figure on a shared
+//     machine);
+//   - p50 and p99 request latency, seen by the client;
+//   - the server's peak RSS;
+//
+// with ratios to the netconn baseline of the same run. A separate pass
+// per mode opens -idle connections, echoes once on each, and reports the
+// growth of the server's resident memory per connection.
+//
+// Server modes:
+//
+//	netconn   the standard library: a goroutine per connection, a
+//	          read/write loop over a reused 64 KiB buffer (the baseline)
+//	protocol  adapters.Serve with a Protocol whose DataReceived writes back
+//	events    transport.Listen and Accept, a goroutine per connection
+//	          ranging over t.Events() and writing each Data back
+//	rx        t.Observable() with an rxgo Map stage, observed with a
+//	          context cancelled at the end; the observer writes back
+//	rw        io.CopyBuffer from adapters.NewReader to adapters.NewWriter
+//
+// Usage:
+//
+//	go run ./examples/bench                       # 1 KiB, 100 conns, 3 rounds x 3s
+//	go run ./examples/bench -rounds 5
+//	go run ./examples/bench -size 102400 -idle 0  # 100 KiB messages
+//	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
+//	go run ./examples/bench -pprof /tmp/prof -modes protocol
+//
+// -pprof DIR writes a CPU profile of every server process to DIR; -json
+// FILE writes every measurement as JSON.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is the benchmark's flags.
+type config struct {
+	conns    int
+	sizes    []int
+	duration time.Duration
+	warmup   time.Duration
+	rounds   int
+	modes    []string
+	idle     int
+	idleSize int
+	pprofDir string
+	jsonFile string
+}
+
+func main() {
+	serve := flag.String("serve", "", "run as the server child for this mode")
+	addr := flag.String("addr", "127.0.0.1:0", "the server child's address")
+	cpuprofile := flag.String("cpuprofile", "", "the server child's CPU profile file")
+
+	conns := flag.Int("conns", 100, "client connections")
+	sizes := flag.String("size", "1024", "message size in bytes; a comma-separated list gives one table per size")
+	duration := flag.Duration("duration", 3*time.Second, "measured time per run")
+	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured load before each run's measured time")
+	rounds := flag.Int("rounds", 3, "rounds over the whole matrix (medians are taken over them)")
+	modes := flag.String("modes", strings.Join(allModes, ","), "comma-separated server modes; netconn is the baseline of the ratios")
+	idle := flag.Int("idle", 10000, "connections of the idle-memory pass (0 skips it)")
+	idleSize := flag.Int("idlesize", 1024, "bytes echoed once on each idle connection")
+	pprofDir := flag.String("pprof", "", "write a CPU profile of each server process to this directory")
+	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
+	flag.Usage = printUsage
+	flag.Parse()
+
+	if *serve != "" {
+		if err := serverChild(*serve, *addr, *cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench server:", err)
+			os.Exit(1)
+		}
+		return
+	}
+
+	cfg := config{
+		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
+		idle: *idle, idleSize: *idleSize, pprofDir: *pprofDir, jsonFile: *jsonFile,
+	}
+	var err error
+	if cfg.sizes, err = parseSizes(*sizes); err == nil {
+		cfg.modes, err = parseModes(*modes)
+	}
+	if err == nil {
+		err = cfg.check()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func parseSizes(s string) ([]int, error) {
+	var sizes []int
+	for f := range strings.SplitSeq(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("bad -size %q", f)
+		}
+		sizes = append(sizes, n)
+	}
+	return sizes, nil
+}
+
+func parseModes(s string) ([]string, error) {
+	var modes []string
+	for f := range strings.SplitSeq(s, ",") {
+		f = strings.TrimSpace(f)
+		if _, ok := servers[f]; !ok {
+			return nil, fmt.Errorf("unknown mode %q (want some of %s)", f, modeNames())
+		}
+		modes = append(modes, f)
+	}
+	return modes, nil
+}
+
+func (c *config) check() error {
+	switch {
+	case c.conns <= 0:
+		return errors.New("-conns must be positive")
+	case c.rounds <= 0:
+		return errors.New("-rounds must be positive")
+	case c.duration <= 0:
+		return errors.New("-duration must be positive")
+	case c.warmup < 0:
+		return errors.New("-warmup must not be negative")
+	case c.idle < 0:
+		return errors.New("-idle must not be negative")
+	case c.idleSize <= 0:
+		return errors.New("-idlesize must be positive")
+	}
+	return nil
+}
+
+// results is everything one invocation measured.
+type results struct {
+	Command string
+	Machine machine
+	LoadEnd string // /proc/loadavg at the end
+	Config  struct {
+		Conns    int
+		Sizes    []int
+		Duration string
+		Warmup   string
+		Rounds   int
+		Modes    []string
+		Idle     int
+		IdleSize int
+	}
+	Runs []runResult
+	Idle []idleResult
+}
+
+// runResult is one server process under load.
+type runResult struct {
+	Mode      string
+	Size      int
+	Round     int
+	ReqPerSec float64
+	CPUPerReq float64 // server user+system µs per request
+	P50, P99  time.Duration
+	MaxRSS    int64 // server peak RSS, bytes
+	Requests  int64 // every request the server answered
+	ServerCPU time.Duration
+	ClientCPU time.Duration // the load client's CPU over the same run
+}
+
+// idleResult is one idle-memory pass.
+type idleResult struct {
+	Mode    string
+	Conns   int
+	Before  int64   // server VmRSS before connecting, bytes
+	After   int64   // server VmRSS with every connection open and idle
+	PerConn float64 // (After-Before)/Conns, bytes
+}
+
+func run(cfg config, out io.Writer) error {
+	limit, err := raiseNoFile()
+	if err != nil {
+		return fmt.Errorf("raising the fd limit: %w", err)
+	}
+	if need := uint64(cfg.idle + 64); cfg.idle > 0 && limit < need {
+		return fmt.Errorf("the open-file limit is %d; -idle %d needs %d (raise the hard limit or lower -idle)", limit, cfg.idle, need)
+	}
+	if cfg.pprofDir != "" {
+		if err := os.MkdirAll(cfg.pprofDir, 0o755); err != nil {
+			return err
+		}
+	}
+
+	var res results
+	res.Command = commandLine()
+	res.Machine = describeMachine()
+	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
+	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
+	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
+	fmt.Fprintf(out, "command: %s\n", res.Command)
+	m := res.Machine
+	fmt.Fprintf(out, "machine: %s %s/%s, %d CPUs (%s), Linux %s, load average %s at start\n",
+		m.GoVersion, m.OS, m.Arch, m.CPUs, m.CPUModel, m.Kernel, m.LoadAvg)
+
+	for round := 1; round <= cfg.rounds; round++ {
+		for _, size := range cfg.sizes {
+			for _, mode := range cfg.modes {
+				r, err := runOne(cfg, mode, size, round)
+				if err != nil {
+					return fmt.Errorf("round %d, %s, %d bytes: %w", round, mode, size, err)
+				}
+				fmt.Fprintf(os.Stderr, "round %d/%d %6d B %-8s %9.0f req/s %7.1f µs/req CPU  p50 %-9v p99 %-9v RSS %5.1f MiB\n",
+					round, cfg.rounds, size, mode, r.ReqPerSec, r.CPUPerReq,
+					r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), mib(r.MaxRSS))
+				res.Runs = append(res.Runs, r)
+			}
+		}
+	}
+	if cfg.idle > 0 {
+		for _, mode := range cfg.modes {
+			r, err := idleOne(cfg, mode)
+			if err != nil {
+				return fmt.Errorf("idle pass, %s: %w", mode, err)
+			}
+			fmt.Fprintf(os.Stderr, "idle %-8s %d conns: %.1f -> %.1f MiB, %.2f KiB/conn\n",
+				mode, r.Conns, mib(r.Before), mib(r.After), r.PerConn/1024)
+			res.Idle = append(res.Idle, r)
+		}
+	}
+	res.LoadEnd = loadAvg()
+
+	report(out, &res)
+	if cfg.jsonFile != "" {
+		b, err := json.MarshalIndent(&res, "", "  ")
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(cfg.jsonFile, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runOne measures one mode at one size in a fresh server process.
+func runOne(cfg config, mode string, size, round int) (runResult, error) {
+	profile := ""
+	if cfg.pprofDir != "" {
+		profile = filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d.pprof", mode, size, round))
+	}
+	srv, err := startServer(mode, profile)
+	if err != nil {
+		return runResult{}, err
+	}
+	conns, err := dialAll(srv.addr, cfg.conns)
+	if err != nil {
+		srv.stop()
+		return runResult{}, err
+	}
+	before := selfUsage()
+	load, err := runLoad(conns, size, cfg.warmup, cfg.duration)
+	client := selfUsage().CPU - before.CPU
+	// Stop the server before closing the client's side, so that the
+	// server's rusage holds the load only.
+	su, serr := srv.stop()
+	closeAll(conns)
+	if err != nil {
+		return runResult{}, err
+	}
+	if serr != nil {
+		return runResult{}, serr
+	}
+	return runResult{
+		Mode:      mode,
+		Size:      size,
+		Round:     round,
+		ReqPerSec: float64(load.Measured) / load.Window.Seconds(),
+		CPUPerReq: float64(su.CPU.Microseconds()) / float64(load.Total),
+		P50:       load.P50,
+		P99:       load.P99,
+		MaxRSS:    su.MaxRSS,
+		Requests:  load.Total,
+		ServerCPU: su.CPU,
+		ClientCPU: client,
+	}, nil
+}
+
+// idleOne measures the server's resident memory per idle connection.
+func idleOne(cfg config, mode string) (idleResult, error) {
+	srv, err := startServer(mode, "")
+	if err != nil {
+		return idleResult{}, err
+	}
+	pid := srv.cmd.Process.Pid
+	time.Sleep(200 * time.Millisecond) // let the new process settle
+	before, err := vmRSS(pid)
+	if err != nil {
+		srv.stop()
+		return idleResult{}, err
+	}
+	conns, err := openIdle(srv.addr, cfg.idle, 32, cfg.idleSize)
+	if err != nil {
+		srv.stop()
+		return idleResult{}, err
+	}
+	time.Sleep(500 * time.Millisecond) // let the server finish its bookkeeping
+	after, err := vmRSS(pid)
+	// The server closes first: its exit ends every connection at once.
+	_, serr := srv.stop()
+	closeAll(conns)
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return idleResult{}, err
+	}
+	return idleResult{
+		Mode:    mode,
+		Conns:   cfg.idle,
+		Before:  before,
+		After:   after,
+		PerConn: float64(after-before) / float64(cfg.idle),
+	}, nil
+}
+
+// serverProc is a running server child.
+type serverProc struct {
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	addr  string
+}
+
+// startServer re-executes this binary as the server for mode, listening
+// on a free loopback port, and waits for it to print its address.
+func startServer(mode, cpuprofile string) (*serverProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-serve", mode, "-addr", "127.0.0.1:0"}
+	if cpuprofile != "" {
+		args = append(args, "-cpuprofile", cpuprofile)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &serverProc{cmd: cmd, stdin: stdin}
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err == nil {
+		p.addr = strings.TrimSpace(line)
+		_, _, err = net.SplitHostPort(p.addr)
+	}
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("the %s server did not start: %w", mode, err)
+	}
+	return p, nil
+}
+
+// stop closes the server's stdin, which asks it to exit, waits for it
+// (killing it after 10 s) and returns its rusage.
+func (p *serverProc) stop() (usage, error) {
+	p.stdin.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+		err = errors.New("the server did not exit within 10s of its stdin closing; killed")
+	}
+	if err != nil {
+		return usage{}, err
+	}
+	return childUsage(p.cmd.ProcessState)
+}
+
+// commandLine is the command that reproduces this run.
+func commandLine() string {
+	parts := []string{"go", "run", "./examples/bench"}
+	for _, a := range os.Args[1:] {
+		if a == "" || strings.ContainsAny(a, " \t\n'\"\\$`*?") {
+			a = strconv.Quote(a)
+		}
+		parts = append(parts, a)
+	}
+	return strings.Join(parts, " ")
+}
+
+func mib(b int64) float64 { return float64(b) / (1 << 20) }

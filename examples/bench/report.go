@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+)
+
+// baseline is the mode every ratio is taken against.
+const baseline = "netconn"
+
+// summary is one mode at one size, as medians over the rounds.
+type summary struct {
+	mode      string
+	rounds    int
+	reqPerSec float64
+	cpuPerReq float64
+	p50, p99  time.Duration
+	maxRSS    int64
+	perRound  []runResult
+}
+
+func summarize(runs []runResult, size int, mode string) (summary, bool) {
+	s := summary{mode: mode}
+	var rps, cpu, p50, p99, rss []float64
+	for _, r := range runs {
+		if r.Size != size || r.Mode != mode {
+			continue
+		}
+		s.perRound = append(s.perRound, r)
+		rps = append(rps, r.ReqPerSec)
+		cpu = append(cpu, r.CPUPerReq)
+		p50 = append(p50, float64(r.P50))
+		p99 = append(p99, float64(r.P99))
+		rss = append(rss, float64(r.MaxRSS))
+	}
+	if len(rps) == 0 {
+		return s, false
+	}
+	s.rounds = len(rps)
+	s.reqPerSec, s.cpuPerReq = median(rps), median(cpu)
+	s.p50, s.p99 = time.Duration(median(p50)), time.Duration(median(p99))
+	s.maxRSS = int64(median(rss))
+	return s, true
+}
+
+// median returns the median of v (the mean of the middle two for an even
+// count); v is reordered.
+func median(v []float64) float64 {
+	slices.Sort(v)
+	n := len(v)
+	if n%2 == 1 {
+		return v[n/2]
+	}
+	return (v[n/2-1] + v[n/2]) / 2
+}
+
+// report prints one table per message size, the per-round figures, the
+// idle pass and the DESIGN.md targets.
+func report(out io.Writer, res *results) {
+	idle := map[string]idleResult{}
+	for _, r := range res.Idle {
+		idle[r.Mode] = r
+	}
+	c := res.Config
+	for _, size := range c.Sizes {
+		var sums []summary
+		base, haveBase := summary{}, false
+		for _, mode := range c.Modes {
+			s, ok := summarize(res.Runs, size, mode)
+			if !ok {
+				continue
+			}
+			sums = append(sums, s)
+			if mode == baseline {
+				base, haveBase = s, true
+			}
+		}
+		fmt.Fprintf(out, "\n### %s messages, %d connections, median of %d rounds x %s\n\n",
+			sizeName(size), c.Conns, c.Rounds, c.Duration)
+		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | p50 | p99 | peak RSS MiB | idle KiB/conn |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, s := range sums {
+			rpsRatio, cpuRatio := "-", "-"
+			if haveBase {
+				rpsRatio = fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec)
+				cpuRatio = fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
+			}
+			idleKiB := "-"
+			if r, ok := idle[s.mode]; ok {
+				idleKiB = fmt.Sprintf("%.2f", r.PerConn/1024)
+			}
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %s | %s | %.1f | %s |\n",
+				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio,
+				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), idleKiB)
+		}
+
+		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
+		header := []string{"mode"}
+		for r := 1; r <= c.Rounds; r++ {
+			header = append(header, fmt.Sprintf("round %d", r))
+		}
+		fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
+		fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
+		for _, s := range sums {
+			cells := []string{s.mode}
+			for _, r := range s.perRound {
+				cells = append(cells, fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq))
+			}
+			fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
+		}
+
+		if haveBase {
+			fmt.Fprintf(out, "\nDESIGN.md targets at %s:\n\n", sizeName(size))
+			for _, s := range sums {
+				printTargets(out, size, s, base)
+			}
+		}
+	}
+
+	if len(res.Idle) > 0 {
+		fmt.Fprintf(out, "\n### Idle memory, %d connections, one %d-byte echo each\n\n", res.Idle[0].Conns, res.Config.IdleSize)
+		fmt.Fprintln(out, "| mode | server RSS before MiB | with the connections MiB | KiB/conn | target <= 4 KiB |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | --- |")
+		for _, r := range res.Idle {
+			verdict := "-"
+			if r.Mode != baseline {
+				verdict = metOrMissed(r.PerConn/1024 <= 4)
+			}
+			fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f | %s |\n", r.Mode, mib(r.Before), mib(r.After), r.PerConn/1024, verdict)
+		}
+	}
+	fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
+}
+
+// printTargets prints the DESIGN.md targets that apply to s.
+func printTargets(out io.Writer, size int, s, base summary) {
+	rps := s.reqPerSec / base.reqPerSec
+	cpu := s.cpuPerReq / base.cpuPerReq
+	line := func(what string, ratio float64, op string, limit float64) {
+		ok := ratio <= limit
+		if op == ">=" {
+			ok = ratio >= limit
+		}
+		fmt.Fprintf(out, "- %s %s: %.2fx (target %s %.2fx): %s\n", s.mode, what, ratio, op, limit, metOrMissed(ok))
+	}
+	switch {
+	case s.mode == "protocol" && size >= 100<<10:
+		line("req/s", rps, ">=", 0.95)
+		line("server CPU/req", cpu, "<=", 1.0)
+	case s.mode == "protocol":
+		line("server CPU/req", cpu, "<=", 1.0)
+		line("req/s", rps, ">=", 1.0)
+	case s.mode == "rx":
+		line("server CPU/req", cpu, "<=", 1.25)
+	case s.mode != baseline && size >= 100<<10:
+		line("req/s", rps, ">=", 0.95)
+	}
+}
+
+func metOrMissed(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// sizeName formats a message size: "1 KiB", "100 KiB", "300 B".
+func sizeName(n int) string {
+	if n >= 1024 && n%1024 == 0 {
+		return fmt.Sprintf("%d KiB", n/1024)
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// fmtLatency formats a latency in µs below 1 ms and in ms above.
+func fmtLatency(d time.Duration) string {
+	us := float64(d) / float64(time.Microsecond)
+	if us < 1000 {
+		return fmt.Sprintf("%.0f µs", us)
+	}
+	return fmt.Sprintf("%.2f ms", us/1000)
+}

@@ -1,0 +1,246 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"syscall"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/adapters"
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// copyBufSize is the read buffer of the net.Conn baseline and of the rw
+// mode's io.CopyBuffer: 64 KiB, the largest read rxnet makes.
+const copyBufSize = 64 << 10
+
+// serveFunc starts an echo server listening on addr and returns its
+// address; it serves in the background until the process exits.
+type serveFunc func(ctx context.Context, addr string) (net.Addr, error)
+
+// servers are the echo servers under test, by mode name.
+var servers = map[string]serveFunc{
+	"netconn":  serveNetConn,
+	"protocol": serveProtocol,
+	"events":   serveEvents,
+	"rx":       serveRx,
+	"rw":       serveRW,
+}
+
+// allModes is the default matrix, baseline first.
+var allModes = []string{"netconn", "protocol", "events", "rx", "rw"}
+
+// modeNames lists the known modes for messages.
+func modeNames() string {
+	names := make([]string, 0, len(servers))
+	for name := range servers {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	return strings.Join(names, ", ")
+}
+
+// serveNetConn is the baseline: the standard library, one goroutine per
+// connection, a read/write loop over a reused 64 KiB buffer.
+func serveNetConn(ctx context.Context, addr string) (net.Addr, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go echoNetConn(c)
+		}
+	}()
+	return ln.Addr(), nil
+}
+
+func echoNetConn(c net.Conn) {
+	defer c.Close()
+	buf := make([]byte, copyBufSize)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// echoProtocol is asyncio's echo protocol: DataReceived writes the data
+// back.
+type echoProtocol struct {
+	adapters.BaseProtocol
+	t transport.Transport
+}
+
+func (p *echoProtocol) ConnectionMade(t transport.Transport) { p.t = t }
+
+func (p *echoProtocol) DataReceived(data []byte) { _, _ = p.t.Write(data) }
+
+// serveProtocol serves echoProtocol through adapters.Serve.
+func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
+	srv, err := transport.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go adapters.Serve(ctx, srv, func() *echoProtocol { return &echoProtocol{} })
+	return srv.Addr(), nil
+}
+
+// acceptEach listens on addr and runs handle on its own goroutine for
+// every accepted transport.
+func acceptEach(ctx context.Context, addr string, handle func(context.Context, transport.Transport)) (net.Addr, error) {
+	srv, err := transport.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			t, err := srv.Accept(ctx)
+			if err != nil {
+				return
+			}
+			go handle(ctx, t)
+		}
+	}()
+	return srv.Addr(), nil
+}
+
+// serveEvents ranges over each transport's event channel and writes every
+// Data event back.
+func serveEvents(ctx context.Context, addr string) (net.Addr, error) {
+	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
+		for ev := range t.Events() {
+			if ev.Kind == stream.Data {
+				_, _ = t.Write(ev.Data)
+			}
+		}
+	})
+}
+
+// serveRx observes each transport's events through an rxgo Map stage that
+// extracts the payload, and writes the payloads back in the observer. The
+// subscription's context is cancelled at the end, as docs/rx.md asks.
+func serveRx(ctx context.Context, addr string) (net.Addr, error) {
+	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		payloads := t.Observable().Map(func(_ context.Context, v any) (any, error) {
+			return v.(stream.Event).Data, nil
+		})
+		for item := range payloads.Observe(rxgo.WithContext(ctx)) {
+			if data, _ := item.V.([]byte); len(data) > 0 {
+				_, _ = t.Write(data)
+			}
+		}
+	})
+}
+
+// serveRW copies each transport's adapters.Reader into its
+// adapters.Writer with io.CopyBuffer and a 64 KiB buffer, as the net.Conn
+// baseline does.
+func serveRW(ctx context.Context, addr string) (net.Addr, error) {
+	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
+		defer t.Close()
+		buf := make([]byte, copyBufSize)
+		_, _ = io.CopyBuffer(adapters.NewWriter(t), adapters.NewReader(t), buf)
+	})
+}
+
+// serverChild is the hidden -serve mode: it starts one echo server,
+// prints its address as the first line on stdout, and serves until its
+// stdin is closed or it gets SIGTERM or SIGINT; then it stops the CPU
+// profile, if any, and exits.
+func serverChild(mode, addr, cpuprofile string) error {
+	serve, ok := servers[mode]
+	if !ok {
+		return fmt.Errorf("unknown mode %q (want one of %s)", mode, modeNames())
+	}
+	if _, err := raiseNoFile(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench server: raising the fd limit:", err)
+	}
+	stopProfile := func() {}
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		stopProfile = func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := serve(ctx, addr)
+	if err != nil {
+		stopProfile()
+		return err
+	}
+	out := bufio.NewWriter(os.Stdout)
+	fmt.Fprintln(out, a.String())
+	if err := out.Flush(); err != nil {
+		stopProfile()
+		return err
+	}
+
+	done := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(done)
+	}()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
+	select {
+	case <-done:
+	case <-sigs:
+	}
+	stopProfile()
+	return nil
+}
+
+// hiddenFlags are the flags of the server child, left out of -help.
+var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true}
+
+// printUsage prints the public flags.
+func printUsage() {
+	out := flag.CommandLine.Output()
+	fmt.Fprintf(out, "Usage: go run ./examples/bench [flags]\n\n")
+	fmt.Fprintf(out, "Runs the echo benchmark described in DESIGN.md (Performance) and prints\n")
+	fmt.Fprintf(out, "one table per message size. Modes: %s.\n\nFlags:\n", modeNames())
+	flag.VisitAll(func(f *flag.Flag) {
+		if hiddenFlags[f.Name] {
+			return
+		}
+		name, help := flag.UnquoteUsage(f)
+		fmt.Fprintf(out, "  -%s %s\n    \t%s", f.Name, name, help)
+		if f.DefValue != "" && f.DefValue != "false" {
+			fmt.Fprintf(out, " (default %v)", f.DefValue)
+		}
+		fmt.Fprintln(out)
+	})
+}
