@@ -49,6 +49,10 @@ func (w *Writer) Write(p []byte) (int, error) {
 // after the peer's EOF or a clean Lost, and Lost's error when it carries
 // one.
 //
+// A Reader is the transport's one consumer: do not also range over its
+// Events. A program that stops reading before io.EOF or an error must
+// Close or Abort the transport, so that its read goroutine ends.
+//
 // A Reader may be used by one goroutine at a time.
 type Reader struct {
 	events <-chan stream.Event

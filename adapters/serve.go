@@ -42,9 +42,10 @@ func Connect[P Protocol](ctx context.Context, network, addr string, factory func
 
 // Serve accepts transports from srv and drives each into a new protocol
 // from factory (asyncio's create_server with a protocol factory), until
-// ctx ends or srv is closed. It returns ctx.Err(), or
-// transport.ErrServerClosed once srv is closed or shut down. A factory
-// that panics or returns nil aborts that one connection; Serve goes on.
+// ctx ends or srv is closed. It returns ctx.Err(),
+// transport.ErrServerClosed once srv is closed or shut down, or the
+// listener's error if accepting failed. A factory that panics or returns
+// nil aborts that one connection; Serve goes on.
 func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
 	for {
 		t, err := srv.Accept(ctx)

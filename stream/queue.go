@@ -3,6 +3,7 @@ package stream
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Who holds a Queue's single claim.
@@ -172,6 +173,38 @@ func (q *Queue) help() {
 			return
 		}
 	}
+}
+
+// WaitTaken waits until the consumer has received every event sent so
+// far, and reports true; it reports false when Release is called or stop
+// is closed first. A transport calls it after EOF, so that it closes
+// itself only once the consumer has handled the data before EOF. A
+// channel has no receive notification, so WaitTaken checks with a backoff
+// from 50 µs to 10 ms; only the end of a stream uses it.
+func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
+	d := 50 * time.Microsecond
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	for len(q.ch) > 0 {
+		if t == nil {
+			t = time.NewTimer(d)
+		} else {
+			t.Reset(d)
+		}
+		select {
+		case <-t.C:
+		case <-q.freed:
+			return false
+		case <-stop:
+			return false
+		}
+		d = min(2*d, 10*time.Millisecond)
+	}
+	return true
 }
 
 // Release says the consumer may be gone (the transport was closed or

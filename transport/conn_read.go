@@ -93,14 +93,17 @@ func (c *conn) deliver(h interface{ Event(stream.Event) }, e stream.Event) {
 	c.q.Send(e)
 }
 
-// eof delivers EOF and, without WithHalfClose, closes the transport.
+// eof delivers EOF and, without WithHalfClose, closes the transport once
+// the consumer has received EOF, so that what it writes in reply to the
+// data before EOF is still sent (asyncio closes after data_received and
+// eof_received have returned). The adapter always asks for half-close.
 func (c *conn) eof(h interface{ Event(stream.Event) }) {
 	c.mu.Lock()
 	c.eofRead = true
 	half := c.cfg.halfClose
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF})
-	if !half {
+	if !half && c.q.WaitTaken(c.done) {
 		c.close()
 	}
 }

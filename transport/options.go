@@ -129,5 +129,8 @@ func resolve(opts []Option) (resolved, error) {
 	}
 	r.eventBuffer = max(r.eventBuffer, 2)
 	r.readSize = min(max(r.readLimit/r.eventBuffer, 1), sock.MaxRead)
+	if err := checkSocketOptions(r); err != nil {
+		return resolved{}, err
+	}
 	return r, nil
 }

@@ -8,6 +8,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// checkSocketOptions accepts every socket option: Linux has them all.
+func checkSocketOptions(resolved) error { return nil }
+
 // applyConnOptions sets WithNoDelay and WithKeepAlive on a TCP connection
 // through setsockopt; Unix sockets ignore them.
 func applyConnOptions(nc streamConn, cfg resolved) error {

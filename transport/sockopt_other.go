@@ -5,22 +5,22 @@ package transport
 import (
 	"errors"
 	"fmt"
-	"net"
 	"syscall"
 )
 
-// applyConnOptions: WithNoDelay and WithKeepAlive are Linux only for now.
-func applyConnOptions(nc streamConn, cfg resolved) error {
-	if _, tcp := nc.(*net.TCPConn); !tcp || (cfg.noDelay == nil && cfg.keepAlive == 0) {
-		return nil
+// checkSocketOptions: WithNoDelay, WithKeepAlive and WithReusePort are
+// Linux only for now.
+func checkSocketOptions(cfg resolved) error {
+	if cfg.noDelay != nil || cfg.keepAlive != 0 || cfg.reusePort {
+		return fmt.Errorf("transport: WithNoDelay, WithKeepAlive, WithReusePort: %w", errors.ErrUnsupported)
 	}
-	return fmt.Errorf("transport: WithNoDelay, WithKeepAlive: %w", errors.ErrUnsupported)
+	return nil
 }
 
-// listenControl: WithReusePort is Linux only for now.
+// applyConnOptions has nothing to apply: checkSocketOptions refused them.
+func applyConnOptions(nc streamConn, cfg resolved) error { return nil }
+
+// listenControl has nothing to set: checkSocketOptions refused it.
 func listenControl(cfg resolved) (func(network, address string, rc syscall.RawConn) error, error) {
-	if !cfg.reusePort {
-		return nil, nil
-	}
-	return nil, fmt.Errorf("transport: WithReusePort: %w", errors.ErrUnsupported)
+	return nil, nil
 }

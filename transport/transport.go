@@ -10,10 +10,12 @@ import (
 
 // BaseTransport is what every transport has (asyncio's BaseTransport).
 type BaseTransport interface {
-	// Close closes the transport: reading stops at once, buffered writes
-	// are flushed, then the descriptor is closed and Lost(nil) is
-	// delivered. Close is idempotent: a second call does nothing and
-	// returns nil. It never waits for the flush.
+	// Close closes the transport: reading stops at once, later writes are
+	// refused, buffered writes are flushed, then the descriptor is closed
+	// and Lost is delivered (nil, unless the flush failed). Events still
+	// queued may be dropped to make room for Lost. Close is idempotent: a
+	// second call does nothing and returns nil. It never waits for the
+	// flush.
 	Close() error
 	// IsClosing reports whether Close or Abort was called or the transport
 	// failed. It stays true for good.
@@ -35,14 +37,17 @@ type BaseTransport interface {
 type ReadTransport interface {
 	BaseTransport
 	// PauseReading stops reading from the descriptor at once. Events
-	// already in the channel are still delivered. It is idempotent and a
-	// no-op on a closing transport.
+	// already in the channel are still delivered; the Protocol adapter
+	// delivers no DataReceived after PauseReading returns (called from
+	// another goroutine, it waits for a running callback to return). It is
+	// idempotent and a no-op on a closing transport.
 	PauseReading()
 	// ResumeReading restarts reading after PauseReading. It is idempotent
 	// and a no-op on a closing transport.
 	ResumeReading()
-	// IsReading reports whether the transport reads: false when paused,
-	// closing, or after EOF.
+	// IsReading reports whether reading is enabled: false when paused,
+	// closing, or after EOF. (A transport whose events are not claimed yet
+	// reports true: it reads as soon as they are.)
 	IsReading() bool
 }
 
@@ -55,7 +60,9 @@ type WriteTransport interface {
 	// Write sends p at once if the write buffer is empty, without ever
 	// blocking, and copies only what the kernel did not take; Write never
 	// retains p. It returns len(p) and nil, or an error and 0: it never
-	// writes part of p. Empty writes do nothing.
+	// writes part of p. On an open transport, empty writes do nothing;
+	// after Close, Abort or a failure every write returns an error matching
+	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
 	Write(p []byte) (int, error)
 	// WriteBuffers writes the buffers in order, as one writev when the
 	// write buffer is empty, with exactly Write's checks.
@@ -81,9 +88,11 @@ type WriteTransport interface {
 	// paused. A new channel replaces it at every pause.
 	Writable() <-chan struct{}
 	// Drain returns nil at once when writing is not paused and waits for
-	// the resume otherwise. It returns the connection's error when it was
-	// lost with one, an error matching net.ErrClosed when it was closed or
-	// aborted, and ctx.Err() when ctx ends first; ctx bounds the wait only.
+	// the resume otherwise. Once the transport is closing it returns an
+	// error matching net.ErrClosed: for a transport lost with an error,
+	// one whose chain also holds that original error (errors.Is finds the
+	// errno). It returns ctx.Err() when ctx ends first; ctx bounds the wait
+	// only.
 	Drain(ctx context.Context) error
 }
 

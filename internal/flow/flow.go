@@ -6,7 +6,7 @@
 // The rules (asyncio's, DESIGN.md WR3 and WR4):
 //   - defaults: high 64 KiB, low 16 KiB;
 //   - only high given: low = high/4; only low given: high = 4*low;
-//     high 0 forces low 0;
+//     high 0 forces any low >= 0 to 0;
 //   - low > high or a negative value is an error and changes nothing;
 //   - pause when the size goes strictly over high; resume when it comes
 //     back to low or below; pause and resume strictly alternate, starting
@@ -50,8 +50,8 @@ func Resolve(high, low int) (Limits, error) {
 		}
 		high = 4 * low
 	}
-	if high == 0 {
-		low = 0
+	if high == 0 && low > 0 {
+		low = 0 // high 0 forces low 0
 	}
 	if low < 0 || high < low {
 		return Limits{}, fmt.Errorf("high-water mark (%d) must be >= low-water mark (%d) must be >= 0", high, low)
