@@ -14,12 +14,21 @@
 //   - server CPU microseconds per request: the server's user+system time
 //     over every request it served (the most stable figure on a shared
 //     machine);
+//   - the server's user time alone per request;
 //   - p50 and p99 request latency, seen by the client;
 //   - the server's peak RSS;
+//   - the server's heap bytes allocated per request (runtime.MemStats);
 //
-// with ratios to the netconn baseline of the same run. A separate pass
-// per mode opens -idle connections, echoes once on each, and reports the
-// growth of the server's resident memory per connection.
+// with ratios to the netconn baseline of the same run. The load client
+// and the servers share the machine's cores, so req/s is partly
+// client-bound; CPU per request is the figure to compare.
+//
+// A separate pass per mode (after the rounds) opens -idle connections
+// with plain net.Conn, echoes -idlesize bytes once on each so that the
+// server has accepted and served every one, and reports the growth of
+// the server's VmRSS per connection, with the server's goroutines, stack
+// and live heap per connection. Both processes raise RLIMIT_NOFILE to
+// its hard limit.
 //
 // Server modes:
 //
@@ -40,12 +49,18 @@
 //	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
 //	go run ./examples/bench -pprof /tmp/prof -modes protocol
 //
-// -pprof DIR writes a CPU profile of every server process to DIR; -json
-// FILE writes every measurement as JSON.
+// -pprof DIR writes, for every server process, a CPU profile and a heap
+// profile (allocations over the run; for the idle pass, what is live with
+// every connection open) to DIR; inspect them with go tool pprof. -json
+// FILE writes every measurement as JSON. The server child's flags
+// (-serve MODE -addr HOST:PORT, -cpuprofile FILE, ...) are left out of
+// -help; `bench -serve protocol -addr 127.0.0.1:9000` runs one server on
+// its own until its stdin closes.
 package main
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -76,8 +91,12 @@ type config struct {
 
 func main() {
 	serve := flag.String("serve", "", "run as the server child for this mode")
-	addr := flag.String("addr", "127.0.0.1:0", "the server child's address")
-	cpuprofile := flag.String("cpuprofile", "", "the server child's CPU profile file")
+	var child childConfig
+	flag.StringVar(&child.addr, "addr", "127.0.0.1:0", "the server child's address")
+	flag.StringVar(&child.cpuProfile, "cpuprofile", "", "the server child's CPU profile file")
+	flag.StringVar(&child.memProfile, "memprofile", "", "the server child's heap profile file")
+	flag.IntVar(&child.memRate, "memprofilerate", 0, "the server child's runtime.MemProfileRate")
+	flag.BoolVar(&child.exitGC, "exitgc", false, "the server child collects garbage before its exit stats")
 
 	conns := flag.Int("conns", 100, "client connections")
 	sizes := flag.String("size", "1024", "message size in bytes; a comma-separated list gives one table per size")
@@ -87,13 +106,14 @@ func main() {
 	modes := flag.String("modes", strings.Join(allModes, ","), "comma-separated server modes; netconn is the baseline of the ratios")
 	idle := flag.Int("idle", 10000, "connections of the idle-memory pass (0 skips it)")
 	idleSize := flag.Int("idlesize", 1024, "bytes echoed once on each idle connection")
-	pprofDir := flag.String("pprof", "", "write a CPU profile of each server process to this directory")
+	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
 	flag.Usage = printUsage
 	flag.Parse()
 
 	if *serve != "" {
-		if err := serverChild(*serve, *addr, *cpuprofile); err != nil {
+		child.mode = *serve
+		if err := serverChild(child); err != nil {
 			fmt.Fprintln(os.Stderr, "bench server:", err)
 			os.Exit(1)
 		}
@@ -185,16 +205,21 @@ type results struct {
 
 // runResult is one server process under load.
 type runResult struct {
-	Mode      string
-	Size      int
-	Round     int
-	ReqPerSec float64
-	CPUPerReq float64 // server user+system µs per request
-	P50, P99  time.Duration
-	MaxRSS    int64 // server peak RSS, bytes
-	Requests  int64 // every request the server answered
-	ServerCPU time.Duration
-	ClientCPU time.Duration // the load client's CPU over the same run
+	Mode       string
+	Size       int
+	Round      int
+	ReqPerSec  float64
+	CPUPerReq  float64 // server user+system µs per request
+	UserPerReq float64 // server user µs per request
+	P50, P99   time.Duration
+	MaxRSS     int64 // server peak RSS, bytes
+	Requests   int64 // every request the server answered
+	ServerCPU  time.Duration
+	ClientCPU  time.Duration // the load client's CPU over the same run
+
+	AllocPerReq   float64 // server heap bytes allocated per request
+	MallocsPerReq float64 // server heap objects allocated per request
+	NumGC         uint32  // server garbage collections
 }
 
 // idleResult is one idle-memory pass.
@@ -204,6 +229,7 @@ type idleResult struct {
 	Before  int64   // server VmRSS before connecting, bytes
 	After   int64   // server VmRSS with every connection open and idle
 	PerConn float64 // (After-Before)/Conns, bytes
+	Stats   serverStats
 }
 
 func run(cfg config, out io.Writer) error {
@@ -273,11 +299,12 @@ func run(cfg config, out io.Writer) error {
 
 // runOne measures one mode at one size in a fresh server process.
 func runOne(cfg config, mode string, size, round int) (runResult, error) {
-	profile := ""
+	child := childConfig{mode: mode, addr: "127.0.0.1:0"}
 	if cfg.pprofDir != "" {
-		profile = filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d.pprof", mode, size, round))
+		name := filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d", mode, size, round))
+		child.cpuProfile, child.memProfile = name+".cpu.pprof", name+".heap.pprof"
 	}
-	srv, err := startServer(mode, profile)
+	srv, err := startServer(child)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -291,7 +318,7 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	client := selfUsage().CPU - before.CPU
 	// Stop the server before closing the client's side, so that the
 	// server's rusage holds the load only.
-	su, serr := srv.stop()
+	su, st, serr := srv.stop()
 	closeAll(conns)
 	if err != nil {
 		return runResult{}, err
@@ -299,24 +326,34 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	if serr != nil {
 		return runResult{}, serr
 	}
+	n := float64(load.Total)
 	return runResult{
-		Mode:      mode,
-		Size:      size,
-		Round:     round,
-		ReqPerSec: float64(load.Measured) / load.Window.Seconds(),
-		CPUPerReq: float64(su.CPU.Microseconds()) / float64(load.Total),
-		P50:       load.P50,
-		P99:       load.P99,
-		MaxRSS:    su.MaxRSS,
-		Requests:  load.Total,
-		ServerCPU: su.CPU,
-		ClientCPU: client,
+		Mode:          mode,
+		Size:          size,
+		Round:         round,
+		ReqPerSec:     float64(load.Measured) / load.Window.Seconds(),
+		CPUPerReq:     float64(su.CPU.Microseconds()) / n,
+		UserPerReq:    float64(su.User.Microseconds()) / n,
+		P50:           load.P50,
+		P99:           load.P99,
+		MaxRSS:        su.MaxRSS,
+		Requests:      load.Total,
+		ServerCPU:     su.CPU,
+		ClientCPU:     client,
+		AllocPerReq:   float64(st.TotalAlloc) / n,
+		MallocsPerReq: float64(st.Mallocs) / n,
+		NumGC:         st.NumGC,
 	}, nil
 }
 
 // idleOne measures the server's resident memory per idle connection.
 func idleOne(cfg config, mode string) (idleResult, error) {
-	srv, err := startServer(mode, "")
+	child := childConfig{mode: mode, addr: "127.0.0.1:0", exitGC: true}
+	if cfg.pprofDir != "" {
+		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("idle-%s.heap.pprof", mode))
+		child.memRate = 512
+	}
+	srv, err := startServer(child)
 	if err != nil {
 		return idleResult{}, err
 	}
@@ -335,7 +372,7 @@ func idleOne(cfg config, mode string) (idleResult, error) {
 	time.Sleep(500 * time.Millisecond) // let the server finish its bookkeeping
 	after, err := vmRSS(pid)
 	// The server closes first: its exit ends every connection at once.
-	_, serr := srv.stop()
+	_, st, serr := srv.stop()
 	closeAll(conns)
 	if err == nil {
 		err = serr
@@ -349,28 +386,26 @@ func idleOne(cfg config, mode string) (idleResult, error) {
 		Before:  before,
 		After:   after,
 		PerConn: float64(after-before) / float64(cfg.idle),
+		Stats:   st,
 	}, nil
 }
 
 // serverProc is a running server child.
 type serverProc struct {
-	cmd   *exec.Cmd
-	stdin io.WriteCloser
-	addr  string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stdout *bufio.Reader
+	addr   string
 }
 
-// startServer re-executes this binary as the server for mode, listening
-// on a free loopback port, and waits for it to print its address.
-func startServer(mode, cpuprofile string) (*serverProc, error) {
+// startServer re-executes this binary as the server child c and waits
+// for it to print its address.
+func startServer(c childConfig) (*serverProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"-serve", mode, "-addr", "127.0.0.1:0"}
-	if cpuprofile != "" {
-		args = append(args, "-cpuprofile", cpuprofile)
-	}
-	cmd := exec.Command(exe, args...)
+	cmd := exec.Command(exe, c.args()...)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -383,25 +418,37 @@ func startServer(mode, cpuprofile string) (*serverProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	p := &serverProc{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
+	p := &serverProc{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
+	line, err := p.stdout.ReadString('\n')
 	if err == nil {
 		p.addr = strings.TrimSpace(line)
 		_, _, err = net.SplitHostPort(p.addr)
 	}
 	if err != nil {
 		p.stop()
-		return nil, fmt.Errorf("the %s server did not start: %w", mode, err)
+		return nil, fmt.Errorf("the %s server did not start: %w", c.mode, err)
 	}
 	return p, nil
 }
 
-// stop closes the server's stdin, which asks it to exit, waits for it
-// (killing it after 10 s) and returns its rusage.
-func (p *serverProc) stop() (usage, error) {
+// stop closes the server's stdin, which asks it to exit, reads the stats
+// it prints, waits for it (killing it after 10 s) and returns its rusage.
+func (p *serverProc) stop() (usage, serverStats, error) {
 	p.stdin.Close()
 	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
+	var st serverStats
+	go func() {
+		line, err := p.stdout.ReadBytes('\n')
+		if err == nil {
+			err = json.Unmarshal(line, &st)
+		}
+		_, _ = io.Copy(io.Discard, p.stdout)
+		if werr := p.cmd.Wait(); werr != nil || err != nil {
+			done <- cmp.Or(werr, fmt.Errorf("reading the server's stats: %w", err))
+			return
+		}
+		done <- nil
+	}()
 	var err error
 	select {
 	case err = <-done:
@@ -411,9 +458,10 @@ func (p *serverProc) stop() (usage, error) {
 		err = errors.New("the server did not exit within 10s of its stdin closing; killed")
 	}
 	if err != nil {
-		return usage{}, err
+		return usage{}, st, err
 	}
-	return childUsage(p.cmd.ProcessState)
+	u, err := childUsage(p.cmd.ProcessState)
+	return u, st, err
 }
 
 // commandLine is the command that reproduces this run.

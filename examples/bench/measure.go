@@ -31,6 +31,7 @@ func raiseNoFile() (uint64, error) {
 // usage is what a process used, from its rusage.
 type usage struct {
 	CPU    time.Duration // user + system time
+	User   time.Duration // user time alone
 	MaxRSS int64         // peak resident set, bytes
 }
 
@@ -53,8 +54,9 @@ func selfUsage() usage {
 }
 
 func fromRusage(ru *syscall.Rusage) usage {
-	cpu := time.Duration(ru.Utime.Nano()) + time.Duration(ru.Stime.Nano())
-	return usage{CPU: cpu, MaxRSS: maxRSSBytes(ru.Maxrss)}
+	user := time.Duration(ru.Utime.Nano())
+	cpu := user + time.Duration(ru.Stime.Nano())
+	return usage{CPU: cpu, User: user, MaxRSS: maxRSSBytes(ru.Maxrss)}
 }
 
 // maxRSSBytes converts ru_maxrss, which Linux reports in KiB (and macOS

@@ -17,14 +17,16 @@ type summary struct {
 	rounds    int
 	reqPerSec float64
 	cpuPerReq float64
+	userReq   float64
 	p50, p99  time.Duration
 	maxRSS    int64
+	allocReq  float64
 	perRound  []runResult
 }
 
 func summarize(runs []runResult, size int, mode string) (summary, bool) {
 	s := summary{mode: mode}
-	var rps, cpu, p50, p99, rss []float64
+	var rps, cpu, user, p50, p99, rss, alloc []float64
 	for _, r := range runs {
 		if r.Size != size || r.Mode != mode {
 			continue
@@ -32,17 +34,20 @@ func summarize(runs []runResult, size int, mode string) (summary, bool) {
 		s.perRound = append(s.perRound, r)
 		rps = append(rps, r.ReqPerSec)
 		cpu = append(cpu, r.CPUPerReq)
+		user = append(user, r.UserPerReq)
 		p50 = append(p50, float64(r.P50))
 		p99 = append(p99, float64(r.P99))
 		rss = append(rss, float64(r.MaxRSS))
+		alloc = append(alloc, r.AllocPerReq)
 	}
 	if len(rps) == 0 {
 		return s, false
 	}
 	s.rounds = len(rps)
-	s.reqPerSec, s.cpuPerReq = median(rps), median(cpu)
+	s.reqPerSec, s.cpuPerReq, s.userReq = median(rps), median(cpu), median(user)
 	s.p50, s.p99 = time.Duration(median(p50)), time.Duration(median(p99))
 	s.maxRSS = int64(median(rss))
+	s.allocReq = median(alloc)
 	return s, true
 }
 
@@ -80,8 +85,8 @@ func report(out io.Writer, res *results) {
 		}
 		fmt.Fprintf(out, "\n### %s messages, %d connections, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
-		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | p50 | p99 | peak RSS MiB | idle KiB/conn |")
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | idle KiB/conn |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
 			rpsRatio, cpuRatio := "-", "-"
 			if haveBase {
@@ -92,9 +97,9 @@ func report(out io.Writer, res *results) {
 			if r, ok := idle[s.mode]; ok {
 				idleKiB = fmt.Sprintf("%.2f", r.PerConn/1024)
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %s | %s | %.1f | %s |\n",
-				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio,
-				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), idleKiB)
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.1f | %.0f | %s |\n",
+				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
+				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), s.allocReq, idleKiB)
 		}
 
 		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
@@ -122,14 +127,17 @@ func report(out io.Writer, res *results) {
 
 	if len(res.Idle) > 0 {
 		fmt.Fprintf(out, "\n### Idle memory, %d connections, one %d-byte echo each\n\n", res.Idle[0].Conns, res.Config.IdleSize)
-		fmt.Fprintln(out, "| mode | server RSS before MiB | with the connections MiB | KiB/conn | target <= 4 KiB |")
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | --- |")
+		fmt.Fprintln(out, "| mode | server RSS before MiB | with the connections MiB | KiB/conn | target <= 4 KiB | goroutines/conn | stack KiB/conn | live heap KiB/conn |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
 		for _, r := range res.Idle {
 			verdict := "-"
 			if r.Mode != baseline {
 				verdict = metOrMissed(r.PerConn/1024 <= 4)
 			}
-			fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f | %s |\n", r.Mode, mib(r.Before), mib(r.After), r.PerConn/1024, verdict)
+			n := float64(r.Conns)
+			fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f | %s | %.1f | %.2f | %.2f |\n",
+				r.Mode, mib(r.Before), mib(r.After), r.PerConn/1024, verdict,
+				float64(r.Stats.Goroutines)/n, float64(r.Stats.StackInuse)/1024/n, float64(r.Stats.HeapAlloc)/1024/n)
 		}
 	}
 	fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)

@@ -3,14 +3,17 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -168,21 +171,83 @@ func serveRW(ctx context.Context, addr string) (net.Addr, error) {
 	})
 }
 
+// serverStats is the server child's last line on stdout: its Go runtime
+// figures as it stops, with every connection still open.
+type serverStats struct {
+	Goroutines int
+	NumGC      uint32
+	TotalAlloc uint64 // bytes allocated over the process's life
+	Mallocs    uint64 // objects allocated over the process's life
+	HeapAlloc  uint64 // live heap (after a GC when -exitgc is given)
+	HeapInuse  uint64
+	StackInuse uint64
+	Sys        uint64
+}
+
+func readServerStats(gc bool) serverStats {
+	if gc {
+		runtime.GC()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return serverStats{
+		Goroutines: runtime.NumGoroutine(),
+		NumGC:      ms.NumGC,
+		TotalAlloc: ms.TotalAlloc,
+		Mallocs:    ms.Mallocs,
+		HeapAlloc:  ms.HeapAlloc,
+		HeapInuse:  ms.HeapInuse,
+		StackInuse: ms.StackInuse,
+		Sys:        ms.Sys,
+	}
+}
+
+// childConfig is the server child's hidden flags.
+type childConfig struct {
+	mode, addr string
+	cpuProfile string // CPU profile file
+	memProfile string // heap profile file, written as the child stops
+	memRate    int    // runtime.MemProfileRate, if not 0
+	exitGC     bool   // collect garbage before the exit stats
+}
+
+// args returns the command-line flags that give c to a child.
+func (c childConfig) args() []string {
+	args := []string{"-serve", c.mode, "-addr", c.addr}
+	if c.cpuProfile != "" {
+		args = append(args, "-cpuprofile", c.cpuProfile)
+	}
+	if c.memProfile != "" {
+		args = append(args, "-memprofile", c.memProfile)
+	}
+	if c.memRate != 0 {
+		args = append(args, "-memprofilerate", strconv.Itoa(c.memRate))
+	}
+	if c.exitGC {
+		args = append(args, "-exitgc")
+	}
+	return args
+}
+
 // serverChild is the hidden -serve mode: it starts one echo server,
 // prints its address as the first line on stdout, and serves until its
 // stdin is closed or it gets SIGTERM or SIGINT; then it stops the CPU
-// profile, if any, and exits.
-func serverChild(mode, addr, cpuprofile string) error {
-	serve, ok := servers[mode]
+// profile, prints its serverStats as JSON, writes the heap profile, and
+// returns (the process exits).
+func serverChild(c childConfig) error {
+	serve, ok := servers[c.mode]
 	if !ok {
-		return fmt.Errorf("unknown mode %q (want one of %s)", mode, modeNames())
+		return fmt.Errorf("unknown mode %q (want one of %s)", c.mode, modeNames())
 	}
 	if _, err := raiseNoFile(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server: raising the fd limit:", err)
 	}
+	if c.memRate != 0 {
+		runtime.MemProfileRate = c.memRate
+	}
 	stopProfile := func() {}
-	if cpuprofile != "" {
-		f, err := os.Create(cpuprofile)
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
 		if err != nil {
 			return err
 		}
@@ -196,7 +261,7 @@ func serverChild(mode, addr, cpuprofile string) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := serve(ctx, addr)
+	a, err := serve(ctx, c.addr)
 	if err != nil {
 		stopProfile()
 		return err
@@ -220,11 +285,33 @@ func serverChild(mode, addr, cpuprofile string) error {
 	case <-sigs:
 	}
 	stopProfile()
-	return nil
+	b, err := json.Marshal(readServerStats(c.exitGC))
+	if err != nil {
+		return err
+	}
+	if c.memProfile != "" {
+		if err := writeHeapProfile(c.memProfile); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(out, "%s\n", b)
+	return out.Flush()
+}
+
+func writeHeapProfile(file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // hiddenFlags are the flags of the server child, left out of -help.
-var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true}
+var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true, "memprofile": true, "memprofilerate": true, "exitgc": true}
 
 // printUsage prints the public flags.
 func printUsage() {
