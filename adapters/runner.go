@@ -67,6 +67,10 @@ func (r *runner) Event(e stream.Event) {
 		r.unlock()
 	case stream.EOF:
 		r.lock(r.reader)
+		if r.t.IsClosing() { // no EOFReceived after a close (asyncio L10)
+			r.unlock()
+			return
+		}
 		keep := r.eofReceived()
 		r.unlock()
 		if !keep {
@@ -141,8 +145,8 @@ func (r *runner) tryFlow() {
 // it differs from what it was last told. mu is held.
 func (r *runner) deliverFlow() {
 	for !r.lost {
-		paused := r.at.WritePaused()
-		if paused == r.told {
+		paused, done := r.at.WriteState()
+		if done || paused == r.told {
 			return
 		}
 		r.told = paused

@@ -247,11 +247,11 @@ func (c *conn) ReadPaused() bool {
 	return c.state == stateOpen && c.readPaused
 }
 
-// WritePaused implements sink.Attacher.
-func (c *conn) WritePaused() bool {
+// WriteState implements sink.Attacher.
+func (c *conn) WriteState() (paused, done bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.flow.Paused()
+	return c.flow.Paused(), c.state == stateDone
 }
 
 // WriteBufferSize implements WriteTransport.

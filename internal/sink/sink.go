@@ -30,8 +30,10 @@ type Attacher interface {
 	Attach(h Handler) bool
 	// Fail aborts the transport with err as Lost's error.
 	Fail(err error)
-	// WritePaused reports whether writing is paused.
-	WritePaused() bool
+	// WriteState reports whether writing is paused, and whether the
+	// transport is done (aborted, failed or closed: no more PauseWriting
+	// or ResumeWriting).
+	WriteState() (paused, done bool)
 	// ReadPaused reports whether reading is paused (and not closing).
 	ReadPaused() bool
 }
