@@ -1,0 +1,660 @@
+package stream
+
+import (
+	"errors"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+)
+
+// script is a fake transport: once its queue is claimed it sends its
+// events in order (then, if endless, Data until Send refuses), then
+// Finish(lost). Its abort hook releases the queue, as Abort does.
+type script struct {
+	q       *Queue
+	events  []Event
+	endless bool
+	lost    Event
+
+	starts  atomic.Int32
+	aborts  atomic.Int32
+	started chan struct{} // closed by the first start
+	done    chan struct{} // closed once the producer has returned from Finish
+	once    sync.Once
+}
+
+func newScript(capacity int, lost Event, events ...Event) *script {
+	s := &script{
+		events:  events,
+		lost:    lost,
+		started: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	s.q = NewQueue(capacity, s.start, s.abort)
+	return s
+}
+
+func (s *script) start() {
+	if s.starts.Add(1) > 1 {
+		return // counted; the test reports it
+	}
+	close(s.started)
+	go s.run()
+}
+
+func (s *script) abort() {
+	s.aborts.Add(1)
+	s.q.Release()
+}
+
+func (s *script) run() {
+	defer close(s.done)
+	for _, e := range s.events {
+		if !s.q.Send(e) {
+			s.q.Finish(s.lost)
+			return
+		}
+	}
+	for s.endless && s.q.Send(Event{Kind: Data, Data: []byte("x")}) {
+	}
+	s.q.Finish(s.lost)
+}
+
+var errBoom = errors.New("boom")
+
+func made() Event          { return Event{Kind: Made} }
+func data(s string) Event  { return Event{Kind: Data, Data: []byte(s)} }
+func lost(err error) Event { return Event{Kind: Lost, Err: err} }
+
+var (
+	pause  = Event{Kind: PauseWriting}
+	resume = Event{Kind: ResumeWriting}
+)
+
+// collect receives from ch until it is closed.
+func collect(ch <-chan Event) []Event {
+	var out []Event
+	for e := range ch {
+		out = append(out, e)
+	}
+	return out
+}
+
+// trace formats events as "Made Data(1) Lost(<nil>)".
+func trace(evs []Event) string {
+	s := make([]string, len(evs))
+	for i, e := range evs {
+		s[i] = e.String()
+	}
+	return strings.Join(s, " ")
+}
+
+// tryRecv receives one event if one is ready.
+func tryRecv(ch <-chan Event) (Event, bool, bool) {
+	select {
+	case e, ok := <-ch:
+		return e, ok, true
+	default:
+		return Event{}, false, false
+	}
+}
+
+func TestNewQueueCapacity(t *testing.T) {
+	for _, tt := range []struct{ capacity, want int }{{-1, 2}, {0, 2}, {1, 2}, {2, 2}, {5, 5}} {
+		if got := NewQueue(tt.capacity, nil, nil).Cap(); got != tt.want {
+			t.Errorf("NewQueue(%d).Cap() = %d; want %d", tt.capacity, got, tt.want)
+		}
+	}
+}
+
+func TestQueueNilHooks(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	ch := q.Events()
+	q.Send(made())
+	q.Finish(lost(nil))
+	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+		t.Errorf("events %q", got)
+	}
+}
+
+func TestEventsReturnsSameChannel(t *testing.T) {
+	s := newScript(4, lost(nil), made(), data("a"))
+	c1 := s.q.Events()
+	c2 := s.q.Events()
+	if c1 != c2 {
+		t.Fatal("a second Events call returned another channel")
+	}
+	if got, want := trace(collect(c1)), "Made Data(1) Lost(<nil>)"; got != want {
+		t.Errorf("events %q; want %q", got, want)
+	}
+	<-s.done
+	if n := s.starts.Load(); n != 1 {
+		t.Errorf("start called %d times; want 1", n)
+	}
+	if s.q.Events() != c1 {
+		t.Error("Events after Lost returned another channel")
+	}
+}
+
+func TestStartCalledOnceUnderConcurrentClaims(t *testing.T) {
+	s := newScript(4, lost(nil), made())
+	const n = 16
+	chans := make([]<-chan Event, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { chans[i] = s.q.Events() })
+	}
+	wg.Wait()
+	for i, c := range chans {
+		if c != chans[0] {
+			t.Fatalf("goroutine %d got another channel", i)
+		}
+	}
+	collect(chans[0])
+	<-s.done
+	if got := s.starts.Load(); got != 1 {
+		t.Errorf("start called %d times; want 1", got)
+	}
+}
+
+func TestStartNotCalledBeforeClaim(t *testing.T) {
+	s := newScript(4, lost(nil), made())
+	_ = s.q.Observable() // building an Observable does not claim
+	if got := s.starts.Load(); got != 0 {
+		t.Fatalf("start called %d times before any claim", got)
+	}
+	collect(s.q.Events())
+	<-s.done
+}
+
+func TestEventsAfterOtherClaim(t *testing.T) {
+	// Claim first (the adapter's way), then Events: a closed channel
+	// holding one Lost(ErrAlreadySubscribed).
+	s := newScript(4, lost(nil), made())
+	var order []string
+	ok := s.q.Claim(func() {
+		order = append(order, "prepare")
+		if s.starts.Load() != 0 {
+			order = append(order, "started too early")
+		}
+	})
+	if !ok {
+		t.Fatal("first Claim failed")
+	}
+	if got := strings.Join(order, ","); got != "prepare" {
+		t.Errorf("prepare ran as %q; want before start", got)
+	}
+	ch := s.q.Events()
+	e, open := <-ch
+	if !open || e.Kind != Lost || !errors.Is(e.Err, ErrAlreadySubscribed) {
+		t.Errorf("Events after Claim gave %v (open %v); want Lost(ErrAlreadySubscribed)", e, open)
+	}
+	if _, open := <-ch; open {
+		t.Error("the loser's channel is not closed after its Lost")
+	}
+	if s.q.Claim(nil) {
+		t.Error("a second Claim succeeded")
+	}
+	if got := s.starts.Load(); got != 1 {
+		t.Errorf("start called %d times; want 1", got)
+	}
+	// The real channel still holds everything for the claimant.
+	if got := trace(collect(s.q.ch)); got != "Made Lost(<nil>)" {
+		t.Errorf("claimant's events %q", got)
+	}
+	<-s.done
+}
+
+func TestClaimAfterEventsFails(t *testing.T) {
+	s := newScript(4, lost(nil), made())
+	ch := s.q.Events()
+	called := false
+	if s.q.Claim(func() { called = true }) {
+		t.Error("Claim after Events succeeded")
+	}
+	if called {
+		t.Error("a failed Claim ran prepare")
+	}
+	collect(ch)
+	<-s.done
+}
+
+func TestSendBlocksWhenFull(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		if !q.Send(made()) || !q.Send(data("1")) {
+			t.Fatal("Send with room failed")
+		}
+		sent := make(chan bool, 1)
+		go func() { sent <- q.Send(data("2")) }()
+		synctest.Wait()
+		select {
+		case <-sent:
+			t.Fatal("Send on a full queue did not wait")
+		default:
+		}
+		if e := <-ch; e.Kind != Made {
+			t.Fatalf("first event %v; want Made", e)
+		}
+		synctest.Wait()
+		select {
+		case ok := <-sent:
+			if !ok {
+				t.Error("Send = false after room was made")
+			}
+		default:
+			t.Fatal("Send still waits after room was made")
+		}
+		go q.Finish(lost(nil))
+		if got := trace(collect(ch)); got != "Data(1) Data(1) Lost(<nil>)" {
+			t.Errorf("events %q", got)
+		}
+	})
+}
+
+func TestSendFalseAfterRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		sent := make(chan bool, 1)
+		go func() { sent <- q.Send(data("2")) }()
+		synctest.Wait()
+		q.Release()
+		synctest.Wait()
+		select {
+		case ok := <-sent:
+			if ok {
+				t.Error("a blocked Send returned true after Release")
+			}
+		default:
+			t.Fatal("a blocked Send still waits after Release")
+		}
+		// A Send on the full, released queue returns false at once.
+		if q.Send(data("3")) {
+			t.Error("Send on a full released queue returned true")
+		}
+		q.Release() // idempotent
+		q.Finish(lost(nil))
+		if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+			t.Errorf("events %q; want Made Lost(<nil>)", got)
+		}
+	})
+}
+
+func TestWR6_ControlNeverBlocks(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		// The channel is full: Control must return at once (a blocked
+		// Control would deadlock this bubble).
+		q.Control(pause)
+		q.Control(resume)
+		synctest.Wait()
+		if len(ch) != 2 {
+			t.Fatalf("%d events in the channel; want 2", len(ch))
+		}
+		go q.Finish(lost(nil))
+		if got, want := trace(collect(ch)), "Made Data(1) PauseWriting ResumeWriting Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+	})
+}
+
+func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
+	q := NewQueue(5, nil, nil)
+	ch := q.Events()
+	q.Send(made())
+	q.Control(pause)
+	if len(ch) != 2 {
+		t.Fatalf("%d events in the channel after Control with room; want 2", len(ch))
+	}
+	q.Send(data("1"))
+	q.Control(resume)
+	q.Finish(lost(nil))
+	if got, want := trace(collect(ch)), "Made PauseWriting Data(1) ResumeWriting Lost(<nil>)"; got != want {
+		t.Errorf("events %q; want %q", got, want)
+	}
+}
+
+func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		q.Control(pause)
+		// The consumer takes one event: the pending pause goes in before
+		// any later Data.
+		<-ch
+		synctest.Wait()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			q.Send(data("22"))
+			q.Finish(lost(nil))
+		}()
+		if got, want := trace(collect(ch)), "Data(1) PauseWriting Data(2) Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+		<-done
+	})
+}
+
+func TestWR6_PendingPairCancelsOut(t *testing.T) {
+	tests := []struct {
+		name     string
+		controls []Event
+		want     string // the control events the consumer sees
+	}{
+		{name: "pause", controls: []Event{pause}, want: "PauseWriting"},
+		{name: "pause resume", controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "pause resume pause", controls: []Event{pause, resume, pause}, want: "PauseWriting"},
+		{name: "two pairs", controls: []Event{pause, resume, pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "many", controls: []Event{pause, resume, pause, resume, pause, resume, pause}, want: "PauseWriting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := NewQueue(2, nil, nil)
+				ch := q.Events()
+				q.Send(made())
+				q.Send(data("1"))
+				for _, c := range tt.controls {
+					q.Control(c)
+				}
+				go q.Finish(lost(nil))
+				evs := collect(ch)
+				want := "Made Data(1) " + tt.want + " Lost(<nil>)"
+				if got := trace(evs); got != want {
+					t.Errorf("events %q; want %q", got, want)
+				}
+			})
+		})
+	}
+}
+
+// TestWR6_ControlAlternationRandom interleaves Sends, alternating Controls
+// and a consumer that reads at random, and checks what the consumer sees:
+// Made first, Data in order, controls alternating from a pause and ending
+// in the producer's final state, Lost last, and never more than two
+// control events waiting beside the channel.
+func TestWR6_ControlAlternationRandom(t *testing.T) {
+	for seed := range uint64(100) {
+		synctest.Test(t, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(seed, 7))
+			q := NewQueue(2+r.IntN(4), nil, nil)
+			ch := q.Events()
+			var got []Event
+			q.Send(made())
+			paused, controls, datas := false, 0, 0
+			for range 300 {
+				synctest.Wait() // the helper has delivered what it can
+				q.mu.Lock()
+				pending := len(q.pending)
+				q.mu.Unlock()
+				if pending > 2 {
+					t.Fatalf("seed %d: %d control events wait; want at most 2", seed, pending)
+				}
+				switch r.IntN(3) {
+				case 0:
+					if paused {
+						q.Control(resume)
+					} else {
+						q.Control(pause)
+					}
+					paused = !paused
+					controls++
+				case 1:
+					if len(ch) < cap(ch) {
+						datas++
+						q.Send(Event{Kind: Data, Data: make([]byte, datas)})
+					}
+				case 2:
+					if e, ok, ready := tryRecv(ch); ready && ok {
+						got = append(got, e)
+					}
+				}
+			}
+			go q.Finish(lost(nil))
+			got = append(got, collect(ch)...)
+
+			if got[0].Kind != Made || got[len(got)-1].Kind != Lost {
+				t.Fatalf("seed %d: events %q; want Made first and Lost last", seed, trace(got))
+			}
+			seenPaused, nData, nControl := false, 0, 0
+			for _, e := range got[1 : len(got)-1] {
+				switch e.Kind {
+				case Data:
+					nData++
+					if len(e.Data) != nData {
+						t.Fatalf("seed %d: Data out of order: %q", seed, trace(got))
+					}
+				case PauseWriting, ResumeWriting:
+					nControl++
+					if (e.Kind == PauseWriting) == seenPaused {
+						t.Fatalf("seed %d: controls do not alternate from a pause: %q", seed, trace(got))
+					}
+					seenPaused = !seenPaused
+				default:
+					t.Fatalf("seed %d: unexpected %v", seed, e)
+				}
+			}
+			if nData != datas {
+				t.Errorf("seed %d: %d Data delivered; want %d", seed, nData, datas)
+			}
+			if seenPaused != paused {
+				t.Errorf("seed %d: consumer ends paused=%v; producer paused=%v", seed, seenPaused, paused)
+			}
+			if nControl > controls {
+				t.Errorf("seed %d: %d controls delivered of %d", seed, nControl, controls)
+			}
+		})
+	}
+}
+
+func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	ch := q.Events()
+	q.Send(made())
+	q.Finish(lost(nil))
+	q.Control(pause) // must not panic on the closed channel
+	q.Control(resume)
+	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+		t.Errorf("events %q", got)
+	}
+}
+
+func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		q.Control(pause)
+		q.Release()
+		synctest.Wait() // the helper gives up
+		q.Control(resume)
+		q.Finish(lost(nil)) // must not wait: released
+		if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+			t.Errorf("events %q; want Made Lost(<nil>)", got)
+		}
+	})
+}
+
+func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
+	s := newScript(2, lost(errBoom), made(), data("a"), Event{Kind: EOF}, data("bb"))
+	evs := collect(s.q.Events())
+	if got, want := trace(evs), "Made Data(1) EOF Data(2) Lost(boom)"; got != want {
+		t.Errorf("events %q; want %q", got, want)
+	}
+	if !errors.Is(evs[len(evs)-1].Err, errBoom) {
+		t.Errorf("Lost's error %v; want %v", evs[len(evs)-1].Err, errBoom)
+	}
+	<-s.done
+}
+
+func TestLC2_FinishWaitsForConsumer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		q.Control(pause)
+		finished := make(chan struct{})
+		go func() {
+			q.Finish(lost(nil))
+			close(finished)
+		}()
+		synctest.Wait()
+		select {
+		case <-finished:
+			t.Fatal("Finish did not wait for room without Release")
+		default:
+		}
+		if got, want := trace(collect(ch)), "Made Data(1) PauseWriting Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q (nothing dropped without Release)", got, want)
+		}
+		<-finished
+	})
+}
+
+func TestLC2_FinishAfterReleaseKeepsMadeThenLost(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		q.Control(pause)
+		q.Release()
+		q.Finish(lost(nil)) // returns without a reader
+		if got, want := trace(collect(ch)), "Made Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+	})
+}
+
+func TestLC2_FinishAfterReleaseMadeAlreadyTaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		if e := <-ch; e.Kind != Made {
+			t.Fatalf("got %v; want Made", e)
+		}
+		q.Send(data("1"))
+		q.Send(data("2"))
+		q.Release()
+		q.Finish(lost(errBoom))
+		if got, want := trace(collect(ch)), "Lost(boom)"; got != want {
+			t.Errorf("events %q; want %q (Made delivered once only)", got, want)
+		}
+	})
+}
+
+func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
+	q := NewQueue(4, nil, nil)
+	ch := q.Events()
+	q.Send(made())
+	q.Send(data("1"))
+	q.Release()
+	q.Finish(lost(nil))
+	if got, want := trace(collect(ch)), "Made Data(1) Lost(<nil>)"; got != want {
+		t.Errorf("events %q; want %q", got, want)
+	}
+}
+
+func TestLC2_ReleaseWhileFinishWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		finished := make(chan struct{})
+		go func() {
+			q.Finish(lost(nil))
+			close(finished)
+		}()
+		synctest.Wait()
+		q.Release()
+		<-finished
+		if got, want := trace(collect(ch)), "Made Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+	})
+}
+
+func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
+	// A consumer reading while Release and Finish race: Made first, Lost
+	// last and once, Data in order, nothing after Lost.
+	for range 200 {
+		s := newScript(2, lost(nil), made(), data("1"), data("22"), data("333"), data("4444"))
+		s.endless = true
+		ch := s.q.Events()
+		var evs []Event
+		for e := range ch {
+			evs = append(evs, e)
+			if len(evs) == 3 {
+				go s.abort()
+			}
+		}
+		<-s.done
+		if evs[0].Kind != Made {
+			t.Fatalf("events %q; want Made first", trace(evs))
+		}
+		for i, e := range evs[1 : len(evs)-1] {
+			if e.Kind != Data {
+				t.Fatalf("events %q: %v before Lost", trace(evs), e)
+			}
+			if i < 4 && len(e.Data) != i+1 {
+				t.Fatalf("events %q: Data out of order", trace(evs))
+			}
+		}
+		if evs[len(evs)-1].Kind != Lost {
+			t.Fatalf("events %q; want Lost last", trace(evs))
+		}
+		if slices.ContainsFunc(evs[:len(evs)-1], func(e Event) bool { return e.Kind == Lost }) {
+			t.Fatalf("events %q: Lost twice", trace(evs))
+		}
+	}
+}
+
+// TestLC1_MadeFirstWhenFinishRacesConsumer runs Finish after Release on a
+// full channel while the consumer is reading it: whatever is dropped, the
+// consumer must see Made first (if at all), once, and Lost last.
+func TestLC1_MadeFirstWhenFinishRacesConsumer(t *testing.T) {
+	for i := range 20000 {
+		q := NewQueue(2, nil, nil)
+		ch := q.Events()
+		q.Send(made())
+		q.Send(data("1"))
+		q.Release()
+		start := make(chan struct{})
+		got := make(chan []Event)
+		go func() {
+			<-start
+			got <- collect(ch)
+		}()
+		close(start)
+		q.Finish(lost(nil))
+		evs := <-got
+		s := trace(evs)
+		if evs[len(evs)-1].Kind != Lost {
+			t.Fatalf("run %d: events %q; want Lost last", i, s)
+		}
+		if idx := slices.IndexFunc(evs, func(e Event) bool { return e.Kind == Made }); idx > 0 {
+			t.Fatalf("run %d: events %q; Made is not first", i, s)
+		}
+		if n := strings.Count(s, "Made"); n > 1 {
+			t.Fatalf("run %d: events %q; Made %d times", i, s, n)
+		}
+	}
+}
