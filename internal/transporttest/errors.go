@@ -1,0 +1,163 @@
+package transporttest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
+
+var errorTests = []test{
+	{"LC3_L7_ResetIsLostWithErrno", testReset},
+	{"WR5_DR7_DrainReturnsCause", testDrainCause},
+	{"ER1_BadLimitsKeepWorking", testBadLimits},
+}
+
+// isReset reports whether err is the kernel's report of a connection the
+// other end reset or closed under a writer.
+func isReset(err error) bool {
+	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// resetPeer ends the connection from the peer with a reset: SO_LINGER 0
+// on TCP. AF_UNIX has no reset, but Linux reports ECONNRESET to the
+// other end when a socket closes with unread data, so there the
+// transport first makes sure the peer has some.
+func resetPeer(t *testing.T, p Pair) {
+	t.Helper()
+	if tc, ok := p.Peer.(*net.TCPConn); ok {
+		if err := tc.SetLinger(0); err != nil {
+			t.Fatalf("SetLinger(0): %v", err)
+		}
+		p.Peer.Close()
+		return
+	}
+	if runtime.GOOS != "linux" {
+		t.Skipf("no way to reset a %T on %s", p.Peer, runtime.GOOS)
+	}
+	if _, err := p.Transport.Write([]byte("unread")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	p.Peer.Close()
+}
+
+// checkLostCause checks that err carries a reset: the kernel's errno
+// inside a *net.OpError, as net.Conn reports it.
+func checkLostCause(t *testing.T, what string, err error) {
+	t.Helper()
+	var oe *net.OpError
+	if !isReset(err) || !errors.As(err, &oe) {
+		t.Fatalf("%s = %v (%T), want ECONNRESET or EPIPE inside a *net.OpError", what, err, err)
+	}
+}
+
+// lostAfterReset collects the rest of the trace after a reset and returns
+// Lost, failing the test if an EOF came first (L7: a reset is not an end
+// of stream).
+func lostAfterReset(t *testing.T, ch <-chan stream.Event) stream.Event {
+	t.Helper()
+	evs := append([]stream.Event{{Kind: stream.Made}}, collect(t, ch)...)
+	checkTrace(t, evs)
+	lost := evs[len(evs)-1]
+	for _, e := range evs {
+		if e.Kind == stream.EOF {
+			t.Fatalf("trace %v ending in %v: EOF after a reset, want Lost with no EOF before it (L7)", kinds(evs), lost)
+		}
+	}
+	return lost
+}
+
+func testReset(t *testing.T, newPair NewPair) {
+	p, ch := claim(t, newPair)
+	tr := p.Transport
+	resetPeer(t, p)
+	e := lostAfterReset(t, ch)
+	if !errors.Is(e.Err, syscall.ECONNRESET) {
+		t.Fatalf("Lost(%v) after a reset, want ECONNRESET", e.Err)
+	}
+	checkLostCause(t, "Lost's error", e.Err)
+	if !tr.IsClosing() {
+		t.Fatalf("IsClosing false after a reset")
+	}
+	// Writes and Drain report the end and keep its cause.
+	n, err := tr.Write([]byte("x"))
+	if n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Write after a reset = %d, %v; want 0 and an error matching net.ErrClosed", n, err)
+	}
+	checkLostCause(t, "Write's error after a reset", err)
+	checkLostCause(t, "Drain after a reset", tr.Drain(context.Background()))
+	callEverything(t, tr, ch)
+}
+
+func testDrainCause(t *testing.T, newPair NewPair) {
+	for _, tc := range []struct {
+		name  string
+		claim bool // with a read goroutine, the read notices the reset first
+	}{
+		{name: "Reading", claim: true},
+		{name: "NotReading"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t, transport.WithWriteBufferLimits(64<<10, 16<<10))
+			tr := p.Transport
+			var ch <-chan stream.Event
+			if tc.claim {
+				ch = tr.Events()
+				expect(t, ch, stream.Made)
+			}
+			w := &out{tr: tr}
+			for !paused(tr) {
+				if w.off > 1<<30 {
+					t.Fatalf("wrote %d bytes without a pause", w.off)
+				}
+				w.write(t, 64<<10)
+			}
+			waiting := drainAsync(context.Background(), tr)
+			resetPeer(t, p)
+			err := recvErr(t, waiting, "Drain while the peer resets")
+			checkLostCause(t, "Drain's error", err)
+			checkLostCause(t, "a later Drain's error", tr.Drain(context.Background()))
+			if tc.claim {
+				checkLostCause(t, "Lost's error", lostAfterReset(t, ch).Err)
+			}
+		})
+	}
+}
+
+func testBadLimits(t *testing.T, newPair NewPair) {
+	p, ch := claim(t, newPair, transport.WithWriteBufferLimits(4000, 1000))
+	tr := p.Transport
+	for _, tc := range []struct{ high, low int }{
+		{high: -1, low: def},
+		{high: def, low: -1},
+		{high: -1, low: -1},
+		{high: 10, low: 20},
+		{high: 10, low: -1},
+	} {
+		if err := tr.SetWriteBufferLimits(tc.high, tc.low); err == nil {
+			t.Errorf("SetWriteBufferLimits(%s, %s) = nil, want an error", limit(tc.high), limit(tc.low))
+		}
+		if high, low := tr.WriteBufferLimits(); high != 4000 || low != 1000 {
+			t.Fatalf("limits %d, %d after a rejected SetWriteBufferLimits(%s, %s), want 4000, 1000", high, low, limit(tc.high), limit(tc.low))
+		}
+	}
+	// The transport still works both ways.
+	w := &out{tr: tr}
+	w.write(t, 10)
+	(&in{c: p.Peer}).read(t, 10)
+	(&peerOut{c: p.Peer}).write(t, 10)
+	var d dataIn
+	d.until(t, ch, 10)
+	if tr.IsClosing() {
+		t.Fatalf("IsClosing true after bad arguments")
+	}
+	tr.Close()
+	if lost := expectLost(t, ch); lost.Err != nil {
+		t.Fatalf("Lost(%v), want Lost(nil)", lost.Err)
+	}
+}
