@@ -232,11 +232,11 @@ func sha(b []byte) string {
 // writing in a loop on another goroutine until a Write fails; it returns
 // once the transport has paused, and the channel that gets the failing
 // Write's n and error.
-func pausedWriter(t *testing.T, ctx context.Context) (transport.Transport, *net.TCPConn, <-chan writeResult) {
+func pausedWriter(t *testing.T, ctx context.Context) (transport.Transport, *net.TCPConn, <-chan writeResult, <-chan error) {
 	t.Helper()
 	tr, peer := dialRaw(t, 4096, smallLimits)
 	shrinkSendBuffer(t, tr)
-	pw, _, _ := watchEvents(tr)
+	pw, _, lost := watchEvents(tr)
 	var w *adapters.Writer
 	if ctx != nil {
 		w = adapters.NewWriterContext(ctx, tr)
@@ -254,7 +254,7 @@ func pausedWriter(t *testing.T, ctx context.Context) (transport.Transport, *net.
 		}
 	}()
 	waitClosed(t, pw, "PauseWriting")
-	return tr, peer, res
+	return tr, peer, res, lost
 }
 
 type writeResult struct {
@@ -277,7 +277,7 @@ func waitWrite(t *testing.T, ch <-chan writeResult) writeResult {
 // error matching net.ErrClosed once the transport is aborted, and so does
 // every later Write, with n = 0.
 func TestWriter_ErrorAfterAbort(t *testing.T) {
-	tr, _, res := pausedWriter(t, nil)
+	tr, _, res, _ := pausedWriter(t, nil)
 	tr.Abort()
 	r := waitWrite(t, res)
 	if !errors.Is(r.err, net.ErrClosed) {
@@ -292,9 +292,11 @@ func TestWriter_ErrorAfterAbort(t *testing.T) {
 // TestWriter_ErrorWhenLost: a Write waiting out a pause returns the
 // connection's own error when it is lost with one (here the peer's reset).
 func TestWriter_ErrorWhenLost(t *testing.T) {
-	_, peer, res := pausedWriter(t, nil)
+	_, peer, res, lost := pausedWriter(t, nil)
 	resetPeer(t, peer)
 	r := waitWrite(t, res)
+	lostWith := waitErr(t, lost, "Lost")
+	t.Logf("Lost(%v)", lostWith)
 	if !errors.Is(r.err, syscall.ECONNRESET) && !errors.Is(r.err, syscall.EPIPE) {
 		t.Fatalf("Write after the peer's reset: %v, want ECONNRESET or EPIPE", r.err)
 	}
@@ -309,7 +311,7 @@ func TestWriter_ErrorWhenLost(t *testing.T) {
 func TestWriterContext_ReturnsCtxErr(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tr, _, res := pausedWriter(t, ctx)
+	tr, _, res, _ := pausedWriter(t, ctx)
 	cancel()
 	r := waitWrite(t, res)
 	if !errors.Is(r.err, context.Canceled) {
