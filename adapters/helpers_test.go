@@ -138,7 +138,7 @@ func (r *recorder) ConnectionMade(t transport.Transport) {
 
 func (r *recorder) DataReceived(data []byte) {
 	defer r.exit(r.enter(false))
-	r.record(entry{kind: cbData, data: data})
+	r.record(entry{kind: cbData, data: bytes.Clone(data)}) // DataReceived must not retain data
 	if r.onData != nil {
 		r.onData(data)
 	}

@@ -15,8 +15,11 @@ import "github.com/rxnet/rxnet/transport"
 type Protocol interface {
 	// ConnectionMade is called first, exactly once, with the transport.
 	ConnectionMade(t transport.Transport)
-	// DataReceived is called with the bytes read, never empty. data is the
-	// protocol's to keep.
+	// DataReceived is called with the bytes read, never empty. Like
+	// io.Writer's Write, it must not retain data after it returns: the
+	// adapter reuses the buffer for the next read. Copy what must outlive
+	// the call (append(buf, data...) does); Write(data) on a transport is
+	// fine, as Write never retains p.
 	DataReceived(data []byte)
 	// EOFReceived is called when the peer shut down its write side, at most
 	// once, after the last DataReceived. Returning false closes the

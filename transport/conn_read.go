@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bytes"
 	"errors"
 	"net"
 	"os"
@@ -44,10 +45,7 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 			c.eof(h)
 			return
 		}
-		data := make([]byte, n)
-		copy(data, (*buf)[:n])
-		sock.PutBuf(buf)
-		if !c.deliverData(h, data) {
+		if !c.deliverData(h, buf, n) {
 			return
 		}
 	}
@@ -56,6 +54,9 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 // waitReadable waits while reading is paused; it reports false once the
 // transport is closing.
 func (c *conn) waitReadable() bool {
+	if !c.noRead.Load() {
+		return true // neither paused nor closing
+	}
 	for {
 		c.mu.Lock()
 		st, paused := c.state, c.readPaused
@@ -70,19 +71,23 @@ func (c *conn) waitReadable() bool {
 	}
 }
 
-// deliverData delivers one Data event. In channel mode a chunk read just
-// as reading was paused waits for the resume; after a local close it is
-// dropped. It reports whether reading goes on.
-func (c *conn) deliverData(h interface{ Event(stream.Event) }, data []byte) bool {
-	e := stream.Event{Kind: stream.Data, Data: data}
+// deliverData delivers the n bytes read into buf and gives buf back. The
+// adapter borrows buf for the duration of the call (DataReceived must not
+// keep it, like io.Writer's Write) and holds it back itself while reading
+// is paused. A channel consumer owns its Data, so it gets a copy; a chunk
+// read just as reading was paused waits for the resume, and after a local
+// close it is dropped. It reports whether reading goes on.
+func (c *conn) deliverData(h interface{ Event(stream.Event) }, buf *[]byte, n int) bool {
+	defer sock.PutBuf(buf)
 	if h != nil {
-		h.Event(e) // the adapter holds it back itself while paused
+		h.Event(stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
 		return true
 	}
+	data := bytes.Clone((*buf)[:n])
 	if !c.waitReadable() {
 		return false
 	}
-	return c.q.Send(e)
+	return c.q.Send(stream.Event{Kind: stream.Data, Data: data})
 }
 
 func (c *conn) deliver(h interface{ Event(stream.Event) }, e stream.Event) {
