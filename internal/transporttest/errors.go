@@ -14,6 +14,7 @@ import (
 
 var errorTests = []test{
 	{"LC3_L7_ResetIsLostWithErrno", testReset},
+	{"LC3_ResetWhileClosingIsLostWithErrno", testResetWhileClosing},
 	{"WR5_DR7_DrainReturnsCause", testDrainCause},
 	{"ER1_BadLimitsKeepWorking", testBadLimits},
 }
@@ -27,7 +28,8 @@ func isReset(err error) bool {
 // resetPeer ends the connection from the peer with a reset: SO_LINGER 0
 // on TCP. AF_UNIX has no reset, but Linux reports ECONNRESET to the
 // other end when a socket closes with unread data, so there the
-// transport first makes sure the peer has some.
+// transport first makes sure the peer has some (a transport with a
+// buffer has filled the peer's already).
 func resetPeer(t *testing.T, p Pair) {
 	t.Helper()
 	if tc, ok := p.Peer.(*net.TCPConn); ok {
@@ -40,8 +42,10 @@ func resetPeer(t *testing.T, p Pair) {
 	if runtime.GOOS != "linux" {
 		t.Skipf("no way to reset a %T on %s", p.Peer, runtime.GOOS)
 	}
-	if _, err := p.Transport.Write([]byte("unread")); err != nil {
-		t.Fatalf("Write: %v", err)
+	if p.Transport.WriteBufferSize() == 0 { // else the peer has unread data already
+		if _, err := p.Transport.Write([]byte("unread")); err != nil {
+			t.Fatalf("Write: %v", err)
+		}
 	}
 	p.Peer.Close()
 }
@@ -92,6 +96,18 @@ func testReset(t *testing.T, newPair NewPair) {
 	checkLostCause(t, "Write's error after a reset", err)
 	checkLostCause(t, "Drain after a reset", tr.Drain(context.Background()))
 	callEverything(t, tr, ch)
+}
+
+// testResetWhileClosing resets the connection while Close still flushes:
+// the failed write ends the transport, and Lost carries its error.
+func testResetWhileClosing(t *testing.T, newPair NewPair) {
+	p, ch := claim(t, newPair, unlimited)
+	w := &out{tr: p.Transport}
+	w.backUp(t)
+	p.Transport.Close()
+	resetPeer(t, p)
+	lost := lostAfterReset(t, ch)
+	checkLostCause(t, "Lost's error", lost.Err)
 }
 
 func testDrainCause(t *testing.T, newPair NewPair) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 
 var lifecycleTests = []test{
 	{"LC1_L1_MadeFirstOnce", testMadeFirstOnce},
+	{"LC1_MadeWhenClaimedAfterTheEnd", testMadeWhenClaimedLate},
 	{"LC1_SecondConsumerRefused", testSecondConsumerRefused},
 	{"LC2_L4_LostLastOnceThenClosed", testLostLastOnce},
 	{"LC2_ObservableCompletesAfterLost", testObservableCompletes},
@@ -65,6 +67,27 @@ func testMadeFirstOnce(t *testing.T, newPair NewPair) {
 	p.Peer.Close()
 	evs := append([]stream.Event{e}, collect(t, ch)...)
 	checkTrace(t, evs)
+}
+
+func testMadeWhenClaimedLate(t *testing.T, newPair NewPair) {
+	for _, tc := range cleanEnds {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newPair(t)
+			tc.end(p) // before anything is claimed
+			evs := collect(t, p.Transport.Events())
+			checkTrace(t, evs)
+			want := []stream.Kind{stream.Made, stream.Lost}
+			if tc.eof {
+				want = []stream.Kind{stream.Made, stream.EOF, stream.Lost}
+			}
+			if got := kinds(evs); !slices.Equal(got, want) {
+				t.Fatalf("trace %v, want %v", got, want)
+			}
+			if lost := evs[len(evs)-1]; lost.Err != nil {
+				t.Fatalf("Lost(%v), want Lost(nil)", lost.Err)
+			}
+		})
+	}
 }
 
 func testSecondConsumerRefused(t *testing.T, newPair NewPair) {
