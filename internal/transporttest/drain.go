@@ -24,15 +24,25 @@ func pauseWriting(t *testing.T, newPair NewPair, opts ...transport.Option) (Pair
 	t.Helper()
 	opts = append([]transport.Option{transport.WithWriteBufferLimits(64<<10, 16<<10)}, opts...)
 	p, ch := claim(t, newPair, opts...)
-	w := &out{tr: p.Transport}
-	for !paused(p.Transport) {
+	w := writeUntilPaused(t, p.Transport)
+	expect(t, ch, stream.PauseWriting)
+	return p, ch, w
+}
+
+// writeUntilPaused writes until the transport pauses, then 4 MiB more, so
+// that it stays paused however much more the kernel takes while the peer
+// does not read.
+func writeUntilPaused(t *testing.T, tr transport.Transport) *out {
+	t.Helper()
+	w := &out{tr: tr}
+	for !paused(tr) {
 		if w.off > 1<<30 {
 			t.Fatalf("wrote %d bytes without a pause", w.off)
 		}
 		w.write(t, 64<<10)
 	}
-	expect(t, ch, stream.PauseWriting)
-	return p, ch, w
+	w.write(t, 4<<20)
+	return w
 }
 
 // drainAsync runs Drain(ctx) in a goroutine; the result arrives on the

@@ -126,13 +126,7 @@ func testDrainCause(t *testing.T, newPair NewPair) {
 				ch = tr.Events()
 				expect(t, ch, stream.Made)
 			}
-			w := &out{tr: tr}
-			for !paused(tr) {
-				if w.off > 1<<30 {
-					t.Fatalf("wrote %d bytes without a pause", w.off)
-				}
-				w.write(t, 64<<10)
-			}
+			writeUntilPaused(t, tr)
 			waiting := drainAsync(context.Background(), tr)
 			resetPeer(t, p)
 			err := recvErr(t, waiting, "Drain while the peer resets")
