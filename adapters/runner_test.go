@@ -918,3 +918,51 @@ func TestL12_NoResumeWritingAfterAbort(t *testing.T) {
 		})
 	}
 }
+
+// TestRD3_PauseReadingWaitsForRunningDataReceived: PauseReading from
+// another goroutine while DataReceived runs returns only after it
+// returned: once PauseReading returns, no DataReceived runs (RD3; the
+// adapter waits for the running callback).
+func TestRD3_PauseReadingWaitsForRunningDataReceived(t *testing.T) {
+	r := newRecorder()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	r.onData = func([]byte) {
+		once.Do(func() {
+			close(entered)
+			<-release
+			r.mark("DataReceived returns")
+		})
+	}
+	_, peer := serveOne(t, r)
+	tr := r.waitMade(t)
+	peer.Write([]byte("x"))
+	waitClosed(t, entered, "DataReceived")
+	paused := make(chan struct{})
+	go func() {
+		tr.PauseReading()
+		r.mark("PauseReading returned")
+		close(paused)
+	}()
+	// Reading is paused once IsReading turns false; PauseReading must then
+	// wait for the running DataReceived. No event says so: poll.
+	deadline := time.Now().Add(failAfter)
+	for tr.IsReading() {
+		if time.Now().After(deadline) {
+			close(release)
+			t.Fatal("PauseReading never took effect")
+		}
+		yield()
+	}
+	for range 100 {
+		yield() // give a PauseReading that does not wait the time to return
+	}
+	close(release)
+	waitClosed(t, paused, "PauseReading to return")
+	trace := r.waitCount(t, cbMark, 2)
+	ret := indexOf(trace, func(e entry) bool { return e.kind == cbMark && e.note == "DataReceived returns" })
+	paus := indexOf(trace, func(e entry) bool { return e.kind == cbMark && e.note == "PauseReading returned" })
+	if paus < ret {
+		t.Fatalf("PauseReading returned while DataReceived still ran: %v", trace)
+	}
+}
