@@ -253,3 +253,31 @@ func TestReusePort(t *testing.T) {
 		t.Fatalf("a Listen on %s without WithReusePort succeeded", addr)
 	}
 }
+
+func TestDialCtxBoundsConnectOnly(t *testing.T) {
+	networks(t, func(t *testing.T, network string) {
+		ln, err := net.Listen(network, listenAddr(t, network))
+		if err != nil {
+			t.Fatalf("Listen: %v", err)
+		}
+		defer ln.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		tr, err := transport.Dial(ctx, network, ln.Addr().String())
+		if err != nil {
+			t.Fatalf("Dial: %v", err)
+		}
+		t.Cleanup(tr.Abort)
+		cancel() // once Dial has returned, this changes nothing
+		peer, err := ln.Accept()
+		if err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+		t.Cleanup(func() { peer.Close() })
+		ch := tr.Events()
+		nextEvent(t, ch)
+		roundTrip(t, tr, ch, peer)
+		if tr.IsClosing() {
+			t.Fatalf("cancelling Dial's ctx closed the transport")
+		}
+	})
+}

@@ -350,3 +350,20 @@ func TestListenUnixAddrInUse(t *testing.T) {
 		t.Fatalf("a second Listen on %s succeeded", srv.Addr())
 	}
 }
+
+func TestListenCtxBoundsSetupOnly(t *testing.T) {
+	networks(t, func(t *testing.T, network string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		srv, err := transport.Listen(ctx, network, listenAddr(t, network))
+		if err != nil {
+			t.Fatalf("Listen: %v", err)
+		}
+		t.Cleanup(func() { srv.Close() })
+		cancel() // once Listen has returned, this changes nothing
+		peer := dial(t, srv)
+		tr := accept(t, srv)
+		ch := tr.Events()
+		nextEvent(t, ch)
+		roundTrip(t, tr, ch, peer)
+	})
+}

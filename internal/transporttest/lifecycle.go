@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -29,6 +30,7 @@ var lifecycleTests = []test{
 	{"LC4_L12_AbortDropsBuffer", testAbortDropsBuffer},
 	{"LC4_L13_AbortAfterGracefulClose", testAbortAfterGracefulClose},
 	{"LC4_L14_EveryMethodSafeAfterLost", testEveryMethodAfterLost},
+	{"LC4_X1_X2_ExtraInfoSurvives", testExtraInfo},
 	{"LC5_ReleasesGoroutinesAndFD", testReleases},
 	{"LC5_ObservableCancelAborts", testObservableCancel},
 }
@@ -378,6 +380,44 @@ func callEverything(t *testing.T, tr transport.Transport, ch <-chan stream.Event
 	}
 	tr.Abort()
 	expectClosed(t, ch)
+}
+
+// addrString formats an address, nil included.
+func addrString(a any) string {
+	if a, ok := a.(net.Addr); ok && a != nil && !reflect.ValueOf(a).IsNil() {
+		return a.String()
+	}
+	return ""
+}
+
+func testExtraInfo(t *testing.T, newPair NewPair) {
+	p, ch := claim(t, newPair)
+	tr := p.Transport
+	check := func(when string) {
+		t.Helper()
+		for _, tc := range []struct {
+			key  string
+			want net.Addr
+		}{
+			{key: "peername", want: p.Peer.LocalAddr()},
+			{key: "sockname", want: p.Peer.RemoteAddr()},
+		} {
+			v, ok := tr.ExtraInfo(tc.key)
+			if want := addrString(tc.want); want != "" && (!ok || addrString(v) != want) {
+				t.Errorf("%s: ExtraInfo(%q) = %v, %v; want %v, true", when, tc.key, v, ok, want)
+			}
+		}
+		if v, ok := tr.ExtraInfo("socket"); !ok || v == nil {
+			t.Errorf(`%s: ExtraInfo("socket") = %v, %v; want the socket`, when, v, ok)
+		}
+		if v, ok := tr.ExtraInfo("nope"); ok || v != nil {
+			t.Errorf(`%s: ExtraInfo("nope") = %v, %v; want nil, false`, when, v, ok)
+		}
+	}
+	check("open")
+	tr.Close()
+	expectLost(t, ch)
+	check("after Lost")
 }
 
 func testReleases(t *testing.T, newPair NewPair) {

@@ -1,6 +1,8 @@
 package transporttest
 
 import (
+	"errors"
+	"net"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ var readingTests = []test{
 	{"RD4_R3_CloseAfterEOF", testCloseAfterEOF},
 	{"RD4_R3_CloseAfterEOFFlushesWrites", testCloseAfterEOFFlushes},
 	{"RD4_R4_R5_HalfOpenWithHalfClose", testHalfOpen},
+	{"RD4_R8_WriteAfterPeerClosedIsLost", testWriteAfterPeerClosed},
 }
 
 // sendAsync writes the next n pattern bytes from the peer in a goroutine,
@@ -339,5 +342,34 @@ func testHalfOpen(t *testing.T, newPair NewPair) {
 	}
 	if lost := expectLost(t, ch); lost.Err != nil {
 		t.Fatalf("Lost(%v), want Lost(nil)", lost.Err)
+	}
+}
+
+// testWriteAfterPeerClosed keeps the transport open after EOF and writes
+// to a peer that has closed for good: the writes fail and Lost carries the
+// kernel's error (asyncio's R8, with the error returned by Write too).
+func testWriteAfterPeerClosed(t *testing.T, newPair NewPair) {
+	p, ch := claim(t, newPair, transport.WithHalfClose())
+	tr := p.Transport
+	p.Peer.Close()
+	expect(t, ch, stream.EOF)
+	// The first writes may still reach the kernel: the peer's reset
+	// comes back to the first one.
+	deadline := time.Now().Add(waitTimeout)
+	var err error
+	for err == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("writes to a closed peer kept succeeding for %v", waitTimeout)
+		}
+		_, err = tr.Write([]byte("x"))
+	}
+	if !errors.Is(err, net.ErrClosed) || !isReset(err) {
+		t.Fatalf("Write to a closed peer = %v, want an error matching net.ErrClosed with EPIPE or ECONNRESET", err)
+	}
+	evs := append([]stream.Event{{Kind: stream.Made}, {Kind: stream.EOF}}, collect(t, ch)...)
+	checkTrace(t, evs)
+	var oe *net.OpError
+	if lost := evs[len(evs)-1]; !isReset(lost.Err) || !errors.As(lost.Err, &oe) {
+		t.Fatalf("Lost(%v), want EPIPE or ECONNRESET inside a *net.OpError", lost.Err)
 	}
 }
