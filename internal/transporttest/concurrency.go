@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"io"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/reactivex/rxgo/v2"
 
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
@@ -17,6 +20,7 @@ var concurrencyTests = []test{
 	{"CC1_ConcurrentWritesStayWhole", testConcurrentWrites},
 	{"CC1_ConcurrentReadControl", testConcurrentReadControl},
 	{"CC1_ConcurrentCloseAbort", testConcurrentEnd},
+	{"CC1_ConcurrentClaims", testConcurrentClaims},
 }
 
 // record returns writer id's record number seq: a header (id, seq) and a
@@ -214,4 +218,42 @@ func testConcurrentEnd(t *testing.T, newPair NewPair) {
 	case <-time.After(waitTimeout):
 		t.Fatalf("no Lost after concurrent Close and Abort")
 	}
+}
+
+// testConcurrentClaims claims the events from many goroutines at once:
+// every Events call gets the one channel, an Observable gets
+// ErrAlreadySubscribed, and Made comes once.
+func testConcurrentClaims(t *testing.T, newPair NewPair) {
+	p := newPair(t)
+	tr := p.Transport
+	const claimers = 8
+	chans := make(chan (<-chan stream.Event), claimers)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for range claimers {
+		wg.Go(func() { <-start; chans <- tr.Events() })
+	}
+	close(start)
+	wg.Wait()
+	close(chans)
+	ch := <-chans
+	for other := range chans {
+		if other != ch {
+			t.Fatalf("concurrent Events calls returned different channels")
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	select {
+	case it := <-tr.Observable().Observe(rxgo.WithContext(ctx)):
+		if !errors.Is(it.E, stream.ErrAlreadySubscribed) {
+			t.Fatalf("Observable after Events: %+v, want ErrAlreadySubscribed", it)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Observable after Events: no item")
+	}
+	cancel()
+	tr.Close()
+	evs := collect(t, ch)
+	checkTrace(t, evs)
 }

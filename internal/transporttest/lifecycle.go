@@ -368,7 +368,9 @@ func callEverything(t *testing.T, tr transport.Transport, ch <-chan stream.Event
 	if err := tr.Drain(context.Background()); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Drain after Lost = %v, want an error matching net.ErrClosed", err)
 	}
-	tr.ExtraInfo("socket")
+	if !closedFD(t, tr) {
+		t.Errorf("the descriptor is still open after Lost (LC5)")
+	}
 	if _, ok := tr.ExtraInfo("no such key"); ok {
 		t.Errorf(`ExtraInfo("no such key") reported ok`)
 	}
