@@ -18,6 +18,7 @@ import (
 
 var lifecycleTests = []test{
 	{"LC1_L1_MadeFirstOnce", testMadeFirstOnce},
+	{"LC1_MadeBeforeEarlyPauseWriting", testMadeBeforeEarlyPause},
 	{"LC1_MadeWhenClaimedAfterTheEnd", testMadeWhenClaimedLate},
 	{"LC1_SecondConsumerRefused", testSecondConsumerRefused},
 	{"LC2_L4_LostLastOnceThenClosed", testLostLastOnce},
@@ -69,6 +70,24 @@ func testMadeFirstOnce(t *testing.T, newPair NewPair) {
 	p.Peer.Close()
 	evs := append([]stream.Event{e}, collect(t, ch)...)
 	checkTrace(t, evs)
+}
+
+// testMadeBeforeEarlyPauseWriting pauses writing before the events are
+// claimed: PauseWriting still comes after Made.
+func testMadeBeforeEarlyPause(t *testing.T, newPair NewPair) {
+	p := newPair(t, transport.WithWriteBufferLimits(0, def))
+	w := &out{tr: p.Transport}
+	w.fill(t) // high 0: paused
+	if !paused(p.Transport) {
+		t.Fatalf("not paused with %d bytes buffered and high 0", p.Transport.WriteBufferSize())
+	}
+	ch := p.Transport.Events()
+	if e, _ := next(t, ch); e.Kind != stream.Made {
+		t.Fatalf("first event %v after a pause before the claim, want Made", e)
+	}
+	expect(t, ch, stream.PauseWriting)
+	(&in{c: p.Peer}).read(t, w.off)
+	expect(t, ch, stream.ResumeWriting)
 }
 
 func testMadeWhenClaimedLate(t *testing.T, newPair NewPair) {
