@@ -1,6 +1,7 @@
 package stream
 
 import (
+	"context"
 	"errors"
 	"math/rand/v2"
 	"slices"
@@ -9,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
+
+	"github.com/reactivex/rxgo/v2"
 )
 
 // script is a fake transport: once its queue is claimed it sends its
@@ -172,41 +175,46 @@ func TestStartNotCalledBeforeClaim(t *testing.T) {
 }
 
 func TestEventsAfterOtherClaim(t *testing.T) {
-	// Claim first (the adapter's way), then Events: a closed channel
-	// holding one Lost(ErrAlreadySubscribed).
-	s := newScript(4, lost(nil), made())
+	// Claim first (the adapter's way, which reads no channel), then
+	// Events: a closed channel holding one Lost(ErrAlreadySubscribed).
+	var starts atomic.Int32
 	var order []string
-	ok := s.q.Claim(func() {
-		order = append(order, "prepare")
-		if s.starts.Load() != 0 {
-			order = append(order, "started too early")
-		}
-	})
+	q := NewQueue(4, func() {
+		starts.Add(1)
+		order = append(order, "start")
+	}, nil)
+	ok := q.Claim(func() { order = append(order, "prepare") })
 	if !ok {
 		t.Fatal("first Claim failed")
 	}
-	if got := strings.Join(order, ","); got != "prepare" {
-		t.Errorf("prepare ran as %q; want before start", got)
+	if got := strings.Join(order, ","); got != "prepare,start" {
+		t.Errorf("Claim ran %q; want prepare,start", got)
 	}
-	ch := s.q.Events()
-	e, open := <-ch
-	if !open || e.Kind != Lost || !errors.Is(e.Err, ErrAlreadySubscribed) {
-		t.Errorf("Events after Claim gave %v (open %v); want Lost(ErrAlreadySubscribed)", e, open)
+	for range 2 {
+		ch := q.Events()
+		e, open := <-ch
+		if !open || e.Kind != Lost || !errors.Is(e.Err, ErrAlreadySubscribed) {
+			t.Errorf("Events after Claim gave %v (open %v); want Lost(ErrAlreadySubscribed)", e, open)
+		}
+		if _, open := <-ch; open {
+			t.Error("the loser's channel is not closed after its Lost")
+		}
 	}
-	if _, open := <-ch; open {
-		t.Error("the loser's channel is not closed after its Lost")
-	}
-	if s.q.Claim(nil) {
+	if q.Claim(nil) {
 		t.Error("a second Claim succeeded")
 	}
-	if got := s.starts.Load(); got != 1 {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var its []rxgo.Item
+	for it := range q.Observable().Observe(rxgo.WithContext(ctx)) {
+		its = append(its, it)
+	}
+	if len(its) != 1 || !errors.Is(its[0].E, ErrAlreadySubscribed) {
+		t.Errorf("Observable after Claim gave %v; want one ErrAlreadySubscribed error item", its)
+	}
+	if got := starts.Load(); got != 1 {
 		t.Errorf("start called %d times; want 1", got)
 	}
-	// The real channel still holds everything for the claimant.
-	if got := trace(collect(s.q.ch)); got != "Made Lost(<nil>)" {
-		t.Errorf("claimant's events %q", got)
-	}
-	<-s.done
 }
 
 func TestClaimAfterEventsFails(t *testing.T) {
