@@ -57,6 +57,7 @@ func (r *runner) Event(e stream.Event) {
 		r.reader = goid.Get()
 		r.lock(r.reader)
 		r.connectionMade()
+		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
 		close(r.made)
 	case stream.Data:
@@ -74,7 +75,7 @@ func (r *runner) Event(e stream.Event) {
 		keep := r.eofReceived()
 		r.unlock()
 		if !keep {
-			r.t.Close()
+			r.at.CloseAfterEOF()
 		}
 	case stream.Lost:
 		r.lock(r.reader)

@@ -121,15 +121,17 @@ func (c *conn) IsClosing() bool {
 
 // Close implements BaseTransport.
 func (c *conn) Close() error {
-	c.close()
+	c.close(true)
 	c.q.Release() // the consumer may stop reading now
 	return nil
 }
 
-// close starts closing: reading stops, the flush goroutine (if any) closes
-// the descriptor once the buffer is empty. Unlike Close it keeps every
-// queued event for the consumer, as after the peer's EOF.
-func (c *conn) close() {
+// close starts closing: reading stops, writes are refused, the flush
+// goroutine (if any) closes the descriptor once the buffer is empty. A
+// local close also ends Drain at once; the close after the peer's EOF
+// leaves Drain to end with the flush's outcome (a reset during the flush
+// is its error), and keeps every queued event for the consumer.
+func (c *conn) close(local bool) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
@@ -140,7 +142,9 @@ func (c *conn) close() {
 	c.noRead.Store(true)
 	now := !c.flushing
 	c.mu.Unlock()
-	c.gate.End(errClosedLocally)
+	if local {
+		c.gate.End(errClosedLocally)
+	}
 	c.signal()
 	if now {
 		c.shut(nil)
@@ -152,6 +156,9 @@ func (c *conn) Abort() {
 	c.shut(nil)
 	c.q.Release()
 }
+
+// CloseAfterEOF implements sink.Attacher.
+func (c *conn) CloseAfterEOF() { c.close(false) }
 
 // Fail implements sink.Attacher: it aborts the transport with err as
 // Lost's error.

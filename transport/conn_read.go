@@ -109,7 +109,7 @@ func (c *conn) eof(h interface{ Event(stream.Event) }) {
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF})
 	if !half && c.q.WaitTaken(c.done) {
-		c.close()
+		c.close(false)
 	}
 }
 

@@ -30,6 +30,10 @@ type Attacher interface {
 	Attach(h Handler) bool
 	// Fail aborts the transport with err as Lost's error.
 	Fail(err error)
+	// CloseAfterEOF closes the transport because the protocol's
+	// EOFReceived said so: like Close, except that a Drain waiting for the
+	// flush ends with the flush's outcome.
+	CloseAfterEOF()
 	// WriteState reports whether writing is paused, and whether the
 	// transport is done (aborted, failed or closed: no more PauseWriting
 	// or ResumeWriting).

@@ -123,7 +123,7 @@ func (f *FD) tryWrite(fd uintptr) bool {
 		var n int
 		var err error
 		if f.wbufs != nil {
-			n, err = unix.Writev(int(fd), f.wbufs)
+			n, err = writev(int(fd), f.wbufs)
 		} else {
 			n, err = unix.Write(int(fd), f.wone)
 		}
@@ -153,7 +153,7 @@ func (f *FD) Writev(bufs [][]byte) (int, error) {
 
 func (f *FD) writev(fd uintptr) bool {
 	for {
-		n, err := unix.Writev(int(fd), f.wbufs)
+		n, err := writev(int(fd), f.wbufs)
 		switch err {
 		case unix.EINTR:
 			continue
