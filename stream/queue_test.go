@@ -106,6 +106,23 @@ func tryRecv(ch <-chan Event) (Event, bool, bool) {
 	}
 }
 
+// opened claims q's channel and sends Made the way a transport does, on
+// another goroutine, and returns once the test has taken Made and Send
+// has returned: the channel is then empty and the queue open.
+func opened(t *testing.T, q *Queue) <-chan Event {
+	t.Helper()
+	ch := q.Events()
+	sent := make(chan bool, 1)
+	go func() { sent <- q.Send(made()) }()
+	if e := <-ch; e.Kind != Made {
+		t.Fatalf("first event %v; want Made", e)
+	}
+	if !<-sent {
+		t.Fatal("Send(Made) = false")
+	}
+	return ch
+}
+
 func TestNewQueueCapacity(t *testing.T) {
 	for _, tt := range []struct{ capacity, want int }{{-1, 2}, {0, 2}, {1, 2}, {2, 2}, {5, 5}} {
 		if got := NewQueue(tt.capacity, nil, nil).Cap(); got != tt.want {
@@ -116,11 +133,10 @@ func TestNewQueueCapacity(t *testing.T) {
 
 func TestQueueNilHooks(t *testing.T) {
 	q := NewQueue(2, nil, nil)
-	ch := q.Events()
-	q.Send(made())
+	ch := opened(t, q)
 	q.Finish(lost(nil))
-	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
-		t.Errorf("events %q", got)
+	if got := trace(collect(ch)); got != "Lost(<nil>)" {
+		t.Errorf("events after Made %q; want Lost(<nil>)", got)
 	}
 }
 
@@ -234,20 +250,20 @@ func TestClaimAfterEventsFails(t *testing.T) {
 func TestSendBlocksWhenFull(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		if !q.Send(made()) || !q.Send(data("1")) {
+		ch := opened(t, q)
+		if !q.Send(data("1")) || !q.Send(data("22")) {
 			t.Fatal("Send with room failed")
 		}
 		sent := make(chan bool, 1)
-		go func() { sent <- q.Send(data("2")) }()
+		go func() { sent <- q.Send(data("333")) }()
 		synctest.Wait()
 		select {
 		case <-sent:
 			t.Fatal("Send on a full queue did not wait")
 		default:
 		}
-		if e := <-ch; e.Kind != Made {
-			t.Fatalf("first event %v; want Made", e)
+		if e := <-ch; len(e.Data) != 1 {
+			t.Fatalf("first event %v; want Data(1)", e)
 		}
 		synctest.Wait()
 		select {
@@ -259,8 +275,8 @@ func TestSendBlocksWhenFull(t *testing.T) {
 			t.Fatal("Send still waits after room was made")
 		}
 		go q.Finish(lost(nil))
-		if got := trace(collect(ch)); got != "Data(1) Data(1) Lost(<nil>)" {
-			t.Errorf("events %q", got)
+		if got, want := trace(collect(ch)), "Data(2) Data(3) Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
 		}
 	})
 }
@@ -268,11 +284,11 @@ func TestSendBlocksWhenFull(t *testing.T) {
 func TestSendFalseAfterRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		sent := make(chan bool, 1)
-		go func() { sent <- q.Send(data("2")) }()
+		go func() { sent <- q.Send(data("333")) }()
 		synctest.Wait()
 		q.Release()
 		synctest.Wait()
@@ -285,13 +301,13 @@ func TestSendFalseAfterRelease(t *testing.T) {
 			t.Fatal("a blocked Send still waits after Release")
 		}
 		// A Send on the full, released queue returns false at once.
-		if q.Send(data("3")) {
+		if q.Send(data("4444")) {
 			t.Error("Send on a full released queue returned true")
 		}
 		q.Release() // idempotent
 		q.Finish(lost(nil))
-		if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
-			t.Errorf("events %q; want Made Lost(<nil>)", got)
+		if got := trace(collect(ch)); got != "Lost(<nil>)" {
+			t.Errorf("events %q; want Lost(<nil>) (queued events dropped after Release)", got)
 		}
 	})
 }
@@ -299,9 +315,9 @@ func TestSendFalseAfterRelease(t *testing.T) {
 func TestWR6_ControlNeverBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		// The channel is full: Control must return at once (a blocked
 		// Control would deadlock this bubble).
 		q.Control(pause)
@@ -311,24 +327,23 @@ func TestWR6_ControlNeverBlocks(t *testing.T) {
 			t.Fatalf("%d events in the channel; want 2", len(ch))
 		}
 		go q.Finish(lost(nil))
-		if got, want := trace(collect(ch)), "Made Data(1) PauseWriting ResumeWriting Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Data(1) Data(2) PauseWriting ResumeWriting Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 	})
 }
 
 func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
-	q := NewQueue(5, nil, nil)
-	ch := q.Events()
-	q.Send(made())
+	q := NewQueue(4, nil, nil)
+	ch := opened(t, q)
 	q.Control(pause)
-	if len(ch) != 2 {
-		t.Fatalf("%d events in the channel after Control with room; want 2", len(ch))
+	if len(ch) != 1 {
+		t.Fatalf("%d events in the channel after Control with room; want 1", len(ch))
 	}
 	q.Send(data("1"))
 	q.Control(resume)
 	q.Finish(lost(nil))
-	if got, want := trace(collect(ch)), "Made PauseWriting Data(1) ResumeWriting Lost(<nil>)"; got != want {
+	if got, want := trace(collect(ch)), "PauseWriting Data(1) ResumeWriting Lost(<nil>)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
 	}
 }
@@ -336,21 +351,21 @@ func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
 func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		q.Control(pause)
-		// The consumer takes one event: the pending pause goes in before
+		// The consumer takes one event: the waiting pause goes in before
 		// any later Data.
 		<-ch
 		synctest.Wait()
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			q.Send(data("22"))
+			q.Send(data("333"))
 			q.Finish(lost(nil))
 		}()
-		if got, want := trace(collect(ch)), "Data(1) PauseWriting Data(2) Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Data(2) PauseWriting Data(3) Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 		<-done
@@ -373,16 +388,15 @@ func TestWR6_PendingPairCancelsOut(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				q := NewQueue(2, nil, nil)
-				ch := q.Events()
-				q.Send(made())
+				ch := opened(t, q)
 				q.Send(data("1"))
+				q.Send(data("22"))
 				for _, c := range tt.controls {
 					q.Control(c)
 				}
 				go q.Finish(lost(nil))
-				evs := collect(ch)
-				want := "Made Data(1) " + tt.want + " Lost(<nil>)"
-				if got := trace(evs); got != want {
+				want := "Data(1) Data(2) " + tt.want + " Lost(<nil>)"
+				if got := trace(collect(ch)); got != want {
 					t.Errorf("events %q; want %q", got, want)
 				}
 			})
@@ -392,17 +406,16 @@ func TestWR6_PendingPairCancelsOut(t *testing.T) {
 
 // TestWR6_ControlAlternationRandom interleaves Sends, alternating Controls
 // and a consumer that reads at random, and checks what the consumer sees:
-// Made first, Data in order, controls alternating from a pause and ending
-// in the producer's final state, Lost last, and never more than two
-// control events waiting beside the channel.
+// Data in order, controls alternating from a pause and ending in the
+// producer's final state, Lost last, and never more than two control
+// events waiting beside the channel.
 func TestWR6_ControlAlternationRandom(t *testing.T) {
 	for seed := range uint64(100) {
 		synctest.Test(t, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
 			q := NewQueue(2+r.IntN(4), nil, nil)
-			ch := q.Events()
+			ch := opened(t, q)
 			var got []Event
-			q.Send(made())
 			paused, controls, datas := false, 0, 0
 			for range 300 {
 				synctest.Wait() // the helper has delivered what it can
@@ -435,11 +448,11 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 			go q.Finish(lost(nil))
 			got = append(got, collect(ch)...)
 
-			if got[0].Kind != Made || got[len(got)-1].Kind != Lost {
-				t.Fatalf("seed %d: events %q; want Made first and Lost last", seed, trace(got))
+			if got[len(got)-1].Kind != Lost {
+				t.Fatalf("seed %d: events %q; want Lost last", seed, trace(got))
 			}
 			seenPaused, nData, nControl := false, 0, 0
-			for _, e := range got[1 : len(got)-1] {
+			for _, e := range got[:len(got)-1] {
 				switch e.Kind {
 				case Data:
 					nData++
@@ -471,12 +484,11 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 
 func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
 	q := NewQueue(2, nil, nil)
-	ch := q.Events()
-	q.Send(made())
+	ch := opened(t, q)
 	q.Finish(lost(nil))
 	q.Control(pause) // must not panic on the closed channel
 	q.Control(resume)
-	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+	if got := trace(collect(ch)); got != "Lost(<nil>)" {
 		t.Errorf("events %q", got)
 	}
 }
@@ -484,16 +496,16 @@ func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
 func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		q.Control(pause)
 		q.Release()
 		synctest.Wait() // the helper gives up
 		q.Control(resume)
 		q.Finish(lost(nil)) // must not wait: released
-		if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
-			t.Errorf("events %q; want Made Lost(<nil>)", got)
+		if got := trace(collect(ch)); got != "Lost(<nil>)" {
+			t.Errorf("events %q; want Lost(<nil>)", got)
 		}
 	})
 }
@@ -513,9 +525,9 @@ func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
 func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		q.Control(pause)
 		finished := make(chan struct{})
 		go func() {
@@ -528,54 +540,59 @@ func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 			t.Fatal("Finish did not wait for room without Release")
 		default:
 		}
-		if got, want := trace(collect(ch)), "Made Data(1) PauseWriting Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Data(1) Data(2) PauseWriting Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q (nothing dropped without Release)", got, want)
 		}
 		<-finished
 	})
 }
 
-func TestLC2_FinishAfterReleaseKeepsMadeThenLost(t *testing.T) {
+func TestLC2_FinishAfterReleaseDropsQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		q.Control(pause)
 		q.Release()
-		q.Finish(lost(nil)) // returns without a reader
-		if got, want := trace(collect(ch)), "Made Lost(<nil>)"; got != want {
+		q.Finish(lost(errBoom)) // returns without a reader
+		if got, want := trace(collect(ch)), "Lost(boom)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 	})
 }
 
-func TestLC2_FinishAfterReleaseMadeAlreadyTaken(t *testing.T) {
+// TestLC1_ReleaseBeforeMadeTaken: a transport closed before its consumer
+// took Made still delivers Made, then Lost.
+func TestLC1_ReleaseBeforeMadeTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
 		ch := q.Events()
-		q.Send(made())
-		if e := <-ch; e.Kind != Made {
-			t.Fatalf("got %v; want Made", e)
-		}
-		q.Send(data("1"))
-		q.Send(data("2"))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if q.Send(made()) {
+				q.Send(data("1"))
+			}
+			q.Finish(lost(nil))
+		}()
+		synctest.Wait()
 		q.Release()
-		q.Finish(lost(errBoom))
-		if got, want := trace(collect(ch)), "Lost(boom)"; got != want {
-			t.Errorf("events %q; want %q (Made delivered once only)", got, want)
+		<-done
+		got := trace(collect(ch))
+		if got != "Made Lost(<nil>)" && got != "Made Data(1) Lost(<nil>)" {
+			t.Errorf("events %q; want Made, then Lost", got)
 		}
 	})
 }
 
 func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
 	q := NewQueue(4, nil, nil)
-	ch := q.Events()
-	q.Send(made())
+	ch := opened(t, q)
 	q.Send(data("1"))
 	q.Release()
 	q.Finish(lost(nil))
-	if got, want := trace(collect(ch)), "Made Data(1) Lost(<nil>)"; got != want {
+	if got, want := trace(collect(ch)), "Data(1) Lost(<nil>)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
 	}
 }
@@ -583,9 +600,9 @@ func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
 func TestLC2_ReleaseWhileFinishWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := NewQueue(2, nil, nil)
-		ch := q.Events()
-		q.Send(made())
+		ch := opened(t, q)
 		q.Send(data("1"))
+		q.Send(data("22"))
 		finished := make(chan struct{})
 		go func() {
 			q.Finish(lost(nil))
@@ -594,7 +611,7 @@ func TestLC2_ReleaseWhileFinishWaits(t *testing.T) {
 		synctest.Wait()
 		q.Release()
 		<-finished
-		if got, want := trace(collect(ch)), "Made Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 	})
@@ -635,34 +652,88 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 	}
 }
 
-// TestLC1_MadeFirstWhenFinishRacesConsumer runs Finish after Release on a
-// full channel while the consumer is reading it: whatever is dropped, the
-// consumer must see Made first (if at all), once, and Lost last.
-func TestLC1_MadeFirstWhenFinishRacesConsumer(t *testing.T) {
+// TestLC1_MadeFirstWhenReleaseRacesConsumer runs a producer (Made, then
+// Data), a Release and a consumer at once: whatever Finish drops, the
+// consumer must see Made first (if anything before Lost), once, and Lost
+// last.
+func TestLC1_MadeFirstWhenReleaseRacesConsumer(t *testing.T) {
 	for i := range 20000 {
 		q := NewQueue(2, nil, nil)
 		ch := q.Events()
-		q.Send(made())
-		q.Send(data("1"))
-		q.Release()
-		start := make(chan struct{})
-		got := make(chan []Event)
 		go func() {
-			<-start
-			got <- collect(ch)
+			if q.Send(made()) {
+				for _, d := range []string{"1", "22", "333"} {
+					if !q.Send(data(d)) {
+						break
+					}
+				}
+			}
+			q.Finish(lost(nil))
 		}()
-		close(start)
-		q.Finish(lost(nil))
+		got := make(chan []Event)
+		go func() { got <- collect(ch) }()
+		q.Release()
 		evs := <-got
 		s := trace(evs)
 		if evs[len(evs)-1].Kind != Lost {
 			t.Fatalf("run %d: events %q; want Lost last", i, s)
 		}
-		if idx := slices.IndexFunc(evs, func(e Event) bool { return e.Kind == Made }); idx > 0 {
+		if len(evs) > 1 && evs[0].Kind != Made {
 			t.Fatalf("run %d: events %q; Made is not first", i, s)
 		}
 		if n := strings.Count(s, "Made"); n > 1 {
 			t.Fatalf("run %d: events %q; Made %d times", i, s, n)
 		}
+	}
+}
+
+// TestLC1_ControlBeforeMadeFollowsMade: a pause or resume that happens
+// before the producer has sent Made (a write before the claim) must not
+// overtake Made; it is delivered after it, still alternating.
+func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
+	tests := []struct {
+		name       string
+		claimFirst bool // Events before the controls, else after
+		controls   []Event
+		want       string
+	}{
+		{name: "pause before claim", controls: []Event{pause}, want: "PauseWriting"},
+		{name: "pause after claim", claimFirst: true, controls: []Event{pause}, want: "PauseWriting"},
+		{name: "pair before claim", controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "pair after claim", claimFirst: true, controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "three before claim", controls: []Event{pause, resume, pause}, want: "PauseWriting"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				q := NewQueue(8, nil, nil)
+				var ch <-chan Event
+				if tt.claimFirst {
+					ch = q.Events()
+				}
+				for _, c := range tt.controls {
+					q.Control(c) // never blocks, channel or not
+				}
+				if !tt.claimFirst {
+					ch = q.Events()
+				}
+				sent := make(chan struct{})
+				go func() {
+					q.Send(made())
+					close(sent)
+				}()
+				var evs []Event
+				evs = append(evs, <-ch)
+				<-sent
+				synctest.Wait() // waiting controls go in now
+				q.Send(data("1"))
+				q.Finish(lost(nil))
+				evs = append(evs, collect(ch)...)
+				want := "Made " + tt.want + " Data(1) Lost(<nil>)"
+				if got := trace(evs); got != want {
+					t.Errorf("events %q; want %q", got, want)
+				}
+			})
+		})
 	}
 }
