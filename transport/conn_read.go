@@ -42,6 +42,13 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 			c.readFailed(err)
 			return
 		case n == 0:
+			if !c.isOpen() {
+				return // a failed write ended it first
+			}
+			if c.resetWhileFlushing() {
+				c.readFailed(syscall.ECONNRESET)
+				return
+			}
 			c.eof(h)
 			return
 		}
@@ -49,6 +56,23 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 			return
 		}
 	}
+}
+
+// resetWhileFlushing reports whether a read of 0 bytes means a reset that
+// the flush goroutine's write took (Linux reports it once, and reads then
+// return 0), not the peer's FIN. Only a transport with writes in flight
+// can be in that case; asking the kernel costs a getsockopt.
+func (c *conn) resetWhileFlushing() bool {
+	c.mu.Lock()
+	flushing := c.flushing
+	c.mu.Unlock()
+	return flushing && c.fd.WasReset()
+}
+
+func (c *conn) isOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen
 }
 
 // waitReadable waits while reading is paused; it reports false once the
@@ -78,12 +102,13 @@ func (c *conn) waitReadable() bool {
 // read just as reading was paused waits for the resume, and after a local
 // close it is dropped. It reports whether reading goes on.
 func (c *conn) deliverData(h interface{ Event(stream.Event) }, buf *[]byte, n int) bool {
-	defer sock.PutBuf(buf)
 	if h != nil {
 		h.Event(stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
+		sock.PutBuf(buf)
 		return true
 	}
 	data := bytes.Clone((*buf)[:n])
+	sock.PutBuf(buf) // hold one read, not two, while the consumer lags
 	if !c.waitReadable() {
 		return false
 	}
