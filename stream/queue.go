@@ -26,7 +26,8 @@ const (
 // Multiple goroutines may invoke methods on a Queue simultaneously, with
 // one producer and one consumer.
 type Queue struct {
-	ch     chan Event
+	size   int
+	ch     chan Event // made by the first channel or Observable claim
 	start  func()
 	abort  func()
 	claim  atomic.Int32
@@ -36,6 +37,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	pending []Event // control events waiting for room; at most two
+	live    bool    // Made has been sent: control events may follow
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
@@ -47,7 +49,7 @@ type Queue struct {
 // may be nil.
 func NewQueue(capacity int, start, abort func()) *Queue {
 	return &Queue{
-		ch:    make(chan Event, max(capacity, 2)),
+		size:  max(capacity, 2),
 		start: start,
 		abort: abort,
 		freed: make(chan struct{}),
@@ -55,7 +57,7 @@ func NewQueue(capacity int, start, abort func()) *Queue {
 }
 
 // Cap returns the number of events the queue holds.
-func (q *Queue) Cap() int { return cap(q.ch) }
+func (q *Queue) Cap() int { return q.size }
 
 // Events claims the queue for a channel consumer and returns its channel.
 // Like context.Context.Done, every call returns the same channel, so it
@@ -82,7 +84,7 @@ func (q *Queue) Claim(prepare func()) bool {
 	if prepare != nil {
 		prepare()
 	}
-	q.startOnce()
+	q.startOnce(false)
 	return true
 }
 
@@ -90,32 +92,60 @@ func (q *Queue) claimAs(who int32) bool {
 	if !q.claim.CompareAndSwap(claimNone, who) && (who != claimChannel || q.claim.Load() != claimChannel) {
 		return false
 	}
-	q.startOnce()
+	q.startOnce(true)
 	return true
 }
 
-func (q *Queue) startOnce() {
+// startOnce makes the channel (a consumer without one, the adapter, costs
+// none) and starts the producer.
+func (q *Queue) startOnce(channel bool) {
 	q.once.Do(func() {
+		if channel {
+			q.mu.Lock()
+			q.ch = make(chan Event, q.size)
+			q.mu.Unlock()
+		}
 		if q.start != nil {
 			q.start()
 		}
 	})
 }
 
+// opened runs once Made is in the channel: control events that came
+// earlier (a write before the claim) follow it now, so Made stays first.
+func (q *Queue) opened() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.live = true
+	if len(q.pending) > 0 && q.ch != nil && !q.helping {
+		q.helping = true
+		q.helper.Add(1)
+		go q.help()
+	}
+}
+
 // Send delivers e, waiting for room. It returns false, without delivering,
-// when Release was called first.
+// when Release was called first. The producer sends Made first; Send(Made)
+// returns only once the consumer has taken it (or on Release), and
+// control events wait until then, so Made is never behind another event
+// and never among the events Finish may drop.
 func (q *Queue) Send(e Event) bool {
 	select {
 	case q.ch <- e:
-		return true
 	default:
+		select {
+		case q.ch <- e:
+		case <-q.freed:
+			return false
+		}
 	}
-	select {
-	case q.ch <- e:
-		return true
-	case <-q.freed:
-		return false
+	if e.Kind == Made {
+		if !q.WaitTaken(nil) {
+			return false
+		}
+		q.opened()
 	}
+	return true
 }
 
 // Control delivers a PauseWriting or ResumeWriting event without ever
@@ -128,6 +158,10 @@ func (q *Queue) Control(e Event) {
 	if q.done {
 		return
 	}
+	if !q.live || q.ch == nil {
+		q.pending = coalesce(q.pending, e)
+		return
+	}
 	if len(q.pending) == 0 && !q.helping {
 		select {
 		case q.ch <- e:
@@ -135,18 +169,22 @@ func (q *Queue) Control(e Event) {
 		default:
 		}
 	}
-	if len(q.pending) >= 2 {
-		// The last pending event is e's opposite; the first may be in
-		// flight. Dropping the last keeps the alternation.
-		q.pending = q.pending[:len(q.pending)-1]
-		return
-	}
-	q.pending = append(q.pending, e)
-	if !q.helping {
+	q.pending = coalesce(q.pending, e)
+	if len(q.pending) > 0 && !q.helping {
 		q.helping = true
 		q.helper.Add(1)
 		go q.help()
 	}
+}
+
+// coalesce appends e to the pending control events. Pause and resume
+// alternate, so when two already wait the last is e's opposite: dropping
+// it instead keeps the alternation (the first may be in flight).
+func coalesce(pending []Event, e Event) []Event {
+	if len(pending) >= 2 {
+		return pending[:len(pending)-1]
+	}
+	return append(pending, e)
 }
 
 // help delivers pending control events in order, then exits.
@@ -209,7 +247,7 @@ func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
 
 // Release says the consumer may be gone (the transport was closed or
 // aborted locally): a blocked Send returns false, and Finish no longer
-// waits for room, dropping undelivered events other than Made if it must.
+// waits for room, dropping undelivered events if it must.
 // Release is idempotent.
 func (q *Queue) Release() {
 	q.freeMu.Do(func() { close(q.freed) })
@@ -217,8 +255,8 @@ func (q *Queue) Release() {
 
 // Finish delivers lost as the last event and closes the channel. It waits
 // for room until Release; after Release it makes room by dropping the
-// events still queued (keeping Made first, so the consumer still sees
-// Made then Lost). The producer calls Finish once, after its last Send.
+// events still queued (never Made: see Send). The producer calls Finish
+// once, after its last Send.
 func (q *Queue) Finish(lost Event) {
 	q.mu.Lock()
 	q.done = true
@@ -239,20 +277,13 @@ func (q *Queue) Finish(lost Event) {
 	close(q.ch)
 }
 
-// makeRoom empties the channel, putting Made back if the consumer never
-// took it, so that Lost fits (the capacity is at least 2).
+// makeRoom empties the channel so that Lost fits.
 func (q *Queue) makeRoom() {
-	made := false
 	for {
 		select {
-		case e := <-q.ch:
-			made = made || e.Kind == Made
-			continue
+		case <-q.ch:
 		default:
+			return
 		}
-		break
-	}
-	if made {
-		q.ch <- Event{Kind: Made}
 	}
 }
