@@ -167,7 +167,7 @@ func (r *runner) ReadingPaused() {
 		return // the read goroutine checks again before the next delivery
 	}
 	r.mu.Lock()
-	r.mu.Unlock() //nolint:staticcheck // a barrier: wait for the running callback
+	r.mu.Unlock() //lint:ignore SA2001 a barrier: wait for the running callback to return
 	r.tryFlow()
 }
 

@@ -164,16 +164,6 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
-// waitClosed waits for ch to be closed, failing the test after waitTimeout.
-func waitClosed(t testing.TB, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(waitTimeout):
-		t.Fatalf("%s: not within %v", what, waitTimeout)
-	}
-}
-
 // recvErr waits for one error from ch, failing the test after waitTimeout.
 func recvErr(t testing.TB, ch <-chan error, what string) error {
 	t.Helper()
