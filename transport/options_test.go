@@ -71,7 +71,7 @@ func dialOpts(t *testing.T, ln net.Listener, opts ...transport.Option) (transpor
 	return tr, err
 }
 
-func TestOptionsRejected(t *testing.T) {
+func TestER1_OptionsRejected(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		opt  transport.Option
@@ -100,7 +100,7 @@ func TestOptionsRejected(t *testing.T) {
 	}
 }
 
-func TestDialUnknownNetwork(t *testing.T) {
+func TestER1_DialUnknownNetwork(t *testing.T) {
 	for _, network := range []string{"udp", "ip", "unixgram", "unixpacket", "bogus", ""} {
 		t.Run(fmt.Sprintf("%q", network), func(t *testing.T) {
 			tr, err := transport.Dial(context.Background(), network, "127.0.0.1:1")

@@ -317,7 +317,7 @@ func TestServerShutdownThenClose(t *testing.T) {
 	})
 }
 
-func TestListenErrors(t *testing.T) {
+func TestER1_ListenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		network string
