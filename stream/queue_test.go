@@ -27,7 +27,6 @@ type script struct {
 	aborts  atomic.Int32
 	started chan struct{} // closed by the first start
 	done    chan struct{} // closed once the producer has returned from Finish
-	once    sync.Once
 }
 
 func newScript(capacity int, lost Event, events ...Event) *script {
