@@ -736,3 +736,97 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 		})
 	}
 }
+
+// TestLC1_SendMadeReturnsOnceTaken: Send(Made) returns only once the
+// consumer has taken Made, so nothing can queue behind it.
+func TestLC1_SendMadeReturnsOnceTaken(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := NewQueue(4, nil, nil)
+		ch := q.Events()
+		sent := make(chan bool, 1)
+		go func() { sent <- q.Send(made()) }()
+		synctest.Wait()
+		select {
+		case <-sent:
+			t.Fatal("Send(Made) returned before the consumer took Made")
+		default:
+		}
+		if e := <-ch; e.Kind != Made {
+			t.Fatalf("got %v; want Made", e)
+		}
+		if !<-sent {
+			t.Error("Send(Made) = false after the consumer took it")
+		}
+		q.Finish(lost(nil))
+		collect(ch)
+	})
+}
+
+func TestWaitTaken(t *testing.T) {
+	t.Run("empty", func(t *testing.T) {
+		q := NewQueue(4, nil, nil)
+		ch := opened(t, q)
+		if !q.WaitTaken(nil) {
+			t.Error("WaitTaken on an empty channel = false")
+		}
+		q.Finish(lost(nil))
+		collect(ch)
+	})
+	t.Run("waits for the consumer", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			q := NewQueue(4, nil, nil)
+			ch := opened(t, q)
+			q.Send(data("1"))
+			q.Send(data("22"))
+			taken := make(chan bool, 1)
+			go func() { taken <- q.WaitTaken(nil) }()
+			synctest.Wait()
+			<-ch
+			synctest.Wait()
+			select {
+			case <-taken:
+				t.Fatal("WaitTaken returned with an event still queued")
+			default:
+			}
+			<-ch
+			if !<-taken {
+				t.Error("WaitTaken = false after the consumer took everything")
+			}
+			q.Finish(lost(nil))
+			collect(ch)
+		})
+	})
+	t.Run("release", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			q := NewQueue(4, nil, nil)
+			ch := opened(t, q)
+			q.Send(data("1"))
+			taken := make(chan bool, 1)
+			go func() { taken <- q.WaitTaken(nil) }()
+			synctest.Wait()
+			q.Release()
+			if <-taken {
+				t.Error("WaitTaken = true after Release with an event queued")
+			}
+			q.Finish(lost(nil))
+			collect(ch)
+		})
+	})
+	t.Run("stop", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			q := NewQueue(4, nil, nil)
+			ch := opened(t, q)
+			q.Send(data("1"))
+			stop := make(chan struct{})
+			taken := make(chan bool, 1)
+			go func() { taken <- q.WaitTaken(stop) }()
+			synctest.Wait()
+			close(stop)
+			if <-taken {
+				t.Error("WaitTaken = true after stop with an event queued")
+			}
+			q.Finish(lost(nil))
+			collect(ch)
+		})
+	})
+}
