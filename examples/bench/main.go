@@ -30,6 +30,15 @@
 // and live heap per connection. Both processes raise RLIMIT_NOFILE to
 // its hard limit.
 //
+// A flood pass (flood.go) follows: for events, protocol and rx (those of
+// -modes), a fresh server that claims each connection's events and then
+// stalls (stalled-events takes Made and never receives again,
+// stalled-protocol calls PauseReading in ConnectionMade, stalled-rx takes
+// the first item and never receives again). One plain net.Conn writes up
+// to -flood bytes as fast as it can, until its writes make no progress
+// for 1 s; the pass reports the server's VmRSS and VmHWM growth against
+// DESIGN.md's bound, transport.DefaultReadLimit + 1 MiB.
+//
 // Server modes:
 //
 //	netconn   the standard library: a goroutine per connection, a
@@ -45,13 +54,13 @@
 //
 //	go run ./examples/bench                       # 1 KiB, 100 conns, 3 rounds x 3s
 //	go run ./examples/bench -rounds 5
-//	go run ./examples/bench -size 102400 -idle 0  # 100 KiB messages
+//	go run ./examples/bench -size 102400 -idle 0 -flood 0  # 100 KiB messages
 //	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
 //	go run ./examples/bench -pprof /tmp/prof -modes protocol
 //
 // -pprof DIR writes, for every server process, a CPU profile and a heap
-// profile (allocations over the run; for the idle pass, what is live with
-// every connection open) to DIR; inspect them with go tool pprof. -json
+// profile (allocations over the run; for the idle and flood passes, what
+// is live with every connection open) to DIR; inspect them with go tool pprof. -json
 // FILE writes every measurement as JSON. The server child's flags
 // (-serve MODE -addr HOST:PORT, -cpuprofile FILE, ...) are left out of
 // -help; `bench -serve protocol -addr 127.0.0.1:9000` runs one server on
@@ -85,6 +94,7 @@ type config struct {
 	modes    []string
 	idle     int
 	idleSize int
+	flood    int64
 	pprofDir string
 	jsonFile string
 }
@@ -106,6 +116,7 @@ func main() {
 	modes := flag.String("modes", strings.Join(allModes, ","), "comma-separated server modes; netconn is the baseline of the ratios")
 	idle := flag.Int("idle", 10000, "connections of the idle-memory pass (0 skips it)")
 	idleSize := flag.Int("idlesize", 1024, "bytes echoed once on each idle connection")
+	floodBytes := flag.Int64("flood", 100<<20, "bytes the flood pass's peer tries to write to each stalled server (0 skips the pass)")
 	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
 	flag.Usage = printUsage
@@ -122,7 +133,7 @@ func main() {
 
 	cfg := config{
 		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
-		idle: *idle, idleSize: *idleSize, pprofDir: *pprofDir, jsonFile: *jsonFile,
+		idle: *idle, idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
 	}
 	var err error
 	if cfg.sizes, err = parseSizes(*sizes); err == nil {
@@ -180,6 +191,8 @@ func (c *config) check() error {
 		return errors.New("-idle must not be negative")
 	case c.idleSize <= 0:
 		return errors.New("-idlesize must be positive")
+	case c.flood < 0:
+		return errors.New("-flood must not be negative")
 	}
 	return nil
 }
@@ -198,9 +211,11 @@ type results struct {
 		Modes    []string
 		Idle     int
 		IdleSize int
+		Flood    int64
 	}
-	Runs []runResult
-	Idle []idleResult
+	Runs  []runResult
+	Idle  []idleResult
+	Flood []floodResult
 }
 
 // runResult is one server process under load.
@@ -252,6 +267,7 @@ func run(cfg config, out io.Writer) error {
 	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
 	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
 	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
+	res.Config.Flood = cfg.flood
 	fmt.Fprintf(out, "command: %s\n", res.Command)
 	m := res.Machine
 	fmt.Fprintf(out, "machine: %s %s/%s, %d CPUs (%s), Linux %s, load average %s at start\n",
@@ -280,6 +296,17 @@ func run(cfg config, out io.Writer) error {
 			fmt.Fprintf(os.Stderr, "idle %-8s %d conns: %.1f -> %.1f MiB, %.2f KiB/conn\n",
 				mode, r.Conns, mib(r.Before), mib(r.After), r.PerConn/1024)
 			res.Idle = append(res.Idle, r)
+		}
+	}
+	if cfg.flood > 0 {
+		for _, mode := range floodModes(cfg.modes) {
+			r, err := floodOne(cfg, mode)
+			if err != nil {
+				return fmt.Errorf("flood pass, %s: %w", mode, err)
+			}
+			fmt.Fprintf(os.Stderr, "flood %-16s wrote %s (stalled %v): RSS %.1f MiB +%.0f KiB, peak +%.0f KiB\n",
+				mode, sizeMiB(r.Written), r.Stalled, mib(r.Before), kib(r.After-r.Before), kib(r.Growth()))
+			res.Flood = append(res.Flood, r)
 		}
 	}
 	res.LoadEnd = loadAvg()

@@ -140,6 +140,7 @@ func report(out io.Writer, res *results) {
 				float64(r.Stats.Goroutines)/n, float64(r.Stats.StackInuse)/1024/n, float64(r.Stats.HeapAlloc)/1024/n)
 		}
 	}
+	reportFlood(out, res.Flood)
 	fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
 }
 

@@ -229,13 +229,17 @@ func (c childConfig) args() []string {
 	return args
 }
 
-// serverChild is the hidden -serve mode: it starts one echo server,
-// prints its address as the first line on stdout, and serves until its
-// stdin is closed or it gets SIGTERM or SIGINT; then it stops the CPU
-// profile, prints its serverStats as JSON, writes the heap profile, and
-// returns (the process exits).
+// serverChild is the hidden -serve mode: it starts one echo server (or
+// one of the flood pass's stalled servers), prints its address as the
+// first line on stdout, and serves until its stdin is closed or it gets
+// SIGTERM or SIGINT; then it stops the CPU profile, prints its
+// serverStats as JSON, writes the heap profile, and returns (the process
+// exits).
 func serverChild(c childConfig) error {
 	serve, ok := servers[c.mode]
+	if !ok {
+		serve, ok = stalledServers[c.mode]
+	}
 	if !ok {
 		return fmt.Errorf("unknown mode %q (want one of %s)", c.mode, modeNames())
 	}
