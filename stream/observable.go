@@ -23,29 +23,28 @@ func (q *Queue) Observable(opts ...rxgo.Option) rxgo.Observable {
 }
 
 func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
-	if !q.claimAs(claimObservable) {
+	if !q.claim.CompareAndSwap(claimNone, claimObservable) {
 		select {
 		case next <- rxgo.Error(ErrAlreadySubscribed):
 		case <-ctx.Done():
 		}
 		return
 	}
-	for {
-		select {
-		case e, ok := <-q.ch:
-			if !ok {
-				return
-			}
-			select {
-			case next <- rxgo.Of(e):
-				continue
-			case <-ctx.Done():
-			}
-		case <-ctx.Done():
-		}
+	q.mu.Lock()
+	q.items, q.finished = next, make(chan struct{})
+	q.mu.Unlock()
+	q.startOnce(false) // the producer sends to next itself
+	select {
+	case <-q.finished:
+	case <-ctx.Done():
+		q.Release()
 		if q.abort != nil {
 			q.abort()
 		}
-		return
+		<-q.finished // rxgo closes next once this returns: no send may follow
+	}
+	select {
+	case next <- rxgo.Of(q.lost):
+	case <-ctx.Done():
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/reactivex/rxgo/v2"
 )
 
 // Who holds a Queue's single claim.
@@ -27,7 +29,8 @@ const (
 // one producer and one consumer.
 type Queue struct {
 	size   int
-	ch     chan Event // made by the first channel or Observable claim
+	ch     chan Event       // the channel consumer's, made by its claim
+	items  chan<- rxgo.Item // the Observable subscriber's, set by its claim
 	start  func()
 	abort  func()
 	claim  atomic.Int32
@@ -41,6 +44,11 @@ type Queue struct {
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
+
+	// An Observable subscriber's producer goroutine waits for finished,
+	// then delivers lost itself, bounded by its context.
+	finished chan struct{}
+	lost     Event
 }
 
 // NewQueue returns a queue holding at most capacity events (at least 2).
@@ -117,7 +125,7 @@ func (q *Queue) opened() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.live = true
-	if len(q.pending) > 0 && q.ch != nil && !q.helping {
+	if len(q.pending) > 0 && q.hasSink() && !q.helping {
 		q.helping = true
 		q.helper.Add(1)
 		go q.help()
@@ -130,14 +138,8 @@ func (q *Queue) opened() {
 // control events wait until then, so Made is never behind another event
 // and never among the events Finish may drop.
 func (q *Queue) Send(e Event) bool {
-	select {
-	case q.ch <- e:
-	default:
-		select {
-		case q.ch <- e:
-		case <-q.freed:
-			return false
-		}
+	if !q.send(e) {
+		return false
 	}
 	if e.Kind == Made {
 		if !q.WaitTaken(nil) {
@@ -158,16 +160,12 @@ func (q *Queue) Control(e Event) {
 	if q.done {
 		return
 	}
-	if !q.live || q.ch == nil {
+	if !q.live || !q.hasSink() {
 		q.pending = coalesce(q.pending, e)
 		return
 	}
-	if len(q.pending) == 0 && !q.helping {
-		select {
-		case q.ch <- e:
-			return
-		default:
-		}
+	if len(q.pending) == 0 && !q.helping && q.trySend(e) {
+		return
 	}
 	q.pending = coalesce(q.pending, e)
 	if len(q.pending) > 0 && !q.helping {
@@ -199,18 +197,71 @@ func (q *Queue) help() {
 		}
 		e := q.pending[0]
 		q.mu.Unlock()
-		select {
-		case q.ch <- e:
-			q.mu.Lock()
-			q.pending = q.pending[1:]
-			q.mu.Unlock()
-		case <-q.freed:
+		if !q.send(e) {
 			q.mu.Lock()
 			q.pending, q.helping = nil, false
 			q.mu.Unlock()
 			return
 		}
+		q.mu.Lock()
+		q.pending = q.pending[1:]
+		q.mu.Unlock()
 	}
+}
+
+// The sink is the claimed consumer's channel: the channel consumer's, or
+// the Observable subscriber's item channel, which the producer sends to
+// directly (no goroutine in between). The adapter has none.
+
+func (q *Queue) hasSink() bool { return q.ch != nil || q.items != nil }
+
+// send delivers e, waiting for room until Release.
+func (q *Queue) send(e Event) bool {
+	if q.items != nil {
+		select {
+		case q.items <- rxgo.Of(e):
+			return true
+		case <-q.freed:
+			return false
+		}
+	}
+	select {
+	case q.ch <- e:
+		return true
+	default:
+	}
+	select {
+	case q.ch <- e:
+		return true
+	case <-q.freed:
+		return false
+	}
+}
+
+// trySend delivers e if there is room now.
+func (q *Queue) trySend(e Event) bool {
+	if q.items != nil {
+		select {
+		case q.items <- rxgo.Of(e):
+			return true
+		default:
+			return false
+		}
+	}
+	select {
+	case q.ch <- e:
+		return true
+	default:
+		return false
+	}
+}
+
+// queued returns the number of events sent but not yet taken.
+func (q *Queue) queued() int {
+	if q.items != nil {
+		return len(q.items)
+	}
+	return len(q.ch)
 }
 
 // WaitTaken waits until the consumer has received every event sent so
@@ -227,7 +278,7 @@ func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
 			t.Stop()
 		}
 	}()
-	for len(q.ch) > 0 {
+	for q.queued() > 0 {
 		if t == nil {
 			t = time.NewTimer(d)
 		} else {
@@ -262,6 +313,11 @@ func (q *Queue) Finish(lost Event) {
 	q.done = true
 	q.mu.Unlock()
 	q.helper.Wait() // pending control events go first (or are dropped by Release)
+	if q.items != nil {
+		q.lost = lost
+		close(q.finished) // the subscriber's goroutine delivers it
+		return
+	}
 	select {
 	case q.ch <- lost:
 		close(q.ch)
