@@ -18,6 +18,7 @@
 //   - p50 and p99 request latency, seen by the client;
 //   - the server's peak RSS;
 //   - the server's heap bytes allocated per request (runtime.MemStats);
+//   - the server's minor page faults per request (rusage);
 //
 // with ratios to the netconn baseline of the same run. The load client
 // and the servers share the machine's cores, so req/s is partly
@@ -235,6 +236,7 @@ type runResult struct {
 	AllocPerReq   float64 // server heap bytes allocated per request
 	MallocsPerReq float64 // server heap objects allocated per request
 	NumGC         uint32  // server garbage collections
+	FaultsPerReq  float64 // server minor page faults per request (rusage)
 }
 
 // idleResult is one idle-memory pass.
@@ -370,6 +372,7 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		AllocPerReq:   float64(st.TotalAlloc) / n,
 		MallocsPerReq: float64(st.Mallocs) / n,
 		NumGC:         st.NumGC,
+		FaultsPerReq:  float64(su.MinFlt) / n,
 	}, nil
 }
 

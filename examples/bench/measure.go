@@ -33,6 +33,7 @@ type usage struct {
 	CPU    time.Duration // user + system time
 	User   time.Duration // user time alone
 	MaxRSS int64         // peak resident set, bytes
+	MinFlt int64         // minor page faults
 }
 
 // childUsage returns an exited child's rusage.
@@ -56,7 +57,7 @@ func selfUsage() usage {
 func fromRusage(ru *syscall.Rusage) usage {
 	user := time.Duration(ru.Utime.Nano())
 	cpu := user + time.Duration(ru.Stime.Nano())
-	return usage{CPU: cpu, User: user, MaxRSS: maxRSSBytes(ru.Maxrss)}
+	return usage{CPU: cpu, User: user, MaxRSS: maxRSSBytes(ru.Maxrss), MinFlt: ru.Minflt}
 }
 
 // maxRSSBytes converts ru_maxrss, which Linux reports in KiB (and macOS

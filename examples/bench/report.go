@@ -21,12 +21,13 @@ type summary struct {
 	p50, p99  time.Duration
 	maxRSS    int64
 	allocReq  float64
+	faultsReq float64
 	perRound  []runResult
 }
 
 func summarize(runs []runResult, size int, mode string) (summary, bool) {
 	s := summary{mode: mode}
-	var rps, cpu, user, p50, p99, rss, alloc []float64
+	var rps, cpu, user, p50, p99, rss, alloc, faults []float64
 	for _, r := range runs {
 		if r.Size != size || r.Mode != mode {
 			continue
@@ -39,6 +40,7 @@ func summarize(runs []runResult, size int, mode string) (summary, bool) {
 		p99 = append(p99, float64(r.P99))
 		rss = append(rss, float64(r.MaxRSS))
 		alloc = append(alloc, r.AllocPerReq)
+		faults = append(faults, r.FaultsPerReq)
 	}
 	if len(rps) == 0 {
 		return s, false
@@ -48,6 +50,7 @@ func summarize(runs []runResult, size int, mode string) (summary, bool) {
 	s.p50, s.p99 = time.Duration(median(p50)), time.Duration(median(p99))
 	s.maxRSS = int64(median(rss))
 	s.allocReq = median(alloc)
+	s.faultsReq = median(faults)
 	return s, true
 }
 
@@ -85,8 +88,8 @@ func report(out io.Writer, res *results) {
 		}
 		fmt.Fprintf(out, "\n### %s messages, %d connections, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
-		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | idle KiB/conn |")
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | page faults/req | idle KiB/conn |")
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
 			rpsRatio, cpuRatio := "-", "-"
 			if haveBase {
@@ -97,9 +100,9 @@ func report(out io.Writer, res *results) {
 			if r, ok := idle[s.mode]; ok {
 				idleKiB = fmt.Sprintf("%.2f", r.PerConn/1024)
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.1f | %.0f | %s |\n",
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.1f | %.0f | %.2f | %s |\n",
 				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
-				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), s.allocReq, idleKiB)
+				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), s.allocReq, s.faultsReq, idleKiB)
 		}
 
 		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
