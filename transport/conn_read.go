@@ -61,12 +61,13 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 // resetWhileFlushing reports whether a read of 0 bytes means a reset that
 // the flush goroutine's write took (Linux reports it once, and reads then
 // return 0), not the peer's FIN. Only a transport with writes in flight
-// can be in that case; asking the kernel costs a getsockopt.
+// can be in that case, and it has not sent its FIN (the flush sends it
+// under c.mu, held here), so TCP_CLOSE means a reset. Asking the kernel
+// costs a getsockopt, at the end of a stream only.
 func (c *conn) resetWhileFlushing() bool {
 	c.mu.Lock()
-	flushing := c.flushing
-	c.mu.Unlock()
-	return flushing && c.fd.WasReset()
+	defer c.mu.Unlock()
+	return c.flushing && c.fd.TCPClosed()
 }
 
 func (c *conn) isOpen() bool {

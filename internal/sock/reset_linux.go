@@ -2,12 +2,14 @@ package sock
 
 import "golang.org/x/sys/unix"
 
-// WasReset reports whether a TCP connection was reset. Linux reports a
-// reset's ECONNRESET once: when a write takes it, the next read returns 0
-// as if the peer had sent FIN. The connection's state tells the two apart
-// (TCP_CLOSE after a reset, TCP_CLOSE_WAIT after a FIN). It reports false
-// for other sockets and on any error.
-func (f *FD) WasReset() bool {
+// TCPClosed reports whether a TCP connection is in the kernel's TCP_CLOSE
+// state: after a reset, or once both sides' FINs were exchanged with ours
+// last. Linux reports a reset's ECONNRESET once: when a write takes it,
+// the next read returns 0 as if the peer had sent FIN. A caller that has
+// not sent its FIN tells the two apart with TCPClosed (TCP_CLOSE after a
+// reset, TCP_CLOSE_WAIT after the peer's FIN). It reports false for other
+// sockets and on any error.
+func (f *FD) TCPClosed() bool {
 	reset := false
 	_ = f.rc.Control(func(fd uintptr) {
 		info, err := unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)

@@ -2,5 +2,5 @@
 
 package sock
 
-// WasReset reports false: only Linux is known to read 0 after a reset.
-func (f *FD) WasReset() bool { return false }
+// TCPClosed reports false: only Linux is known to read 0 after a reset.
+func (f *FD) TCPClosed() bool { return false }

@@ -32,11 +32,11 @@ func waitReadable(t *testing.T, c syscall.Conn) {
 	}
 }
 
-func TestWasReset(t *testing.T) {
+func TestTCPClosed(t *testing.T) {
 	t.Run("open", func(t *testing.T) {
 		a, _ := pair(t, "tcp")
-		if newFD(t, a, never).WasReset() {
-			t.Error("WasReset on an open connection")
+		if newFD(t, a, never).TCPClosed() {
+			t.Error("TCPClosed on an open connection")
 		}
 	})
 	t.Run("peer FIN", func(t *testing.T) {
@@ -46,8 +46,8 @@ func TestWasReset(t *testing.T) {
 		if _, n, err := f.Read(MaxRead); n != 0 || err != nil {
 			t.Fatalf("Read after FIN = %d, %v; want 0, nil", n, err)
 		}
-		if f.WasReset() {
-			t.Error("WasReset after the peer's FIN")
+		if f.TCPClosed() {
+			t.Error("TCPClosed after the peer's FIN (CLOSE_WAIT), which a reset must not look like")
 		}
 	})
 	t.Run("FIN each way", func(t *testing.T) {
@@ -64,8 +64,8 @@ func TestWasReset(t *testing.T) {
 		if n, err := b.Read(make([]byte, 1)); n != 0 || err == nil {
 			t.Fatalf("peer Read after our FIN = %d, %v; want EOF", n, err)
 		}
-		if f.WasReset() {
-			t.Error("WasReset after a clean FIN each way (the state is TCP_CLOSE after LAST_ACK, as after a reset)")
+		if !f.TCPClosed() {
+			t.Error("TCPClosed = false after a clean FIN each way, ours last (LAST_ACK then TCP_CLOSE)")
 		}
 	})
 	t.Run("reset taken by a write", func(t *testing.T) {
@@ -83,8 +83,8 @@ func TestWasReset(t *testing.T) {
 		if _, n, err := f.Read(MaxRead); n != 0 || err != nil {
 			t.Errorf("Read after the write took the reset = %d, %v; want 0, nil (Linux reports a reset once)", n, err)
 		}
-		if !f.WasReset() {
-			t.Error("WasReset = false after a reset")
+		if !f.TCPClosed() {
+			t.Error("TCPClosed = false after a reset")
 		}
 	})
 	t.Run("unix socket", func(t *testing.T) {
@@ -94,16 +94,16 @@ func TestWasReset(t *testing.T) {
 		if _, n, err := f.Read(MaxRead); n != 0 || err != nil {
 			t.Fatalf("Read after close = %d, %v", n, err)
 		}
-		if f.WasReset() {
-			t.Error("WasReset on a Unix socket")
+		if f.TCPClosed() {
+			t.Error("TCPClosed on a Unix socket")
 		}
 	})
 	t.Run("closed descriptor", func(t *testing.T) {
 		a, _ := pair(t, "tcp")
 		f := newFD(t, a, never)
 		a.Close()
-		if f.WasReset() {
-			t.Error("WasReset on a closed descriptor")
+		if f.TCPClosed() {
+			t.Error("TCPClosed on a closed descriptor")
 		}
 	})
 }
