@@ -132,9 +132,10 @@ func (q *Queue) opened() {
 	}
 }
 
-// Send delivers e, waiting for room. It returns false, without delivering,
-// when Release was called first. The producer sends Made first; Send(Made)
-// returns only once the consumer has taken it (or on Release), and
+// Send delivers e, waiting for room; once Release has been called it no
+// longer waits, and reports false when there was no room. The producer
+// sends Made first; Send(Made) returns only once the consumer has taken
+// it, or reports false on Release (Made may then still be queued), and
 // control events wait until then, so Made is never behind another event
 // and never among the events Finish may drop.
 func (q *Queue) Send(e Event) bool {
