@@ -7,6 +7,7 @@ import (
 	"os"
 	"syscall"
 
+	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
 )
@@ -32,7 +33,7 @@ func (c *conn) run() {
 }
 
 // readLoop reads and delivers until EOF, a failure or a local close.
-func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
+func (c *conn) readLoop(h sink.Handler) {
 	for c.waitReadable() {
 		buf, n, err := c.fd.Read(c.readCap)
 		switch {
@@ -42,19 +43,24 @@ func (c *conn) readLoop(h interface{ Event(stream.Event) }) {
 			c.readFailed(err)
 			return
 		case n == 0:
-			if !c.isOpen() {
-				return // a failed write ended it first
-			}
-			if c.resetWhileFlushing() {
-				c.readFailed(syscall.ECONNRESET)
-				return
-			}
-			c.eof(h)
+			c.readZero(h)
 			return
 		}
 		if !c.deliverData(h, buf, n) {
 			return
 		}
+	}
+}
+
+// readZero handles a read of 0 bytes: the peer's EOF, unless a failed
+// write ended the transport first or took a reset.
+func (c *conn) readZero(h sink.Handler) {
+	switch {
+	case !c.isOpen():
+	case c.resetWhileFlushing():
+		c.readFailed(syscall.ECONNRESET)
+	default:
+		c.eof(h)
 	}
 }
 
@@ -102,7 +108,7 @@ func (c *conn) waitReadable() bool {
 // is paused. A channel consumer owns its Data, so it gets a copy; a chunk
 // read just as reading was paused waits for the resume, and after a local
 // close it is dropped. It reports whether reading goes on.
-func (c *conn) deliverData(h interface{ Event(stream.Event) }, buf *[]byte, n int) bool {
+func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	if h != nil {
 		h.Event(stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
 		sock.PutBuf(buf)
@@ -116,7 +122,7 @@ func (c *conn) deliverData(h interface{ Event(stream.Event) }, buf *[]byte, n in
 	return c.q.Send(stream.Event{Kind: stream.Data, Data: data})
 }
 
-func (c *conn) deliver(h interface{ Event(stream.Event) }, e stream.Event) {
+func (c *conn) deliver(h sink.Handler, e stream.Event) {
 	if h != nil {
 		h.Event(e)
 		return
@@ -128,7 +134,7 @@ func (c *conn) deliver(h interface{ Event(stream.Event) }, e stream.Event) {
 // the consumer has received EOF, so that what it writes in reply to the
 // data before EOF is still sent (asyncio closes after data_received and
 // eof_received have returned). The adapter always asks for half-close.
-func (c *conn) eof(h interface{ Event(stream.Event) }) {
+func (c *conn) eof(h sink.Handler) {
 	c.mu.Lock()
 	c.eofRead = true
 	half := c.cfg.halfClose
