@@ -27,8 +27,8 @@ func NewWriter(t transport.WriteTransport) *Writer {
 }
 
 // NewWriterContext is NewWriter with a context bounding every wait: once
-// ctx ends, Write returns ctx.Err() (the bytes it was given are already
-// buffered).
+// ctx ends, a Write that has to wait for a paused transport returns
+// ctx.Err() (the bytes it was given are already buffered).
 func NewWriterContext(ctx context.Context, t transport.WriteTransport) *Writer {
 	return &Writer{t: t, ctx: ctx}
 }

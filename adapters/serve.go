@@ -54,7 +54,7 @@ func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func(
 		}
 		p, err := makeProtocol(factory)
 		if err == nil {
-			err = Adapt(t, p)
+			_, err = attach(t, p) // no wait: a slow ConnectionMade must not stall accepting
 		}
 		if err != nil {
 			t.Abort()
