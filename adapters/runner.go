@@ -19,10 +19,11 @@ import (
 // callback can call PauseWriting before it returns, and a Write from any
 // other goroutine leaves it to whoever holds mu next.
 type runner struct {
-	t    transport.Transport
-	at   sink.Attacher
-	p    Protocol
-	made chan struct{} // closed once ConnectionMade has returned
+	t       transport.Transport
+	at      sink.Attacher
+	p       Protocol
+	made    chan struct{} // closed once ConnectionMade has returned
+	madeErr error         // ConnectionMade's panic, set before made closes
 
 	mu          sync.Mutex
 	owner       atomic.Uint64
@@ -182,7 +183,12 @@ func (r *runner) Wake() {
 // The callbacks, each behind the panic guard.
 
 func (r *runner) connectionMade() {
-	defer r.recoverPanic()
+	defer func() {
+		if v := recover(); v != nil {
+			r.madeErr = &PanicError{Value: v, Stack: debug.Stack()}
+			r.at.Fail(r.madeErr)
+		}
+	}()
 	r.p.ConnectionMade(r.t)
 }
 

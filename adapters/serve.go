@@ -10,19 +10,22 @@ import (
 
 // Adapt drives an open transport's events into p's callbacks and returns
 // once ConnectionMade has returned. It fails with ErrNotAdaptable when
-// the transport's events already have a consumer.
+// the transport's events already have a consumer, and with the
+// *PanicError when ConnectionMade panicked (the transport is then aborted
+// and ConnectionLost gets the same error).
 func Adapt(t transport.Transport, p Protocol) error {
 	r, err := attach(t, p)
 	if err != nil {
 		return err
 	}
 	<-r.made
-	return nil
+	return r.madeErr
 }
 
 // Connect dials addr (asyncio's create_connection), makes a protocol with
 // factory and drives the transport's events into it. It returns once
-// ConnectionMade has returned. ctx bounds connecting only.
+// ConnectionMade has returned, with Adapt's errors. ctx bounds connecting
+// only.
 func Connect[P Protocol](ctx context.Context, network, addr string, factory func() P, opts ...transport.Option) (transport.Transport, P, error) {
 	var zero P
 	t, err := transport.Dial(ctx, network, addr, opts...)
