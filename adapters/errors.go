@@ -15,6 +15,7 @@ type PanicError struct {
 	Stack []byte
 }
 
+// Error returns "adapters: callback panicked: " and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("adapters: callback panicked: %v", e.Value) }
 
 // Unwrap returns the panic value when it is an error.
