@@ -22,6 +22,7 @@ var errClosedLocally = fmt.Errorf("transport: closed: %w", net.ErrClosed)
 type lostError struct{ cause error }
 
 // Error says the transport was lost, and why.
-func (e *lostError) Error() string   { return "transport: lost: " + e.cause.Error() }
+func (e *lostError) Error() string { return "transport: lost: " + e.cause.Error() }
+
 // Unwrap returns net.ErrClosed and the cause, for errors.Is and errors.As.
 func (e *lostError) Unwrap() []error { return []error{net.ErrClosed, e.cause} }
