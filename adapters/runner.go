@@ -92,6 +92,9 @@ func (r *runner) Event(e stream.Event) {
 func (r *runner) lockForData() bool {
 	for {
 		r.lock(r.reader)
+		if !r.at.ReadBlocked() {
+			return true // the common case: neither paused nor closing
+		}
 		if r.t.IsClosing() {
 			r.unlock()
 			return false

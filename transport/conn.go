@@ -254,6 +254,9 @@ func (c *conn) ReadPaused() bool {
 	return c.state == stateOpen && c.readPaused
 }
 
+// ReadBlocked implements sink.Attacher.
+func (c *conn) ReadBlocked() bool { return c.noRead.Load() }
+
 // WriteState implements sink.Attacher.
 func (c *conn) WriteState() (paused, done bool) {
 	c.mu.Lock()

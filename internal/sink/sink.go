@@ -40,4 +40,7 @@ type Attacher interface {
 	WriteState() (paused, done bool)
 	// ReadPaused reports whether reading is paused (and not closing).
 	ReadPaused() bool
+	// ReadBlocked reports, without locking, whether reading is paused or
+	// the transport is closing: false means deliver at once.
+	ReadBlocked() bool
 }
