@@ -40,7 +40,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	pending []Event // control events waiting for room; at most two
-	live    bool    // Made has been sent: control events may follow
+	live    bool    // Made has been taken: control events may follow
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
@@ -119,7 +119,7 @@ func (q *Queue) startOnce(channel bool) {
 	})
 }
 
-// opened runs once Made is in the channel: control events that came
+// opened runs once Made has been taken: control events that came
 // earlier (a write before the claim) follow it now, so Made stays first.
 func (q *Queue) opened() {
 	q.mu.Lock()
