@@ -139,6 +139,7 @@ func floodOne(cfg config, mode string) (floodResult, error) {
 	child := childConfig{mode: mode, addr: "127.0.0.1:0", exitGC: true}
 	if cfg.pprofDir != "" {
 		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("flood-%s.heap.pprof", mode))
+		child.memRate = 512
 	}
 	srv, err := startServer(child)
 	if err != nil {
