@@ -40,7 +40,7 @@ type Queue struct {
 
 	mu      sync.Mutex
 	pending []Event // control events waiting for room; at most two
-	live    bool    // Made has been taken: control events may follow
+	live    bool    // not between sending Made or EOF and its being taken
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
@@ -119,8 +119,8 @@ func (q *Queue) startOnce(channel bool) {
 	})
 }
 
-// opened runs once Made has been taken: control events that came
-// earlier (a write before the claim) follow it now, so Made stays first.
+// opened runs once Made or EOF has been taken: control events that came
+// meanwhile (a write before the claim, say) follow it now.
 func (q *Queue) opened() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -133,22 +133,38 @@ func (q *Queue) opened() {
 }
 
 // Send delivers e, waiting for room; once Release has been called it no
-// longer waits, and reports false when there was no room. The producer
-// sends Made first; Send(Made) returns only once the consumer has taken
-// it, or reports false on Release (Made may then still be queued), and
-// control events wait until then, so Made is never behind another event
-// and never among the events Finish may drop.
+// longer waits, and reports false when there was no room.
+//
+// Made and EOF are synchronous: Send returns only once the consumer has
+// taken them (or reports false on Release, the event perhaps still
+// queued), and control events wait beside the channel meanwhile. So Made
+// is never behind another event nor among the events Finish may drop, and
+// a transport that closes itself after EOF knows the consumer has handled
+// everything before EOF.
 func (q *Queue) Send(e Event) bool {
+	sync := e.Kind == Made || e.Kind == EOF
+	if e.Kind == EOF {
+		q.hold()
+	}
 	if !q.send(e) {
 		return false
 	}
-	if e.Kind == Made {
+	if sync {
 		if !q.WaitTaken(nil) {
 			return false
 		}
 		q.opened()
 	}
 	return true
+}
+
+// hold makes control events wait beside the channel until opened, and
+// waits for one already on its way.
+func (q *Queue) hold() {
+	q.mu.Lock()
+	q.live = false
+	q.mu.Unlock()
+	q.helper.Wait()
 }
 
 // Control delivers a PauseWriting or ResumeWriting event without ever
@@ -191,7 +207,7 @@ func (q *Queue) help() {
 	defer q.helper.Done()
 	for {
 		q.mu.Lock()
-		if len(q.pending) == 0 {
+		if len(q.pending) == 0 || !q.live {
 			q.helping = false
 			q.mu.Unlock()
 			return
@@ -267,10 +283,9 @@ func (q *Queue) queued() int {
 
 // WaitTaken waits until the consumer has received every event sent so
 // far, and reports true; it reports false when Release is called or stop
-// is closed first. A transport calls it after EOF, so that it closes
-// itself only once the consumer has handled the data before EOF. A
-// channel has no receive notification, so WaitTaken checks with a backoff
-// from 50 µs to 10 ms; only the end of a stream uses it.
+// is closed first. A channel has no receive notification, so WaitTaken
+// checks with a backoff from 50 µs to 10 ms; Send uses it for Made and
+// EOF only.
 func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
 	d := 50 * time.Microsecond
 	var t *time.Timer

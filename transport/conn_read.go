@@ -139,8 +139,8 @@ func (c *conn) eof(h sink.Handler) {
 	c.eofRead = true
 	half := c.cfg.halfClose
 	c.mu.Unlock()
-	c.deliver(h, stream.Event{Kind: stream.EOF})
-	if !half && c.q.WaitTaken(c.done) {
+	c.deliver(h, stream.Event{Kind: stream.EOF}) // returns once the consumer has it
+	if !half {
 		c.close(false)
 	}
 }
