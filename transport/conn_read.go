@@ -53,33 +53,25 @@ func (c *conn) readLoop(h sink.Handler) {
 }
 
 // readZero handles a read of 0 bytes: the peer's EOF, unless a failed
-// write ended the transport first or took a reset.
+// write ended the transport first or took a reset. Linux reports a reset
+// once: when the flush's write takes it, reads then return 0. Only a
+// transport with writes in flight can be in that case, and it has not
+// sent its FIN (the flush sends it under c.mu), so TCP_CLOSE means a
+// reset. Everything is decided under c.mu, so that a failure cannot slip
+// in between (it closes the descriptor only after taking c.mu). Asking
+// the kernel costs a getsockopt, at the end of a stream only.
 func (c *conn) readZero(h sink.Handler) {
+	c.mu.Lock()
+	open := c.state == stateOpen
+	reset := open && c.flushing && c.fd.TCPClosed()
+	c.mu.Unlock()
 	switch {
-	case !c.isOpen():
-	case c.resetWhileFlushing():
+	case !open:
+	case reset:
 		c.readFailed(syscall.ECONNRESET)
 	default:
 		c.eof(h)
 	}
-}
-
-// resetWhileFlushing reports whether a read of 0 bytes means a reset that
-// the flush goroutine's write took (Linux reports it once, and reads then
-// return 0), not the peer's FIN. Only a transport with writes in flight
-// can be in that case, and it has not sent its FIN (the flush sends it
-// under c.mu, held here), so TCP_CLOSE means a reset. Asking the kernel
-// costs a getsockopt, at the end of a stream only.
-func (c *conn) resetWhileFlushing() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.flushing && c.fd.TCPClosed()
-}
-
-func (c *conn) isOpen() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.state == stateOpen
 }
 
 // waitReadable waits while reading is paused; it reports false once the
