@@ -216,35 +216,33 @@ func testWriteBuffersFlowControl(t *testing.T, newPair NewPair) {
 }
 
 func testWriteBuffersSkipsEmpty(t *testing.T, newPair NewPair) {
-	for _, tc := range []struct {
-		name   string
-		backUp bool
-	}{
-		{name: "Idle"},
-		{name: "BackedUp", backUp: true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, ch := claim(t, newPair, unlimited)
-			w := &out{tr: p.Transport}
-			if tc.backUp {
-				w.backUp(t)
-			}
-			a, b := pattern(w.off, 5), pattern(w.off+5, 7)
-			n, err := p.Transport.WriteBuffers([][]byte{nil, a, {}, b, nil})
-			if err != nil || n != 12 {
-				t.Fatalf("WriteBuffers = %d, %v; want 12, nil", n, err)
-			}
-			w.off += n
-			p.Transport.Close() // must finish: an empty chunk must not stall the flush
-			if got := (&in{c: p.Peer}).readToEOF(t, nil); got != w.off {
-				t.Fatalf("peer read %d bytes, want %d", got, w.off)
-			}
-			expectLost(t, ch)
-		})
-	}
+	writeBuffersThenClose(t, newPair, func(off int64) [][]byte {
+		return [][]byte{nil, pattern(off, 5), {}, pattern(off+5, 7), nil}
+	})
 }
 
 func testWriteBuffersManyChunks(t *testing.T, newPair NewPair) {
+	// More chunks than one writev takes (IOV_MAX is 1024), with empty
+	// ones among them.
+	writeBuffersThenClose(t, newPair, func(off int64) [][]byte {
+		var bufs [][]byte
+		for i := range 3000 {
+			n := 100 + i%57
+			if i%7 == 0 {
+				n = 0
+			}
+			bufs = append(bufs, pattern(off, n))
+			off += int64(n)
+		}
+		return bufs
+	})
+}
+
+// writeBuffersThenClose writes the buffers that makeBufs returns (the
+// pattern from the given offset) with WriteBuffers, on an idle and on a
+// backed-up transport, then closes it: the close must finish (no chunk
+// may stall the flush) and the peer must read every byte, in order.
+func writeBuffersThenClose(t *testing.T, newPair NewPair, makeBufs func(off int64) [][]byte) {
 	for _, tc := range []struct {
 		name   string
 		backUp bool
@@ -258,23 +256,16 @@ func testWriteBuffersManyChunks(t *testing.T, newPair NewPair) {
 			if tc.backUp {
 				w.backUp(t)
 			}
-			// More chunks than one writev takes (IOV_MAX is 1024), with
-			// empty ones among them.
-			var bufs [][]byte
-			off := w.off
-			for i := range 3000 {
-				n := 100 + i%57
-				if i%7 == 0 {
-					n = 0
-				}
-				bufs = append(bufs, pattern(off, n))
-				off += int64(n)
+			bufs := makeBufs(w.off)
+			var want int64
+			for _, b := range bufs {
+				want += int64(len(b))
 			}
 			n, err := p.Transport.WriteBuffers(bufs)
-			if err != nil || n != off-w.off {
-				t.Fatalf("WriteBuffers = %d, %v; want %d, nil", n, err, off-w.off)
+			if err != nil || n != want {
+				t.Fatalf("WriteBuffers = %d, %v; want %d, nil", n, err, want)
 			}
-			w.off = off
+			w.off += n
 			p.Transport.Close()
 			if got := (&in{c: p.Peer}).readToEOF(t, nil); got != w.off {
 				t.Fatalf("peer read %d bytes, want %d", got, w.off)
