@@ -3,8 +3,6 @@ package transport
 import (
 	"bytes"
 	"errors"
-	"net"
-	"os"
 	"syscall"
 
 	"github.com/rxnet/rxnet/internal/sink"
@@ -21,15 +19,7 @@ func (c *conn) run() {
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.Made})
 	c.readLoop(h)
-	<-c.done
-	c.mu.Lock()
-	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
-	c.mu.Unlock()
-	if h != nil {
-		h.Event(lost)
-		return
-	}
-	c.q.Finish(lost)
+	c.finish(h)
 }
 
 // readLoop reads and delivers until EOF, a failure or a local close.
@@ -74,26 +64,6 @@ func (c *conn) readZero(h sink.Handler) {
 	}
 }
 
-// waitReadable waits while reading is paused; it reports false once the
-// transport is closing.
-func (c *conn) waitReadable() bool {
-	if !c.noRead.Load() {
-		return true // neither paused nor closing
-	}
-	for {
-		c.mu.Lock()
-		st, paused := c.state, c.readPaused
-		c.mu.Unlock()
-		switch {
-		case st != stateOpen:
-			return false
-		case !paused:
-			return true
-		}
-		<-c.wake
-	}
-}
-
 // deliverData delivers the n bytes read into buf and gives buf back. The
 // adapter borrows buf for the duration of the call (DataReceived must not
 // keep it, like io.Writer's Write) and holds it back itself while reading
@@ -114,14 +84,6 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	return c.q.Send(stream.Event{Kind: stream.Data, Data: data})
 }
 
-func (c *conn) deliver(h sink.Handler, e stream.Event) {
-	if h != nil {
-		h.Event(e)
-		return
-	}
-	c.q.Send(e)
-}
-
 // eof delivers EOF and, without WithHalfClose, closes the transport once
 // the consumer has received EOF, so that what it writes in reply to the
 // data before EOF is still sent (asyncio closes after data_received and
@@ -135,33 +97,4 @@ func (c *conn) eof(h sink.Handler) {
 	if !half {
 		c.close(false)
 	}
-}
-
-// readFailed ends the transport after a read error, unless the error only
-// reflects a local close.
-func (c *conn) readFailed(err error) {
-	c.mu.Lock()
-	local := c.state != stateOpen
-	c.mu.Unlock()
-	if local && errors.Is(err, net.ErrClosed) {
-		return
-	}
-	c.shut(c.opError("read", err))
-}
-
-// opError wraps a raw error from the descriptor as net.Conn would.
-func (c *conn) opError(op string, err error) error {
-	var errno syscall.Errno
-	if errors.As(err, &errno) && !isOpError(err) {
-		err = os.NewSyscallError(op, errno)
-	}
-	if isOpError(err) {
-		return err
-	}
-	return &net.OpError{Op: op, Net: c.nc.LocalAddr().Network(), Source: c.nc.LocalAddr(), Addr: c.nc.RemoteAddr(), Err: err}
-}
-
-func isOpError(err error) bool {
-	var oe *net.OpError
-	return errors.As(err, &oe)
 }

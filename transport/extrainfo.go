@@ -12,10 +12,7 @@ type extraInfo struct {
 	raw         syscall.RawConn
 }
 
-func newExtraInfo(nc interface {
-	net.Conn
-	syscall.Conn
-}) extraInfo {
+func newExtraInfo(nc socket) extraInfo {
 	raw, _ := nc.SyscallConn()
 	return extraInfo{peer: nc.RemoteAddr(), local: nc.LocalAddr(), raw: raw}
 }

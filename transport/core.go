@@ -1,0 +1,385 @@
+package transport
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/internal/flow"
+	"github.com/rxnet/rxnet/internal/gate"
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// The lifecycle of a transport: open → closing (Close called, flushing)
+// → done (descriptor closed). Lost is delivered after done.
+type connState uint8
+
+const (
+	stateOpen connState = iota
+	stateClosing
+	stateDone
+)
+
+// socket is what a socket transport runs on.
+type socket interface {
+	syscall.Conn
+	Close() error
+	LocalAddr() net.Addr
+	RemoteAddr() net.Addr
+}
+
+// core is what every socket transport shares: the open → closing → done
+// state machine, write flow control with its gate, reading paused or not,
+// the event queue, and the delivery of Made and Lost. The stream
+// transport (conn) and the datagram endpoint (packetConn) embed it and
+// add their reading and writing.
+type core struct {
+	sk      socket
+	fd      *sock.FD
+	cfg     resolved
+	q       *stream.Queue
+	gate    *gate.Gate
+	info    extraInfo
+	onDone  func()        // set by a Server before the transport is handed out
+	done    chan struct{} // closed once the descriptor is closed
+	wake    chan struct{} // one pending wake-up for the read goroutine
+	noRead  atomic.Bool   // the read goroutine must not read: paused or closing
+	dropBuf func()        // empties the write buffer; mu is held
+
+	mu         sync.Mutex
+	state      connState
+	lostErr    error // Lost's error
+	deadErr    error // what writes and Drain return once not open
+	handler    sink.Handler
+	flow       flow.State
+	flushing   bool // the flush goroutine owns the write side
+	readPaused bool
+	eofRead    bool
+}
+
+// init sets up the core for sk; run is the read goroutine, started by the
+// first claim of the events, and dropBuf empties the write buffer.
+func (c *core) init(sk socket, cfg resolved, run, dropBuf func()) error {
+	c.sk, c.cfg, c.dropBuf = sk, cfg, dropBuf
+	c.gate = gate.New()
+	c.info = newExtraInfo(sk)
+	c.done = make(chan struct{})
+	c.wake = make(chan struct{}, 1)
+	c.flow = flow.New(cfg.limits)
+	c.q = stream.NewQueue(cfg.eventBuffer, func() { go run() }, c.Abort)
+	fd, err := sock.New(sk, c.noRead.Load)
+	c.fd = fd
+	return err
+}
+
+// Events implements BaseTransport.
+func (c *core) Events() <-chan stream.Event { return c.q.Events() }
+
+// Observable implements BaseTransport.
+func (c *core) Observable(opts ...rxgo.Option) rxgo.Observable { return c.q.Observable(opts...) }
+
+// attach claims the events for h, running prepare (c.mu held) first.
+func (c *core) attach(h sink.Handler, prepare func()) bool {
+	return c.q.Claim(func() {
+		c.mu.Lock()
+		c.handler = h
+		if prepare != nil {
+			prepare()
+		}
+		c.mu.Unlock()
+	})
+}
+
+// ExtraInfo implements BaseTransport.
+func (c *core) ExtraInfo(name string) (any, bool) { return c.info.get(name) }
+
+// IsClosing implements BaseTransport.
+func (c *core) IsClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state != stateOpen
+}
+
+// Close implements BaseTransport.
+func (c *core) Close() error {
+	c.close(true)
+	c.q.Release() // the consumer may stop reading now
+	return nil
+}
+
+// close starts closing: reading stops, writes are refused, the flush
+// goroutine (if any) closes the descriptor once the buffer is empty. A
+// local close also ends Drain at once; the close after the peer's EOF
+// leaves Drain to end with the flush's outcome (a reset during the flush
+// is its error), and keeps every queued event for the consumer.
+func (c *core) close(local bool) {
+	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.state = stateClosing
+	c.deadErr = errClosedLocally
+	c.noRead.Store(true)
+	now := !c.flushing
+	c.mu.Unlock()
+	if local {
+		c.gate.End(errClosedLocally)
+	}
+	c.signal()
+	if now {
+		c.shut(nil)
+	}
+}
+
+// Abort implements WriteTransport.
+func (c *core) Abort() {
+	c.shut(nil)
+	c.q.Release()
+}
+
+// Fail implements sink.Attacher: it aborts the transport with err as
+// Lost's error.
+func (c *core) Fail(err error) {
+	c.shut(err)
+	c.q.Release()
+}
+
+// shut closes the descriptor, dropping buffered writes, with err as Lost's
+// error. Only the first call counts.
+func (c *core) shut(err error) {
+	c.mu.Lock()
+	if c.state == stateDone {
+		c.mu.Unlock()
+		return
+	}
+	if c.state == stateOpen || err != nil {
+		c.deadErr = errClosedLocally
+		if err != nil {
+			c.deadErr = &lostError{cause: err}
+		}
+	}
+	c.state, c.lostErr = stateDone, err
+	c.noRead.Store(true)
+	c.dropBuf()
+	c.flow.Reset() // silently, as asyncio: no ResumeWriting after an abort
+	deadErr := c.deadErr
+	c.mu.Unlock()
+
+	c.gate.End(deadErr)
+	c.sk.Close()
+	close(c.done)
+	c.signal()
+	if c.onDone != nil {
+		c.onDone()
+	}
+}
+
+// finish waits for the descriptor to close and delivers Lost.
+func (c *core) finish(h sink.Handler) {
+	<-c.done
+	c.mu.Lock()
+	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
+	c.mu.Unlock()
+	if h != nil {
+		h.Event(lost)
+		return
+	}
+	c.q.Finish(lost)
+}
+
+// signal wakes the read goroutine and a delivery the adapter holds back.
+func (c *core) signal() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	c.mu.Lock()
+	h := c.handler
+	c.mu.Unlock()
+	if h != nil {
+		h.Wake()
+	}
+}
+
+// PauseReading implements ReadTransport.
+func (c *core) PauseReading() {
+	c.mu.Lock()
+	if c.state != stateOpen || c.readPaused {
+		c.mu.Unlock()
+		return
+	}
+	c.readPaused = true
+	c.noRead.Store(true)
+	h := c.handler
+	c.mu.Unlock()
+	if h != nil {
+		h.ReadingPaused()
+	}
+}
+
+// ResumeReading implements ReadTransport.
+func (c *core) ResumeReading() {
+	c.mu.Lock()
+	if c.state != stateOpen || !c.readPaused {
+		c.mu.Unlock()
+		return
+	}
+	c.readPaused = false
+	c.noRead.Store(false)
+	c.mu.Unlock()
+	c.signal()
+}
+
+// IsReading implements ReadTransport.
+func (c *core) IsReading() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen && !c.readPaused && !c.eofRead
+}
+
+// ReadPaused implements sink.Attacher.
+func (c *core) ReadPaused() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen && c.readPaused
+}
+
+// ReadBlocked implements sink.Attacher.
+func (c *core) ReadBlocked() bool { return c.noRead.Load() }
+
+// WriteState implements sink.Attacher.
+func (c *core) WriteState() (paused, done bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flow.Paused(), c.state == stateDone
+}
+
+// WriteBufferSize implements WriteTransport.
+func (c *core) WriteBufferSize() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.flow.Size()
+}
+
+// WriteBufferLimits implements WriteTransport.
+func (c *core) WriteBufferLimits() (high, low int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	l := c.flow.Limits()
+	return l.High, l.Low
+}
+
+// SetWriteBufferLimits implements WriteTransport.
+func (c *core) SetWriteBufferLimits(high, low int) error {
+	l, err := flow.Resolve(high, low)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	tr := c.flow.SetLimits(l)
+	c.flowLocked(tr)
+	h := c.handler
+	c.mu.Unlock()
+	c.afterFlow(h, tr)
+	return nil
+}
+
+// Writable implements WriteTransport.
+func (c *core) Writable() <-chan struct{} { return c.gate.C() }
+
+// Drain implements WriteTransport.
+func (c *core) Drain(ctx context.Context) error { return c.gate.Wait(ctx) }
+
+// flowLocked applies a pause or resume to the gate and, in channel mode,
+// queues its event (never blocking). c.mu is held.
+func (c *core) flowLocked(tr flow.Transition) {
+	switch tr {
+	case flow.Paused:
+		c.gate.Shut()
+		if c.handler == nil {
+			c.q.Control(stream.Event{Kind: stream.PauseWriting})
+		}
+	case flow.Resumed:
+		c.gate.Open()
+		if c.handler == nil {
+			c.q.Control(stream.Event{Kind: stream.ResumeWriting})
+		}
+	}
+}
+
+// afterFlow tells the adapter about a pause or resume; no lock is held.
+func (c *core) afterFlow(h sink.Handler, tr flow.Transition) {
+	if h != nil && tr != flow.Unchanged {
+		h.FlowChanged()
+	}
+}
+
+// waitReadable waits while reading is paused; it reports false once the
+// transport is closing.
+func (c *core) waitReadable() bool {
+	if !c.noRead.Load() {
+		return true // neither paused nor closing
+	}
+	for {
+		c.mu.Lock()
+		st, paused := c.state, c.readPaused
+		c.mu.Unlock()
+		switch {
+		case st != stateOpen:
+			return false
+		case !paused:
+			return true
+		}
+		<-c.wake
+	}
+}
+
+func (c *core) deliver(h sink.Handler, e stream.Event) {
+	if h != nil {
+		h.Event(e)
+		return
+	}
+	c.q.Send(e)
+}
+
+// readFailed ends the transport after a read error, unless the error only
+// reflects a local close.
+func (c *core) readFailed(err error) {
+	c.mu.Lock()
+	local := c.state != stateOpen
+	c.mu.Unlock()
+	if local && errors.Is(err, net.ErrClosed) {
+		return
+	}
+	c.shut(c.opError("read", err))
+}
+
+// opError wraps a raw error from the descriptor as net.Conn would.
+func (c *core) opError(op string, err error) error {
+	var errno syscall.Errno
+	if errors.As(err, &errno) && !isOpError(err) {
+		err = os.NewSyscallError(op, errno)
+	}
+	if isOpError(err) {
+		return err
+	}
+	oe := &net.OpError{Op: op, Source: c.info.local, Addr: c.info.peer, Err: err}
+	if c.info.local != nil {
+		oe.Net = c.info.local.Network()
+	}
+	return oe
+}
+
+func isOpError(err error) bool {
+	var oe *net.OpError
+	return errors.As(err, &oe)
+}
