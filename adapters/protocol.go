@@ -1,6 +1,9 @@
 package adapters
 
-import "github.com/rxnet/rxnet/transport"
+import (
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
 
 // Protocol is asyncio's Protocol: the callbacks of a stream transport.
 //
@@ -62,3 +65,16 @@ func (BaseProtocol) PauseWriting() {}
 func (BaseProtocol) ResumeWriting() {}
 
 var _ Protocol = BaseProtocol{}
+
+// streamCallbacks calls a Protocol's methods for a stream transport.
+type streamCallbacks struct {
+	t transport.Transport
+	p Protocol
+}
+
+func (s streamCallbacks) made()                   { s.p.ConnectionMade(s.t) }
+func (s streamCallbacks) received(e stream.Event) { s.p.DataReceived(e.Data) }
+func (s streamCallbacks) eof() bool               { return s.p.EOFReceived() }
+func (s streamCallbacks) lost(err error)          { s.p.ConnectionLost(err) }
+func (s streamCallbacks) pauseWriting()           { s.p.PauseWriting() }
+func (s streamCallbacks) resumeWriting()          { s.p.ResumeWriting() }

@@ -11,7 +11,18 @@ import (
 	"github.com/rxnet/rxnet/transport"
 )
 
-// runner folds one transport's events into one Protocol's callbacks. It
+// callbacks is one kind of protocol (Protocol, DatagramProtocol) as the
+// runner calls it: a bridge from events to its methods.
+type callbacks interface {
+	made()                   // ConnectionMade
+	received(e stream.Event) // DataReceived, DatagramReceived, ErrorReceived
+	eof() (keep bool)        // EOFReceived
+	lost(err error)          // ConnectionLost
+	pauseWriting()
+	resumeWriting()
+}
+
+// runner folds one transport's events into one protocol's callbacks. It
 // is the transport's sink.Handler: events arrive on the read goroutine.
 //
 // mu is held while any callback runs, so no two run at once (CC2); owner
@@ -19,9 +30,9 @@ import (
 // callback can call PauseWriting before it returns, and a Write from any
 // other goroutine leaves it to whoever holds mu next.
 type runner struct {
-	t       transport.Transport
+	t       transport.BaseTransport
 	at      sink.Attacher
-	p       Protocol
+	p       callbacks
 	made    chan struct{} // closed once ConnectionMade has returned
 	madeErr error         // ConnectionMade's panic, set before made closes
 
@@ -39,7 +50,7 @@ type runner struct {
 var _ sink.Handler = (*runner)(nil)
 
 // attach makes the runner for t and p and starts delivering.
-func attach(t transport.Transport, p Protocol) (*runner, error) {
+func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 	at, ok := t.(sink.Attacher)
 	if !ok {
 		return nil, ErrNotAdaptable
@@ -61,11 +72,11 @@ func (r *runner) Event(e stream.Event) {
 		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
 		close(r.made)
-	case stream.Data:
+	case stream.Data, stream.Datagram:
 		if !r.lockForData() {
 			return
 		}
-		r.dataReceived(e.Data)
+		r.received(e)
 		r.unlock()
 	case stream.EOF:
 		r.lock(r.reader)
@@ -82,6 +93,12 @@ func (r *runner) Event(e stream.Event) {
 		r.lock(r.reader)
 		r.lost = true
 		r.connectionLost(e.Err)
+		r.unlock()
+	default: // DatagramError
+		r.lock(r.reader)
+		if !r.t.IsClosing() {
+			r.received(e)
+		}
 		r.unlock()
 	}
 }
@@ -192,32 +209,32 @@ func (r *runner) connectionMade() {
 			r.at.Fail(r.madeErr)
 		}
 	}()
-	r.p.ConnectionMade(r.t)
+	r.p.made()
 }
 
-func (r *runner) dataReceived(data []byte) {
+func (r *runner) received(e stream.Event) {
 	defer r.recoverPanic()
-	r.p.DataReceived(data)
+	r.p.received(e)
 }
 
 func (r *runner) eofReceived() (keep bool) {
 	defer r.recoverPanic()
-	return r.p.EOFReceived()
+	return r.p.eof()
 }
 
 func (r *runner) connectionLost(err error) {
 	defer func() { _ = recover() }() // nothing is left to close
-	r.p.ConnectionLost(err)
+	r.p.lost(err)
 }
 
 func (r *runner) pauseWriting() {
 	defer r.recoverPanic()
-	r.p.PauseWriting()
+	r.p.pauseWriting()
 }
 
 func (r *runner) resumeWriting() {
 	defer r.recoverPanic()
-	r.p.ResumeWriting()
+	r.p.resumeWriting()
 }
 
 // recoverPanic turns a panicking callback into the transport's end (ER2).

@@ -14,7 +14,7 @@ import (
 // *PanicError when ConnectionMade panicked (the transport is then aborted
 // and ConnectionLost gets the same error).
 func Adapt(t transport.Transport, p Protocol) error {
-	r, err := attach(t, p)
+	r, err := attach(t, streamCallbacks{t, p})
 	if err != nil {
 		return err
 	}
@@ -57,7 +57,7 @@ func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func(
 		}
 		p, err := makeProtocol(factory)
 		if err == nil {
-			_, err = attach(t, p) // no wait: a slow ConnectionMade must not stall accepting
+			_, err = attach(t, streamCallbacks{t, p}) // no wait: a slow ConnectionMade must not stall accepting
 		}
 		if err != nil {
 			t.Abort()
@@ -67,7 +67,7 @@ func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func(
 
 // makeProtocol calls factory, turning a panic or a nil result into an
 // error.
-func makeProtocol[P Protocol](factory func() P) (p P, err error) {
+func makeProtocol[P any](factory func() P) (p P, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			err = &PanicError{Value: v, Stack: debug.Stack()}

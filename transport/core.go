@@ -66,8 +66,9 @@ type core struct {
 }
 
 // init sets up the core for sk; run is the read goroutine, started by the
-// first claim of the events, and dropBuf empties the write buffer.
-func (c *core) init(sk socket, cfg resolved, run, dropBuf func()) error {
+// first claim of the events, dropBuf empties the write buffer, and newFD
+// is sock.New or sock.NewDatagram.
+func (c *core) init(sk socket, cfg resolved, run, dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
 	c.sk, c.cfg, c.dropBuf = sk, cfg, dropBuf
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
@@ -75,7 +76,7 @@ func (c *core) init(sk socket, cfg resolved, run, dropBuf func()) error {
 	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
 	c.q = stream.NewQueue(cfg.eventBuffer, func() { go run() }, c.Abort)
-	fd, err := sock.New(sk, c.noRead.Load)
+	fd, err := newFD(sk, c.noRead.Load)
 	c.fd = fd
 	return err
 }

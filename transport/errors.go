@@ -26,3 +26,8 @@ func (e *lostError) Error() string { return "transport: lost: " + e.cause.Error(
 
 // Unwrap returns net.ErrClosed and the cause, for errors.Is and errors.As.
 func (e *lostError) Unwrap() []error { return []error{net.ErrClosed, e.cause} }
+
+// ErrBadAddress is returned by SendTo for an address it cannot send to: a
+// nil address on an unconnected endpoint, an address other than the peer
+// on a connected one, or an address of another family or type.
+var ErrBadAddress = errors.New("transport: invalid address")

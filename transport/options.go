@@ -33,6 +33,11 @@ type config struct {
 	noDelay     *bool
 	keepAlive   time.Duration
 	reusePort   bool
+	reuseAddr   bool
+	broadcast   bool
+	recvBuf     int
+	sendBuf     int
+	localAddr   string
 	errs        []error
 }
 
@@ -97,12 +102,60 @@ func WithReusePort() Option {
 	return func(c *config) { c.reusePort = true }
 }
 
+// WithReuseAddr sets SO_REUSEADDR on the socket before it binds. (Go
+// already sets it on stream listeners.) Linux only: elsewhere it is an
+// error wrapping errors.ErrUnsupported.
+func WithReuseAddr() Option {
+	return func(c *config) { c.reuseAddr = true }
+}
+
+// WithBroadcast sets SO_BROADCAST, so a UDP endpoint may send to a
+// broadcast address. Linux only, like WithReuseAddr.
+func WithBroadcast() Option {
+	return func(c *config) { c.broadcast = true }
+}
+
+// WithReceiveBuffer sets the socket's kernel receive buffer (SO_RCVBUF)
+// to n bytes before it binds; the kernel may round or double it. Zero
+// keeps the system default; a negative n is an error. Linux only, like
+// WithReuseAddr.
+func WithReceiveBuffer(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("transport: negative receive buffer %d", n))
+		}
+		c.recvBuf = n
+	}
+}
+
+// WithSendBuffer sets the socket's kernel send buffer (SO_SNDBUF), with
+// WithReceiveBuffer's rules.
+func WithSendBuffer(n int) Option {
+	return func(c *config) {
+		if n < 0 {
+			c.errs = append(c.errs, fmt.Errorf("transport: negative send buffer %d", n))
+		}
+		c.sendBuf = n
+	}
+}
+
+// WithLocalAddr binds the socket that Dial or DialPacket opens to addr
+// (asyncio's local_addr) before it connects. A unixgram client needs it
+// to receive replies. The empty string, the default, lets the system
+// choose.
+func WithLocalAddr(addr string) Option {
+	return func(c *config) { c.localAddr = addr }
+}
+
 // resolved is a validated configuration.
 type resolved struct {
 	config
 	limits    flow.Limits
 	readLimit int
 	readSize  int // bytes per read in channel mode
+	// packetEvents is a datagram endpoint's event buffer: WithEventBuffer,
+	// or else the read limit over the largest datagram.
+	packetEvents int
 }
 
 func resolve(opts []Option) (resolved, error) {
@@ -123,6 +176,10 @@ func resolve(opts []Option) (resolved, error) {
 	r := resolved{config: c, limits: limits, readLimit: c.readLimit}
 	if r.readLimit == 0 {
 		r.readLimit = DefaultReadLimit
+	}
+	r.packetEvents = r.eventBuffer
+	if r.packetEvents == 0 {
+		r.packetEvents = max(r.readLimit/sock.MaxRead, 2)
 	}
 	if r.eventBuffer == 0 {
 		r.eventBuffer = DefaultEventBuffer

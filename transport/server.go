@@ -45,11 +45,7 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 	if err := checkStreamNetwork(network); err != nil {
 		return nil, err
 	}
-	control, err := listenControl(cfg)
-	if err != nil {
-		return nil, err
-	}
-	lc := net.ListenConfig{Control: control, KeepAlive: goKeepAlive(cfg)}
+	lc := net.ListenConfig{Control: socketControl(cfg), KeepAlive: goKeepAlive(cfg)}
 	ln, err := lc.Listen(ctx, network, addr)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net"
+	"os"
 	"syscall"
 	"time"
 
@@ -56,20 +57,38 @@ func setConnOptions(fd int, cfg resolved) error {
 	return nil
 }
 
-// listenControl sets WithReusePort on a listening socket before it binds.
-func listenControl(cfg resolved) (func(network, address string, rc syscall.RawConn) error, error) {
-	if !cfg.reusePort {
-		return nil, nil
+// socketControl sets the options that must precede bind (WithReusePort,
+// WithReuseAddr, WithBroadcast, WithReceiveBuffer, WithSendBuffer) on a
+// new socket; it returns nil when there are none.
+func socketControl(cfg resolved) func(network, address string, rc syscall.RawConn) error {
+	var opts [][2]int // level is always SOL_SOCKET
+	add := func(on bool, opt, v int) {
+		if on {
+			opts = append(opts, [2]int{opt, v})
+		}
+	}
+	add(cfg.reusePort, unix.SO_REUSEPORT, 1)
+	add(cfg.reuseAddr, unix.SO_REUSEADDR, 1)
+	add(cfg.broadcast, unix.SO_BROADCAST, 1)
+	add(cfg.recvBuf > 0, unix.SO_RCVBUF, cfg.recvBuf)
+	add(cfg.sendBuf > 0, unix.SO_SNDBUF, cfg.sendBuf)
+	if len(opts) == 0 {
+		return nil
 	}
 	return func(network, address string, rc syscall.RawConn) error {
 		var serr error
 		if err := rc.Control(func(fd uintptr) {
-			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
+			for _, o := range opts {
+				if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, o[0], o[1]); serr != nil {
+					serr = os.NewSyscallError("setsockopt", serr)
+					return
+				}
+			}
 		}); err != nil {
 			return err
 		}
 		return serr
-	}, nil
+	}
 }
 
 func boolInt(b bool) int {

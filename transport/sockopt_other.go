@@ -8,11 +8,11 @@ import (
 	"syscall"
 )
 
-// checkSocketOptions: WithNoDelay, WithKeepAlive and WithReusePort are
-// Linux only for now.
+// checkSocketOptions: the socket options are Linux only for now.
 func checkSocketOptions(cfg resolved) error {
-	if cfg.noDelay != nil || cfg.keepAlive != 0 || cfg.reusePort {
-		return fmt.Errorf("transport: WithNoDelay, WithKeepAlive, WithReusePort: %w", errors.ErrUnsupported)
+	if cfg.noDelay != nil || cfg.keepAlive != 0 || cfg.reusePort || cfg.reuseAddr ||
+		cfg.broadcast || cfg.recvBuf != 0 || cfg.sendBuf != 0 {
+		return fmt.Errorf("transport: socket options: %w", errors.ErrUnsupported)
 	}
 	return nil
 }
@@ -20,7 +20,7 @@ func checkSocketOptions(cfg resolved) error {
 // applyConnOptions has nothing to apply: checkSocketOptions refused them.
 func applyConnOptions(nc streamConn, cfg resolved) error { return nil }
 
-// listenControl has nothing to set: checkSocketOptions refused it.
-func listenControl(cfg resolved) (func(network, address string, rc syscall.RawConn) error, error) {
-	return nil, nil
+// socketControl has nothing to set: checkSocketOptions refused it.
+func socketControl(cfg resolved) func(network, address string, rc syscall.RawConn) error {
+	return nil
 }

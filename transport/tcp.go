@@ -32,7 +32,11 @@ func Dial(ctx context.Context, network, addr string, opts ...Option) (Transport,
 	if err := checkStreamNetwork(network); err != nil {
 		return nil, err
 	}
-	d := net.Dialer{KeepAlive: goKeepAlive(cfg)}
+	d, err := dialer(cfg, network)
+	if err != nil {
+		return nil, err
+	}
+	d.KeepAlive = goKeepAlive(cfg)
 	nc, err := d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
@@ -71,4 +75,25 @@ func goKeepAlive(cfg resolved) (d time.Duration) {
 		return -1
 	}
 	return 0
+}
+
+// dialer returns a net.Dialer with the socket options and WithLocalAddr.
+func dialer(cfg resolved, network string) (*net.Dialer, error) {
+	d := &net.Dialer{Control: socketControl(cfg)}
+	if cfg.localAddr == "" {
+		return d, nil
+	}
+	var err error
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		d.LocalAddr, err = net.ResolveTCPAddr(network, cfg.localAddr)
+	case "udp", "udp4", "udp6":
+		d.LocalAddr, err = net.ResolveUDPAddr(network, cfg.localAddr)
+	default:
+		d.LocalAddr, err = net.ResolveUnixAddr(network, cfg.localAddr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("transport: local address: %w", err)
+	}
+	return d, nil
 }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"net"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -102,4 +103,42 @@ type WriteTransport interface {
 type Transport interface {
 	ReadTransport
 	WriteTransport
+}
+
+// DatagramTransport is a datagram endpoint: UDP or unixgram (asyncio's
+// DatagramTransport). Its events are Made, one Datagram per datagram
+// received, DatagramError for socket errors that do not end it,
+// PauseWriting and ResumeWriting, and Lost last.
+//
+// Multiple goroutines may invoke methods on a DatagramTransport
+// simultaneously.
+type DatagramTransport interface {
+	ReadTransport
+	// SendTo sends p as one datagram to addr, or to the connected peer
+	// when addr is nil, without ever blocking, and never retains p: it
+	// sends at once when nothing is queued and copies the datagram
+	// otherwise. Empty datagrams are sent. It returns an error, and sends
+	// nothing, for a nil addr on an unconnected endpoint, an addr other
+	// than the peer on a connected one, or an address of the wrong kind;
+	// after Close, Abort or a failure it returns an error matching
+	// net.ErrClosed. A socket error while sending (ECONNREFUSED, EMSGSIZE,
+	// ...) drops that datagram and arrives as a DatagramError event, as
+	// asyncio's error_received: SendTo then returns nil.
+	SendTo(p []byte, addr net.Addr) error
+	// Abort closes the endpoint at once, dropping queued datagrams;
+	// Lost(nil) follows. It is idempotent and a no-op after Lost.
+	Abort()
+	// WriteBufferSize returns the bytes queued and not yet sent: each
+	// queued datagram counts its length plus DatagramOverhead.
+	WriteBufferSize() int
+	// WriteBufferLimits returns the high- and low-water marks.
+	WriteBufferLimits() (high, low int)
+	// SetWriteBufferLimits sets the marks, with WriteTransport's rules.
+	SetWriteBufferLimits(high, low int) error
+	// Writable returns a channel that is closed while writing is not
+	// paused. A new channel replaces it at every pause.
+	Writable() <-chan struct{}
+	// Drain waits until writing is not paused, with WriteTransport's
+	// rules.
+	Drain(ctx context.Context) error
 }

@@ -30,6 +30,8 @@ type FD struct {
 	wone     []byte
 	wn       int
 	werr     error
+
+	dg *dgram // datagram sockets only (NewDatagram)
 }
 
 // New wraps a connection's raw descriptor. Before each read attempt Read

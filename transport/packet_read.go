@@ -1,0 +1,152 @@
+//go:build unix
+
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// run is the read goroutine, started by the first claim of the events: it
+// delivers Made, reads datagrams until a local close or a fatal error,
+// waits for the descriptor to close (after the queue's flush), and
+// delivers Lost.
+func (c *packetConn) run() {
+	c.mu.Lock()
+	h := c.handler
+	c.mu.Unlock()
+	c.deliver(h, stream.Event{Kind: stream.Made})
+	c.readLoop(h)
+	c.finish(h)
+}
+
+// readLoop reads and delivers datagrams, and the send errors the writers
+// left for it, until the endpoint closes or fails.
+func (c *packetConn) readLoop(h sink.Handler) {
+	for c.waitReadable() {
+		buf, n, from, trunc, err := c.fd.ReadFrom(sock.MaxRead)
+		switch {
+		case errors.Is(err, sock.ErrStopped):
+			continue
+		case errors.Is(err, sock.ErrInterrupted):
+			if !c.deliverSendErrors(h) {
+				return
+			}
+			continue
+		case err != nil && !nonFatal(err):
+			c.readFailed(err)
+			return
+		case err != nil || trunc:
+			if trunc {
+				sock.PutBuf(buf)
+				err = unix.EMSGSIZE // cut by the kernel: dropped, like a failed read
+			}
+			if !c.deliverError(h, c.opError("read", err)) {
+				return
+			}
+			continue
+		}
+		if !c.deliverDatagram(h, buf, n, from) {
+			return
+		}
+	}
+}
+
+// nonFatal reports whether a socket error leaves the endpoint open: every
+// errno (ECONNREFUSED, EMSGSIZE, ENOBUFS, ...) but those that say the
+// descriptor itself is unusable.
+func nonFatal(err error) bool {
+	var errno syscall.Errno
+	if !errors.As(err, &errno) {
+		return false
+	}
+	switch errno {
+	case unix.EBADF, unix.ENOTSOCK, unix.EINVAL, unix.EFAULT, unix.ENOTCONN:
+		return false
+	}
+	return true
+}
+
+// deliverDatagram delivers the n bytes read into buf (nil for an empty
+// datagram) with their sender, and gives buf back. The adapter borrows
+// buf for the call; a channel consumer owns a copy. Like a stream's data,
+// a datagram read just as reading was paused waits for the resume, and
+// after a local close it is dropped. It reports whether reading goes on.
+func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from unix.Sockaddr) bool {
+	e := stream.Event{Kind: stream.Datagram, Addr: c.sender(from)}
+	if h != nil {
+		e.Data = []byte{}
+		if buf != nil {
+			e.Data = (*buf)[:n]
+		}
+		h.Event(e)
+		if buf != nil {
+			sock.PutBuf(buf)
+		}
+		return true
+	}
+	e.Data = []byte{}
+	if buf != nil {
+		e.Data = bytes.Clone((*buf)[:n])
+		sock.PutBuf(buf)
+	}
+	if !c.waitReadable() {
+		return false
+	}
+	return c.q.Send(e)
+}
+
+// sender returns the net.Addr of a datagram's sender, the same one as for
+// the previous datagram when it came from the same place (so a reply to
+// it converts nothing either: see target).
+func (c *packetConn) sender(from unix.Sockaddr) net.Addr {
+	if c.peer != nil {
+		return c.peer
+	}
+	if p := c.last.Load(); p != nil && sameSockaddr(p.sa, from) {
+		return p.addr
+	}
+	a := fromSockaddr(from)
+	if a != nil {
+		c.last.Store(&addrPair{sa: from, addr: a})
+	}
+	return a
+}
+
+// deliverError delivers a DatagramError; it reports whether reading goes
+// on.
+func (c *packetConn) deliverError(h sink.Handler, err error) bool {
+	e := stream.Event{Kind: stream.DatagramError, Err: err}
+	if h != nil {
+		h.Event(e)
+		return true
+	}
+	if !c.waitReadable() {
+		return false
+	}
+	return c.q.Send(e)
+}
+
+// deliverSendErrors delivers the errors SendTo and the flush left (see
+// sendFailedLocked); it reports whether reading goes on.
+func (c *packetConn) deliverSendErrors(h sink.Handler) bool {
+	c.mu.Lock()
+	errs := c.sendErr
+	c.sendErr = nil
+	c.fd.Resume()
+	c.mu.Unlock()
+	for _, err := range errs {
+		if !c.deliverError(h, err) {
+			return false
+		}
+	}
+	return true
+}

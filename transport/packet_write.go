@@ -1,0 +1,97 @@
+//go:build unix
+
+package transport
+
+import (
+	"bytes"
+	"net"
+)
+
+// SendTo implements DatagramTransport.
+func (c *packetConn) SendTo(p []byte, addr net.Addr) error {
+	to, err := c.target(addr)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.state != stateOpen {
+		err := c.deadErr
+		c.mu.Unlock()
+		return err
+	}
+	if !c.flushing {
+		sent, err := c.fd.TrySendTo(p, to)
+		if err != nil {
+			c.sendFailedLocked(err)
+		}
+		if sent || err != nil {
+			c.mu.Unlock()
+			return nil
+		}
+	}
+	if p == nil {
+		p = []byte{}
+	}
+	c.queue = append(c.queue, datagram{p: bytes.Clone(p), to: to})
+	tr := c.flow.Add(len(p) + DatagramOverhead)
+	c.flowLocked(tr)
+	if !c.flushing {
+		c.flushing = true
+		go c.flush()
+	}
+	h := c.handler
+	c.mu.Unlock()
+	c.afterFlow(h, tr)
+	return nil
+}
+
+// sendFailedLocked leaves a send's socket error for the read goroutine to
+// deliver as a DatagramError, waking it; the datagram is dropped (asyncio's
+// error_received). c.mu is held.
+func (c *packetConn) sendFailedLocked(err error) {
+	if len(c.sendErr) >= maxPendingErrors {
+		return
+	}
+	c.sendErr = append(c.sendErr, c.opError("write", err))
+	if len(c.sendErr) == 1 {
+		c.fd.Interrupt()
+	}
+}
+
+// flush is the goroutine that sends the queued datagrams in order, waiting
+// for the socket to become writable, while the queue is not empty; then
+// it finishes a pending Close.
+func (c *packetConn) flush() {
+	for {
+		c.mu.Lock()
+		if c.state == stateDone || len(c.queue) == 0 {
+			c.flushing = false
+			closing := c.state == stateClosing
+			c.queue = nil
+			c.mu.Unlock()
+			if closing {
+				c.shut(nil)
+			}
+			return
+		}
+		d := c.queue[0]
+		c.mu.Unlock()
+		err := c.fd.SendTo(d.p, d.to)
+		c.mu.Lock()
+		if c.state == stateDone { // aborted meanwhile: the queue is gone
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		c.queue[0] = datagram{}
+		c.queue = c.queue[1:]
+		if err != nil {
+			c.sendFailedLocked(err)
+		}
+		tr := c.flow.Sub(len(d.p) + DatagramOverhead)
+		c.flowLocked(tr)
+		h := c.handler
+		c.mu.Unlock()
+		c.afterFlow(h, tr)
+	}
+}

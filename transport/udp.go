@@ -1,0 +1,87 @@
+//go:build unix
+
+package transport
+
+import (
+	"context"
+	"fmt"
+	"net"
+)
+
+// packetNetworks are the networks ListenPacket and DialPacket support.
+var packetNetworks = map[string]bool{"udp": true, "udp4": true, "udp6": true, "unixgram": true}
+
+func checkPacketNetwork(network string) error {
+	if !packetNetworks[network] {
+		return fmt.Errorf("%w %q (want udp, udp4, udp6 or unixgram)", ErrUnknownNetwork, network)
+	}
+	return nil
+}
+
+// ListenPacket opens a datagram endpoint bound to laddr on the named
+// network ("udp", "udp4", "udp6" or "unixgram"), unconnected: SendTo needs
+// an address, and datagrams from anyone arrive (asyncio's
+// create_datagram_endpoint with local_addr). ctx bounds setting up the
+// socket only. The socket options (WithReuseAddr, WithReusePort,
+// WithBroadcast, WithReceiveBuffer, WithSendBuffer) are set before it
+// binds. Closing the endpoint does not remove a unixgram socket's file.
+//
+// The endpoint does not read until its events are claimed (Events,
+// Observable, or the adapters package), so no datagram is missed.
+func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (DatagramTransport, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPacketNetwork(network); err != nil {
+		return nil, err
+	}
+	lc := net.ListenConfig{Control: socketControl(cfg)}
+	pc, err := lc.ListenPacket(ctx, network, laddr)
+	if err != nil {
+		return nil, err
+	}
+	return wrapPacket(pc, cfg)
+}
+
+// DialPacket opens a datagram endpoint connected to raddr on the named
+// network ("udp", "udp4", "udp6" or "unixgram"): SendTo's address may be
+// nil, and only the peer's datagrams arrive (asyncio's
+// create_datagram_endpoint with remote_addr). WithLocalAddr binds it
+// first; a unixgram endpoint needs that to receive replies. ctx bounds
+// setting up the socket only.
+func DialPacket(ctx context.Context, network, raddr string, opts ...Option) (DatagramTransport, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPacketNetwork(network); err != nil {
+		return nil, err
+	}
+	d, err := dialer(cfg, network)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := d.DialContext(ctx, network, raddr)
+	if err != nil {
+		return nil, err
+	}
+	return wrapPacket(nc, cfg)
+}
+
+// wrapPacket makes the endpoint; on error it closes the socket.
+func wrapPacket(s any, cfg resolved) (DatagramTransport, error) {
+	ps, ok := s.(packetSocket)
+	if !ok {
+		if c, ok := s.(interface{ Close() error }); ok {
+			c.Close()
+		}
+		return nil, fmt.Errorf("transport: %T is not a datagram socket", s)
+	}
+	c, err := newPacketConn(ps, cfg)
+	if err != nil {
+		ps.Close()
+		return nil, err
+	}
+	return c, nil
+}

@@ -1,0 +1,23 @@
+//go:build !unix
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+)
+
+// DatagramOverhead is what each queued datagram adds to WriteBufferSize
+// beyond its length.
+const DatagramOverhead = 8
+
+// ListenPacket returns an error wrapping errors.ErrUnsupported off Unix.
+func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (DatagramTransport, error) {
+	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
+}
+
+// DialPacket returns an error wrapping errors.ErrUnsupported off Unix.
+func DialPacket(ctx context.Context, network, raddr string, opts ...Option) (DatagramTransport, error) {
+	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
+}
