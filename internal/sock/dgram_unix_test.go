@@ -1,0 +1,168 @@
+//go:build unix
+
+package sock
+
+import (
+	"bytes"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// dgramPair returns two connected unixgram sockets, a's FD and b (which
+// the test reads or fills directly).
+func dgramPair(t *testing.T) (f *FD, a, b *net.UnixConn) {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "dg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pa := &net.UnixAddr{Name: filepath.Join(dir, "a"), Net: "unixgram"}
+	pb := &net.UnixAddr{Name: filepath.Join(dir, "b"), Net: "unixgram"}
+	if b, err = net.ListenUnixgram("unixgram", pb); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	if a, err = net.DialUnix("unixgram", pa, pb); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	if f, err = NewDatagram(a, func() bool { return false }); err != nil {
+		t.Fatal(err)
+	}
+	return f, a, b
+}
+
+// TestReadFromDatagramAndSender reads datagrams one at a time, each with
+// its sender, an empty one included.
+func TestReadFromDatagramAndSender(t *testing.T) {
+	f, a, b := dgramPair(t)
+	for _, p := range [][]byte{[]byte("one"), {}, []byte("three")} {
+		if _, err := b.WriteTo(p, a.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []string{"one", "", "three"} {
+		buf, n, from, trunc, err := f.ReadFrom(MaxRead)
+		if err != nil || trunc {
+			t.Fatalf("ReadFrom: %v, trunc %v", err, trunc)
+		}
+		got := ""
+		if buf != nil {
+			got = string((*buf)[:n])
+			PutBuf(buf)
+		}
+		if got != want {
+			t.Fatalf("read %q, want %q", got, want)
+		}
+		if sa, ok := from.(*unix.SockaddrUnix); !ok || sa.Name != b.LocalAddr().String() {
+			t.Fatalf("sender %#v, want %s", from, b.LocalAddr())
+		}
+	}
+}
+
+// TestReadFromTruncated reports a datagram longer than the read as cut.
+func TestReadFromTruncated(t *testing.T) {
+	f, a, b := dgramPair(t)
+	if _, err := b.WriteTo(bytes.Repeat([]byte("x"), 100), a.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	buf, n, _, trunc, err := f.ReadFrom(10)
+	if err != nil || !trunc || n != 10 {
+		t.Fatalf("ReadFrom(10) of 100 bytes: n %d, trunc %v, err %v", n, trunc, err)
+	}
+	PutBuf(buf)
+}
+
+// TestInterruptWakesReadFrom: a ReadFrom waiting on an idle socket returns
+// ErrInterrupted after Interrupt, and waits again after Resume.
+func TestInterruptWakesReadFrom(t *testing.T) {
+	f, a, b := dgramPair(t)
+	done := make(chan error, 1)
+	go func() {
+		_, _, _, _, err := f.ReadFrom(MaxRead)
+		done <- err
+	}()
+	if err := f.Interrupt(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrInterrupted) {
+			t.Fatalf("ReadFrom after Interrupt: %v, want ErrInterrupted", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadFrom did not return after Interrupt")
+	}
+	if err := f.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.WriteTo([]byte("after"), a.LocalAddr()); err != nil {
+		t.Fatal(err)
+	}
+	buf, n, _, _, err := f.ReadFrom(MaxRead)
+	if err != nil || string((*buf)[:n]) != "after" {
+		t.Fatalf("ReadFrom after Resume: %v", err)
+	}
+	PutBuf(buf)
+}
+
+// TestTrySendToWouldBlock: with the peer's queue full TrySendTo reports
+// not sent and no error; SendTo then waits until the peer reads.
+func TestTrySendToWouldBlock(t *testing.T) {
+	f, _, b := dgramPair(t)
+	p := make([]byte, 1024)
+	sent := 0
+	for {
+		ok, err := f.TrySendTo(p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ok {
+			break
+		}
+		if sent++; sent > 1<<20 {
+			t.Fatal("the peer's queue never filled")
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.SendTo([]byte("last"), nil) }()
+	buf := make([]byte, 2048)
+	last := ""
+	for i := 0; i <= sent; i++ {
+		n, err := b.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = string(buf[:n])
+	}
+	if err := <-done; err != nil || last != "last" {
+		t.Fatalf("SendTo: %v; the last datagram read was %q", err, last)
+	}
+}
+
+// TestTrySendToError returns a socket error rather than hiding it.
+func TestTrySendToError(t *testing.T) {
+	f, _, b := dgramPair(t)
+	b.Close()
+	os.Remove(b.LocalAddr().String())
+	if _, err := f.TrySendTo([]byte("x"), nil); err == nil {
+		t.Fatal("TrySendTo to a closed peer: no error")
+	}
+}
+
+// TestInterruptNeedsDeadline: an FD without SetReadDeadline cannot be
+// interrupted, and says so.
+func TestInterruptNeedsDeadline(t *testing.T) {
+	f, _, _ := dgramPair(t)
+	f.dg.deadline = nil
+	if err := f.Interrupt(); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("Interrupt: %v, want ErrUnsupported", err)
+	}
+}
