@@ -17,11 +17,21 @@ type streamConn interface {
 	CloseWrite() error
 }
 
+// What a conn runs on: a socket, or one end of a pipe (pipe.go).
+type pipeKind uint8
+
+const (
+	notPipe pipeKind = iota
+	readPipe
+	writePipe
+)
+
 // conn is the stream transport for TCP and Unix sockets.
 type conn struct {
 	core
 	nc      streamConn
-	readCap int // bytes per read
+	readCap int      // bytes per read
+	pipe    pipeKind // a socket, or one end of a pipe
 
 	// Guarded by c.mu.
 	buf        writebuf.Buffer

@@ -18,7 +18,11 @@ func (c *conn) run() {
 	h := c.handler
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.Made})
-	c.readLoop(h)
+	if c.pipe == writePipe {
+		c.watchReader()
+	} else {
+		c.readLoop(h)
+	}
 	c.finish(h)
 }
 
@@ -91,7 +95,7 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 func (c *conn) eof(h sink.Handler) {
 	c.mu.Lock()
 	c.eofRead = true
-	half := c.cfg.halfClose
+	half := c.cfg.halfClose && c.pipe != readPipe // a read pipe always closes
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF}) // returns once the consumer has it
 	if !half {

@@ -93,6 +93,8 @@ func (c *conn) appendUnsent(p []byte, bufs [][]byte, sent int) {
 // writeErrLocked returns the error a write gets now, if any.
 func (c *conn) writeErrLocked() error {
 	switch {
+	case c.pipe == readPipe:
+		return errReadPipe
 	case c.state != stateOpen:
 		return c.deadErr
 	case c.eofWritten:
@@ -169,6 +171,12 @@ func (c *conn) flushed() {
 
 // WriteEOF implements WriteTransport.
 func (c *conn) WriteEOF() error {
+	switch c.pipe {
+	case readPipe:
+		return errReadPipe
+	case writePipe:
+		return c.Close() // asyncio: write_eof is close on a write pipe
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch {
@@ -188,4 +196,4 @@ func (c *conn) WriteEOF() error {
 }
 
 // CanWriteEOF implements WriteTransport.
-func (c *conn) CanWriteEOF() bool { return true }
+func (c *conn) CanWriteEOF() bool { return c.pipe != readPipe }

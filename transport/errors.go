@@ -31,3 +31,10 @@ func (e *lostError) Unwrap() []error { return []error{net.ErrClosed, e.cause} }
 // nil address on an unconnected endpoint, an address other than the peer
 // on a connected one, or an address of another family or type.
 var ErrBadAddress = errors.New("transport: invalid address")
+
+// ErrNotPipe is returned by ReadPipe and WritePipe for a file that is not
+// a pipe, a FIFO, a socket or a character device (a regular file, say).
+var ErrNotPipe = errors.New("transport: not a pipe, socket or character device")
+
+// errReadPipe is what writing to a read pipe returns.
+var errReadPipe = fmt.Errorf("transport: write to a read pipe: %w", errors.ErrUnsupported)

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net"
+	"os"
 	"syscall"
 )
 
@@ -10,6 +11,7 @@ import (
 type extraInfo struct {
 	peer, local net.Addr
 	raw         syscall.RawConn
+	pipe        *os.File
 }
 
 func newExtraInfo(nc socket) extraInfo {
@@ -22,7 +24,8 @@ func newExtraInfo(nc socket) extraInfo {
 //   - "sockname": the local net.Addr;
 //   - "socket": the socket's syscall.RawConn, for getsockopt and
 //     setsockopt through Control (reading or writing through it bypasses
-//     the transport: don't).
+//     the transport: don't);
+//   - "pipe": a pipe transport's *os.File.
 func (x extraInfo) get(name string) (any, bool) {
 	switch name {
 	case "peername":
@@ -31,6 +34,8 @@ func (x extraInfo) get(name string) (any, bool) {
 		return x.local, x.local != nil
 	case "socket":
 		return x.raw, x.raw != nil
+	case "pipe":
+		return x.pipe, x.pipe != nil
 	}
 	return nil, false
 }
