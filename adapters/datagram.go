@@ -119,7 +119,8 @@ type datagramCallbacks struct {
 	p DatagramProtocol
 }
 
-func (d datagramCallbacks) made() { d.p.ConnectionMade(d.t) }
+func (d datagramCallbacks) concurrent() bool { return false }
+func (d datagramCallbacks) made()            { d.p.ConnectionMade(d.t) }
 
 func (d datagramCallbacks) received(e stream.Event) {
 	if e.Kind == stream.Datagram {

@@ -72,6 +72,7 @@ type streamCallbacks struct {
 	p Protocol
 }
 
+func (s streamCallbacks) concurrent() bool        { return false }
 func (s streamCallbacks) made()                   { s.p.ConnectionMade(s.t) }
 func (s streamCallbacks) received(e stream.Event) { s.p.DataReceived(e.Data) }
 func (s streamCallbacks) eof() bool               { return s.p.EOFReceived() }

@@ -14,6 +14,10 @@ import (
 // callbacks is one kind of protocol (Protocol, DatagramProtocol) as the
 // runner calls it: a bridge from events to its methods.
 type callbacks interface {
+	// concurrent reports whether events arrive from several goroutines
+	// (a subprocess's pipes), so that the runner must identify the
+	// delivering goroutine for every callback, not once.
+	concurrent() bool
 	made()                   // ConnectionMade
 	received(e stream.Event) // DataReceived, DatagramReceived, ErrorReceived
 	eof() (keep bool)        // EOFReceived
@@ -39,6 +43,7 @@ type runner struct {
 	mu          sync.Mutex
 	owner       atomic.Uint64
 	reader      uint64      // the read goroutine's id
+	multi       bool        // events come from several goroutines
 	flowPending atomic.Bool // a pause or resume waits for mu
 	wake        chan struct{}
 
@@ -67,19 +72,20 @@ func (r *runner) Event(e stream.Event) {
 	switch e.Kind {
 	case stream.Made:
 		r.reader = goid.Get()
+		r.multi = r.p.concurrent()
 		r.lock(r.reader)
 		r.connectionMade()
 		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
 		close(r.made)
-	case stream.Data, stream.Datagram:
-		if !r.lockForData() {
+	case stream.Data, stream.Datagram, stream.PipeData:
+		if !r.lockForData(e.FD) {
 			return
 		}
 		r.received(e)
 		r.unlock()
 	case stream.EOF:
-		r.lock(r.reader)
+		r.lock(r.deliverer())
 		if r.t.IsClosing() { // no EOFReceived after a close (asyncio L10)
 			r.unlock()
 			return
@@ -90,15 +96,19 @@ func (r *runner) Event(e stream.Event) {
 			r.at.CloseAfterEOF()
 		}
 	case stream.Lost:
-		r.lock(r.reader)
+		r.lock(r.deliverer())
 		r.lost = true
 		r.connectionLost(e.Err)
 		r.unlock()
-	default: // DatagramError
-		r.lock(r.reader)
-		if !r.t.IsClosing() {
+	case stream.DatagramError:
+		r.lock(r.deliverer())
+		if !r.t.IsClosing() { // like a datagram: nothing after a close
 			r.received(e)
 		}
+		r.unlock()
+	default: // PipeLost, Exited
+		r.lock(r.deliverer())
+		r.received(e)
 		r.unlock()
 	}
 }
@@ -106,22 +116,30 @@ func (r *runner) Event(e stream.Event) {
 // lockForData takes mu for a DataReceived, holding the data back while
 // reading is paused (RD3); it reports false, without the lock, when the
 // transport closed meanwhile (no DataReceived after a close).
-func (r *runner) lockForData() bool {
+func (r *runner) lockForData(fd int) bool {
 	for {
-		r.lock(r.reader)
-		if !r.at.ReadBlocked() {
+		r.lock(r.deliverer())
+		if !r.at.ReadBlocked(fd) {
 			return true // the common case: neither paused nor closing
 		}
 		if r.t.IsClosing() {
 			r.unlock()
 			return false
 		}
-		if !r.at.ReadPaused() {
+		if !r.at.ReadPaused(fd) {
 			return true
 		}
 		r.unlock()
 		<-r.wake
 	}
+}
+
+// deliverer returns the id of the goroutine delivering an event.
+func (r *runner) deliverer() uint64 {
+	if r.multi {
+		return goid.Get()
+	}
+	return r.reader
 }
 
 func (r *runner) lock(id uint64) {

@@ -74,14 +74,18 @@ type Event struct {
 	Err error
 }
 
-// String formats the event for logs and tests, such as "Data(5)" or
-// "Lost(<nil>)".
+// String formats the event for logs and tests, such as "Data(5)",
+// "PipeData(fd 1, 5)" or "Lost(<nil>)".
 func (e Event) String() string {
 	switch e.Kind {
-	case Data, Datagram, PipeData:
+	case Data, Datagram:
 		return fmt.Sprintf("%v(%d)", e.Kind, len(e.Data))
-	case Lost, DatagramError, PipeLost:
+	case PipeData:
+		return fmt.Sprintf("%v(fd %d, %d)", e.Kind, e.FD, len(e.Data))
+	case Lost, DatagramError:
 		return fmt.Sprintf("%v(%v)", e.Kind, e.Err)
+	case PipeLost:
+		return fmt.Sprintf("%v(fd %d, %v)", e.Kind, e.FD, e.Err)
 	}
 	return e.Kind.String()
 }

@@ -248,14 +248,14 @@ func (c *core) IsReading() bool {
 }
 
 // ReadPaused implements sink.Attacher.
-func (c *core) ReadPaused() bool {
+func (c *core) ReadPaused(int) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.state == stateOpen && c.readPaused
 }
 
 // ReadBlocked implements sink.Attacher.
-func (c *core) ReadBlocked() bool { return c.noRead.Load() }
+func (c *core) ReadBlocked(int) bool { return c.noRead.Load() }
 
 // WriteState implements sink.Attacher.
 func (c *core) WriteState() (paused, done bool) {

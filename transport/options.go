@@ -38,6 +38,7 @@ type config struct {
 	recvBuf     int
 	sendBuf     int
 	localAddr   string
+	stdio       [3]Stdio
 	errs        []error
 }
 
@@ -145,6 +146,43 @@ func WithSendBuffer(n int) Option {
 // choose.
 func WithLocalAddr(addr string) Option {
 	return func(c *config) { c.localAddr = addr }
+}
+
+// Stdio says where Exec connects one of the child's standard streams.
+type Stdio uint8
+
+const (
+	// Pipe connects the stream to the transport through a pipe (the
+	// default, as asyncio's PIPE).
+	Pipe Stdio = iota
+	// Inherit gives the child the parent's own stream.
+	Inherit
+	// Discard connects the stream to the null device (asyncio's DEVNULL).
+	Discard
+	// Stdout sends stderr where stdout goes (asyncio's STDOUT); WithStderr
+	// only.
+	Stdout
+)
+
+// WithStdin says where Exec connects the child's stdin: Pipe (the
+// default), Inherit or Discard.
+func WithStdin(s Stdio) Option { return withStdio(0, s) }
+
+// WithStdout says where Exec connects the child's stdout: Pipe (the
+// default), Inherit or Discard.
+func WithStdout(s Stdio) Option { return withStdio(1, s) }
+
+// WithStderr says where Exec connects the child's stderr: Pipe (the
+// default), Inherit, Discard, or Stdout to merge it into stdout.
+func WithStderr(s Stdio) Option { return withStdio(2, s) }
+
+func withStdio(fd int, s Stdio) Option {
+	return func(c *config) {
+		if s > Stdout || (s == Stdout && fd != 2) {
+			c.errs = append(c.errs, fmt.Errorf("transport: Stdio %d is not valid for fd %d", s, fd))
+		}
+		c.stdio[fd] = s
+	}
 }
 
 // resolved is a validated configuration.

@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"net"
+	"os"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -141,4 +142,35 @@ type DatagramTransport interface {
 	// Drain waits until writing is not paused, with WriteTransport's
 	// rules.
 	Drain(ctx context.Context) error
+}
+
+// SubprocessTransport is a child process with its standard streams as
+// pipes (asyncio's SubprocessTransport). Its events are Made, PipeData
+// (Event.FD 1 or 2), PipeLost once per pipe, Exited once,
+// PauseWriting and ResumeWriting for the stdin pipe, and Lost last, after
+// Exited and every PipeLost.
+//
+// Multiple goroutines may invoke methods on a SubprocessTransport
+// simultaneously.
+type SubprocessTransport interface {
+	BaseTransport
+	// PID returns the child's process id.
+	PID() int
+	// ReturnCode returns the child's exit code once it has exited (ok is
+	// false before): negative for a signal, as asyncio (-9 for SIGKILL).
+	ReturnCode() (code int, ok bool)
+	// PipeTransport returns the transport of the child's stdin (fd 0, a
+	// WriteTransport) or of its stdout or stderr (1 or 2, a
+	// ReadTransport); ok is false for a stream that is not a pipe and for
+	// any other fd. Their events are the subprocess transport's: Events on
+	// a pipe transport reports stream.ErrAlreadySubscribed.
+	PipeTransport(fd int) (t BaseTransport, ok bool)
+	// Kill sends SIGKILL to the child.
+	Kill() error
+	// Terminate sends SIGTERM to the child.
+	Terminate() error
+	// SendSignal sends sig to the child. Once the child has exited, it and
+	// Kill and Terminate return an error matching os.ErrProcessDone and
+	// signal nothing (so never a process that reused the id).
+	SendSignal(sig os.Signal) error
 }

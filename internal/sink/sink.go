@@ -38,9 +38,11 @@ type Attacher interface {
 	// transport is done (aborted, failed or closed: no more PauseWriting
 	// or ResumeWriting).
 	WriteState() (paused, done bool)
-	// ReadPaused reports whether reading is paused (and not closing).
-	ReadPaused() bool
-	// ReadBlocked reports, without locking, whether reading is paused or
-	// the transport is closing: false means deliver at once.
-	ReadBlocked() bool
+	// ReadPaused reports whether reading is paused (and not closing) on
+	// the stream the data of an event with this FD comes from (a
+	// subprocess's pipe; other transports have one stream and ignore fd).
+	ReadPaused(fd int) bool
+	// ReadBlocked reports, without locking, whether reading that stream is
+	// paused or closing: false means deliver at once.
+	ReadBlocked(fd int) bool
 }

@@ -1,0 +1,156 @@
+//go:build unix
+
+package transport
+
+import (
+	"bytes"
+
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// pipeSink folds one pipe's events into its subprocess transport's: Data
+// becomes PipeData, Lost becomes PipeLost (Made and EOF have no
+// counterpart), and the stdin pipe's flow changes become the subprocess
+// transport's PauseWriting and ResumeWriting. It is the pipe's
+// sink.Handler, called on the pipe's read goroutine.
+type pipeSink struct {
+	p  *process
+	fd int
+	c  *conn
+}
+
+var _ sink.Handler = (*pipeSink)(nil)
+
+// readCap is the pipe's read size: the adapter borrows whole reads, a
+// channel consumer owns copies and gets the read limit's share.
+func (s *pipeSink) readCap() int {
+	if s.p.sink() != nil {
+		return sock.MaxRead
+	}
+	return s.p.readCap
+}
+
+// Event implements sink.Handler.
+func (s *pipeSink) Event(e stream.Event) {
+	switch e.Kind {
+	case stream.Data:
+		s.data(e.Data)
+	case stream.Lost:
+		s.p.deliver(s.p.sink(), stream.Event{Kind: stream.PipeLost, FD: s.fd, Err: e.Err})
+		s.p.pipesUp.Done()
+	}
+}
+
+// data passes on data read from the pipe: borrowed to the adapter (which
+// holds it back while the pipe is paused), copied for a channel consumer
+// (held back here, and dropped once the pipe is closing, as a socket's).
+func (s *pipeSink) data(data []byte) {
+	e := stream.Event{Kind: stream.PipeData, FD: s.fd, Data: data}
+	if h := s.p.sink(); h != nil {
+		h.Event(e)
+		return
+	}
+	e.Data = bytes.Clone(data)
+	if s.c.waitReadable() {
+		s.p.q.Send(e)
+	}
+}
+
+// FlowChanged implements sink.Handler: only the stdin pipe writes.
+func (s *pipeSink) FlowChanged() {
+	if h := s.p.sink(); h != nil {
+		h.FlowChanged()
+		return
+	}
+	s.p.queueFlow()
+}
+
+// ReadingPaused implements sink.Handler.
+func (s *pipeSink) ReadingPaused() {
+	if h := s.p.sink(); h != nil {
+		h.ReadingPaused()
+	}
+}
+
+// Wake implements sink.Handler.
+func (s *pipeSink) Wake() {
+	if h := s.p.sink(); h != nil {
+		h.Wake()
+	}
+}
+
+// queueFlow queues PauseWriting or ResumeWriting when the stdin pipe's
+// state differs from the last one queued (they alternate).
+func (p *process) queueFlow() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	paused, done := p.pipes[0].WriteState()
+	if done || paused == p.told {
+		return
+	}
+	p.told = paused
+	kind := stream.ResumeWriting
+	if paused {
+		kind = stream.PauseWriting
+	}
+	p.q.Control(stream.Event{Kind: kind})
+}
+
+// The subprocess transport as the adapter's sink.Attacher.
+
+// Attach implements sink.Attacher.
+func (p *process) Attach(h sink.Handler) bool {
+	return p.q.Claim(func() {
+		p.mu.Lock()
+		p.handler = h
+		p.mu.Unlock()
+	})
+}
+
+// Fail implements sink.Attacher: it aborts the transport, with err as
+// Lost's error.
+func (p *process) Fail(err error) {
+	p.mu.Lock()
+	if p.lostErr == nil {
+		p.lostErr = err
+	}
+	p.mu.Unlock()
+	p.abort()
+}
+
+// CloseAfterEOF implements sink.Attacher: a subprocess transport has no
+// EOF of its own.
+func (p *process) CloseAfterEOF() {}
+
+// WriteState implements sink.Attacher: the stdin pipe's.
+func (p *process) WriteState() (paused, done bool) {
+	if p.pipes[0] == nil {
+		return false, true
+	}
+	return p.pipes[0].WriteState()
+}
+
+// ReadPaused implements sink.Attacher: the pipe's of fd.
+func (p *process) ReadPaused(fd int) bool {
+	if c := p.readPipe(fd); c != nil {
+		return c.ReadPaused(fd)
+	}
+	return false
+}
+
+// ReadBlocked implements sink.Attacher: the pipe's of fd.
+func (p *process) ReadBlocked(fd int) bool {
+	if c := p.readPipe(fd); c != nil {
+		return c.ReadBlocked(fd)
+	}
+	return false
+}
+
+func (p *process) readPipe(fd int) *conn {
+	if fd == 1 || fd == 2 {
+		return p.pipes[fd]
+	}
+	return nil
+}

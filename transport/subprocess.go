@@ -1,0 +1,331 @@
+//go:build unix
+
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"sync"
+	"syscall"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// process is the subprocess transport: the child, the transports of its
+// pipes, and one event queue into which the pipes' events are folded
+// (pipesink.go).
+type process struct {
+	cmd     *exec.Cmd
+	q       *stream.Queue
+	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
+	readCap int      // bytes per pipe read for a channel consumer
+	exited  chan struct{}
+	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
+
+	mu      sync.Mutex
+	handler sink.Handler
+	closing bool
+	code    int
+	codeOK  bool
+	lostErr error
+	told    bool // the last flow event queued was PauseWriting
+}
+
+var (
+	_ SubprocessTransport = (*process)(nil)
+	_ sink.Attacher       = (*process)(nil)
+)
+
+// Exec starts cmd with its standard streams connected as the options say
+// (pipes by default) and returns it as a SubprocessTransport (asyncio's
+// subprocess_exec). ctx bounds the start only; use exec.CommandContext for
+// a child that ctx kills. A stream that cmd already sets (cmd.Stdin,
+// cmd.Stdout, cmd.Stderr) must be an *os.File; it is the child's, not a
+// pipe of the transport. The child runs at once; its output waits in the
+// pipes until the events are claimed.
+func Exec(ctx context.Context, cmd *exec.Cmd, opts ...Option) (SubprocessTransport, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case cmd == nil:
+		return nil, errors.New("transport: Exec of a nil *exec.Cmd")
+	case cmd.Process != nil:
+		return nil, errors.New("transport: Exec of a started *exec.Cmd")
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{})}
+	childEnds, err := p.connect(cfg)
+	if err == nil {
+		err = cmd.Start()
+	}
+	closeAll(childEnds)
+	if err != nil {
+		for _, c := range p.pipes {
+			if c != nil {
+				c.nc.Close()
+			}
+		}
+		return nil, err
+	}
+	p.q = stream.NewQueue(cfg.eventBuffer, func() { go p.run() }, p.abort)
+	go p.wait()
+	return p, nil
+}
+
+// Shell runs cmdline with /bin/sh -c, as Exec (asyncio's
+// subprocess_shell). The caller quotes what the shell must not
+// interpret.
+func Shell(ctx context.Context, cmdline string, opts ...Option) (SubprocessTransport, error) {
+	if cmdline == "" {
+		return nil, errors.New("transport: Shell of an empty command line")
+	}
+	return Exec(ctx, exec.Command("/bin/sh", "-c", cmdline), opts...)
+}
+
+// connect sets the child's standard streams and makes the transports of
+// the pipes; it returns the child's ends, for the caller to close once
+// the child has them.
+func (p *process) connect(cfg resolved) (childEnds []*os.File, err error) {
+	files := [3]*os.File{}
+	for fd, set := range [3]any{p.cmd.Stdin, p.cmd.Stdout, p.cmd.Stderr} {
+		if f, ok := set.(*os.File); ok {
+			files[fd] = f // the caller's own redirection
+			continue
+		}
+		if !isNil(set) {
+			return childEnds, fmt.Errorf("transport: Exec: fd %d is set to a %T: leave it nil or give an *os.File", fd, set)
+		}
+		switch cfg.stdio[fd] {
+		case Inherit:
+			files[fd] = []*os.File{os.Stdin, os.Stdout, os.Stderr}[fd]
+		case Stdout:
+			files[fd] = files[1]
+		case Pipe:
+			child, err := p.makePipe(fd, cfg)
+			if err != nil {
+				return childEnds, err
+			}
+			files[fd] = child
+			childEnds = append(childEnds, child)
+		}
+	}
+	if files[0] != nil {
+		p.cmd.Stdin = files[0]
+	}
+	if files[1] != nil {
+		p.cmd.Stdout = files[1]
+	}
+	if files[2] != nil {
+		p.cmd.Stderr = files[2]
+	}
+	return childEnds, nil
+}
+
+// makePipe makes the pipe of one standard stream and the transport of the
+// parent's end; it returns the child's end.
+func (p *process) makePipe(fd int, cfg resolved) (*os.File, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	parent, child, kind := r, w, readPipe
+	if fd == 0 {
+		parent, child, kind = w, r, writePipe
+	}
+	c, err := newPipeConn(pipeFile{File: parent}, kind, cfg)
+	if err != nil {
+		r.Close()
+		w.Close()
+		return nil, err
+	}
+	c.info.pipe = parent
+	p.pipes[fd] = c
+	p.pipesUp.Add(1)
+	return child, nil
+}
+
+func isNil(v any) bool {
+	switch v := v.(type) {
+	case nil:
+		return true
+	case *os.File:
+		return v == nil
+	}
+	return false
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+// wait reaps the child and records its exit code.
+func (p *process) wait() {
+	ps, err := p.cmd.Process.Wait()
+	p.mu.Lock()
+	p.code, p.codeOK = -1, true // reaped by someone else: unknown
+	if err == nil {
+		p.cmd.ProcessState = ps
+		p.code = exitCode(ps)
+	}
+	p.mu.Unlock()
+	close(p.exited)
+}
+
+// exitCode is asyncio's returncode: the exit status, or minus the signal.
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return -int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// run is the delivering goroutine, started by the first claim of the
+// events: Made, then the pipes start reading (their events come from
+// their own goroutines), then Exited, then Lost once every pipe is lost.
+func (p *process) run() {
+	h := p.sink()
+	p.deliver(h, stream.Event{Kind: stream.Made})
+	for fd, c := range p.pipes {
+		if c != nil {
+			s := &pipeSink{p: p, fd: fd, c: c}
+			c.attach(s, func() { c.readCap = s.readCap() })
+		}
+	}
+	<-p.exited
+	p.deliver(h, stream.Event{Kind: stream.Exited})
+	p.pipesUp.Wait()
+	p.mu.Lock()
+	lost := stream.Event{Kind: stream.Lost, Err: p.lostErr}
+	p.mu.Unlock()
+	if h != nil {
+		h.Event(lost)
+		return
+	}
+	p.q.Finish(lost)
+}
+
+func (p *process) sink() sink.Handler {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.handler
+}
+
+func (p *process) deliver(h sink.Handler, e stream.Event) {
+	if h != nil {
+		h.Event(e)
+		return
+	}
+	p.q.Send(e)
+}
+
+// Events implements BaseTransport.
+func (p *process) Events() <-chan stream.Event { return p.q.Events() }
+
+// Observable implements BaseTransport.
+func (p *process) Observable(opts ...rxgo.Option) rxgo.Observable { return p.q.Observable(opts...) }
+
+// ExtraInfo implements BaseTransport: "subprocess" is the *exec.Cmd.
+func (p *process) ExtraInfo(name string) (any, bool) {
+	if name == "subprocess" {
+		return p.cmd, true
+	}
+	return nil, false
+}
+
+// IsClosing implements BaseTransport: true once Close was called (a child
+// that merely exited leaves it false, as asyncio).
+func (p *process) IsClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.closing
+}
+
+// Close implements BaseTransport: it closes every pipe (each gives its
+// PipeLost) and kills the child if it still runs; Exited and Lost
+// follow. Unlike a socket's, the events after Close are all delivered:
+// read them to Lost.
+func (p *process) Close() error {
+	if p.startClosing() {
+		for _, c := range p.pipes {
+			if c != nil {
+				c.Close()
+			}
+		}
+		p.killIfRunning()
+	}
+	return nil
+}
+
+// abort ends everything at once: the subscriber of the Observable went
+// away, or a callback panicked.
+func (p *process) abort() {
+	if p.startClosing() {
+		for _, c := range p.pipes {
+			if c != nil {
+				c.Abort()
+			}
+		}
+		p.killIfRunning()
+	}
+	p.q.Release()
+}
+
+func (p *process) startClosing() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	first := !p.closing
+	p.closing = true
+	return first
+}
+
+func (p *process) killIfRunning() {
+	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
+		return // nothing more can be done; Exited comes when it exits
+	}
+}
+
+// PID implements SubprocessTransport.
+func (p *process) PID() int { return p.cmd.Process.Pid }
+
+// ReturnCode implements SubprocessTransport.
+func (p *process) ReturnCode() (int, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.code, p.codeOK
+}
+
+// PipeTransport implements SubprocessTransport.
+func (p *process) PipeTransport(fd int) (BaseTransport, bool) {
+	if fd < 0 || fd > 2 || p.pipes[fd] == nil {
+		return nil, false
+	}
+	return p.pipes[fd], true
+}
+
+// Kill implements SubprocessTransport.
+func (p *process) Kill() error { return p.SendSignal(os.Kill) }
+
+// Terminate implements SubprocessTransport.
+func (p *process) Terminate() error { return p.SendSignal(syscall.SIGTERM) }
+
+// SendSignal implements SubprocessTransport. os.Process signals through a
+// pidfd where the system has them, and not at all once the child is
+// reaped, so a reused id is never signalled.
+func (p *process) SendSignal(sig os.Signal) error {
+	if _, done := p.ReturnCode(); done {
+		return fmt.Errorf("transport: signal %v: %w", sig, os.ErrProcessDone)
+	}
+	return p.cmd.Process.Signal(sig)
+}
