@@ -200,8 +200,12 @@ func (p *process) run() {
 	for fd, c := range p.pipes {
 		if c != nil {
 			s := &pipeSink{p: p, fd: fd, c: c}
-			c.attach(s, func() { c.readCap = s.readCap() })
+			size := s.readCap() // not under c.mu: p.mu is taken before c.mu
+			c.attach(s, func() { c.readCap = size })
 		}
+	}
+	if h == nil && p.pipes[0] != nil {
+		p.queueFlow() // a pause before the claim went to the pipe's own queue
 	}
 	<-p.exited
 	p.deliver(h, stream.Event{Kind: stream.Exited})
@@ -291,9 +295,7 @@ func (p *process) startClosing() bool {
 }
 
 func (p *process) killIfRunning() {
-	if err := p.Kill(); err != nil && !errors.Is(err, os.ErrProcessDone) {
-		return // nothing more can be done; Exited comes when it exits
-	}
+	_ = p.Kill() // os.ErrProcessDone once it has exited
 }
 
 // PID implements SubprocessTransport.
