@@ -59,6 +59,16 @@
 //	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
 //	go run ./examples/bench -pprof /tmp/prof -modes protocol
 //
+// With -udp, bench runs the UDP echo matrix instead (udp.go): the modes
+// udpconn (the baseline, a *net.UDPConn loop), udp-protocol
+// (adapters.ServeDatagram) and udp-events (ranging over a
+// transport.ListenPacket endpoint's events), loaded by -conns connected
+// UDP sockets that each send a -size-byte datagram and wait for its echo,
+// counting the datagrams whose echo does not come back as lost. The idle
+// and flood passes, which are TCP's, do not run:
+//
+//	go run ./examples/bench -udp -rounds 5 -size 64,1024
+//
 // -pprof DIR writes, for every server process, a CPU profile and a heap
 // profile (allocations over the run; for the idle and flood passes, what
 // is live with every connection open) to DIR; inspect them with go tool pprof. -json
@@ -98,6 +108,7 @@ type config struct {
 	flood    int64
 	pprofDir string
 	jsonFile string
+	udp      bool // the UDP echo matrix (udp.go)
 }
 
 func main() {
@@ -120,6 +131,7 @@ func main() {
 	floodBytes := flag.Int64("flood", 100<<20, "bytes the flood pass's peer tries to write to each stalled server (0 skips the pass)")
 	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
+	udp := flag.Bool("udp", false, "run the UDP echo matrix (modes "+strings.Join(udpModes, ",")+") instead of TCP's; no idle or flood pass")
 	flag.Usage = printUsage
 	flag.Parse()
 
@@ -135,6 +147,13 @@ func main() {
 	cfg := config{
 		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
 		idle: *idle, idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
+		udp: *udp,
+	}
+	if cfg.udp {
+		cfg.idle, cfg.flood = 0, 0
+		if !isFlagSet("modes") {
+			*modes = strings.Join(udpModes, ",")
+		}
 	}
 	var err error
 	if cfg.sizes, err = parseSizes(*sizes); err == nil {
@@ -152,6 +171,13 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// isFlagSet reports whether the command line gave the flag name.
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func parseSizes(s string) ([]int, error) {
@@ -195,7 +221,7 @@ func (c *config) check() error {
 	case c.flood < 0:
 		return errors.New("-flood must not be negative")
 	}
-	return nil
+	return checkUDP(c)
 }
 
 // results is everything one invocation measured.
@@ -213,6 +239,7 @@ type results struct {
 		Idle     int
 		IdleSize int
 		Flood    int64
+		UDP      bool
 	}
 	Runs  []runResult
 	Idle  []idleResult
@@ -237,6 +264,9 @@ type runResult struct {
 	MallocsPerReq float64 // server heap objects allocated per request
 	NumGC         uint32  // server garbage collections
 	FaultsPerReq  float64 // server minor page faults per request (rusage)
+
+	Lost int64 // UDP: datagrams whose echo did not come back (udpLoad)
+	Late int64 // UDP: echoes that came after their datagram was counted lost
 }
 
 // idleResult is one idle-memory pass.
@@ -269,7 +299,7 @@ func run(cfg config, out io.Writer) error {
 	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
 	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
 	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
-	res.Config.Flood = cfg.flood
+	res.Config.Flood, res.Config.UDP = cfg.flood, cfg.udp
 	fmt.Fprintf(out, "command: %s\n", res.Command)
 	m := res.Machine
 	fmt.Fprintf(out, "machine: %s %s/%s, %d CPUs (%s), Linux %s, load average %s at start\n",
@@ -282,7 +312,7 @@ func run(cfg config, out io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("round %d, %s, %d bytes: %w", round, mode, size, err)
 				}
-				fmt.Fprintf(os.Stderr, "round %d/%d %6d B %-8s %9.0f req/s %7.1f µs/req CPU  p50 %-9v p99 %-9v RSS %5.1f MiB\n",
+				fmt.Fprintf(os.Stderr, "round %d/%d %6d B %-12s %9.0f req/s %7.1f µs/req CPU  p50 %-9v p99 %-9v RSS %5.1f MiB\n",
 					round, cfg.rounds, size, mode, r.ReqPerSec, r.CPUPerReq,
 					r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), mib(r.MaxRSS))
 				res.Runs = append(res.Runs, r)
@@ -337,13 +367,24 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	if err != nil {
 		return runResult{}, err
 	}
-	conns, err := dialAll(srv.addr, cfg.conns)
+	dial := dialAll
+	if cfg.udp {
+		dial = dialUDP
+	}
+	conns, err := dial(srv.addr, cfg.conns)
 	if err != nil {
 		srv.stop()
 		return runResult{}, err
 	}
 	before := selfUsage()
-	load, err := runLoad(conns, size, cfg.warmup, cfg.duration)
+	var load loadResult
+	var udp udpLoad
+	if cfg.udp {
+		udp, err = runUDPLoad(conns, size, cfg.warmup, cfg.duration, udpTimeout)
+		load = udp.loadResult
+	} else {
+		load, err = runLoad(conns, size, cfg.warmup, cfg.duration)
+	}
 	client := selfUsage().CPU - before.CPU
 	// Stop the server before closing the client's side, so that the
 	// server's rusage holds the load only.
@@ -373,6 +414,8 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		MallocsPerReq: float64(st.Mallocs) / n,
 		NumGC:         st.NumGC,
 		FaultsPerReq:  float64(su.MinFlt) / n,
+		Lost:          udp.Lost,
+		Late:          udp.Late,
 	}, nil
 }
 

@@ -69,6 +69,11 @@ func median(v []float64) float64 {
 // report prints one table per message size, the per-round figures, the
 // idle pass and the DESIGN.md targets.
 func report(out io.Writer, res *results) {
+	if res.Config.UDP {
+		reportUDP(out, res)
+		fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
+		return
+	}
 	idle := map[string]idleResult{}
 	for _, r := range res.Idle {
 		idle[r.Mode] = r
