@@ -14,6 +14,7 @@ const (
 	claimChannel
 	claimObservable
 	claimOther
+	claimReserved
 )
 
 // Queue is the bounded, single-consumer event channel a transport delivers
@@ -87,6 +88,27 @@ func (q *Queue) Events() <-chan Event {
 // did, prepare (if not nil) runs before the producer starts.
 func (q *Queue) Claim(prepare func()) bool {
 	if !q.claim.CompareAndSwap(claimNone, claimOther) {
+		return false
+	}
+	if prepare != nil {
+		prepare()
+	}
+	q.startOnce(false)
+	return true
+}
+
+// Reserve claims the queue for a consumer that will take it later with
+// ClaimReserved, without starting the producer: until then Events,
+// Observable and Claim fail as for any claimed queue. It reports false
+// when the queue is already claimed.
+func (q *Queue) Reserve() bool {
+	return q.claim.CompareAndSwap(claimNone, claimReserved)
+}
+
+// ClaimReserved is Claim for the consumer that reserved the queue. It
+// reports false unless the queue is reserved and not yet claimed.
+func (q *Queue) ClaimReserved(prepare func()) bool {
+	if !q.claim.CompareAndSwap(claimReserved, claimOther) {
 		return false
 	}
 	if prepare != nil {

@@ -89,14 +89,23 @@ func (c *core) Observable(opts ...rxgo.Option) rxgo.Observable { return c.q.Obse
 
 // attach claims the events for h, running prepare (c.mu held) first.
 func (c *core) attach(h sink.Handler, prepare func()) bool {
-	return c.q.Claim(func() {
+	return c.q.Claim(c.handlerSetter(h, prepare))
+}
+
+// attachReserved is attach for events reserved with c.q.Reserve.
+func (c *core) attachReserved(h sink.Handler, prepare func()) bool {
+	return c.q.ClaimReserved(c.handlerSetter(h, prepare))
+}
+
+func (c *core) handlerSetter(h sink.Handler, prepare func()) func() {
+	return func() {
 		c.mu.Lock()
 		c.handler = h
 		if prepare != nil {
 			prepare()
 		}
 		c.mu.Unlock()
-	})
+	}
 }
 
 // ExtraInfo implements BaseTransport.

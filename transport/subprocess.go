@@ -149,6 +149,7 @@ func (p *process) makePipe(fd int, cfg resolved) (*os.File, error) {
 		return nil, err
 	}
 	c.info.pipe = parent
+	c.q.Reserve() // the pipe's events are the subprocess transport's
 	p.pipes[fd] = c
 	p.pipesUp.Add(1)
 	return child, nil
@@ -201,7 +202,7 @@ func (p *process) run() {
 		if c != nil {
 			s := &pipeSink{p: p, fd: fd, c: c}
 			size := s.readCap() // not under c.mu: p.mu is taken before c.mu
-			c.attach(s, func() { c.readCap = size })
+			c.attachReserved(s, func() { c.readCap = size })
 		}
 	}
 	if h == nil && p.pipes[0] != nil {
