@@ -1,14 +1,11 @@
-//go:build unix
+//go:build linux
 
 package transport
 
 import (
 	"fmt"
 	"net"
-	"sync/atomic"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
@@ -34,15 +31,15 @@ type packetSocket interface {
 // datagram is one queued datagram: a copy of the payload and where to.
 type datagram struct {
 	p  []byte
-	to unix.Sockaddr // nil: the connected peer
+	to sock.Sockaddr // the zero Sockaddr: the connected peer
 }
 
 // packetConn is the datagram endpoint for UDP and unixgram sockets.
 type packetConn struct {
 	core
-	family int      // the socket's: AF_INET, AF_INET6 or AF_UNIX
-	peer   net.Addr // the connected peer; nil when unconnected
-	last   atomic.Pointer[addrPair]
+	family  int      // the socket's: AF_INET, AF_INET6 or AF_UNIX
+	peer    net.Addr // the connected peer; nil when unconnected
+	senders map[sock.Sockaddr]net.Addr // the read goroutine's
 
 	// Guarded by c.mu.
 	queue   []datagram
@@ -61,7 +58,7 @@ func newPacketConn(ps packetSocket, cfg resolved) (*packetConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &packetConn{family: family, peer: ps.RemoteAddr()}
+	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr)}
 	cfg.eventBuffer = cfg.packetEvents
 	if err := c.init(ps, cfg, c.run, func() { c.queue = nil }, sock.NewDatagram); err != nil {
 		return nil, err
@@ -76,17 +73,14 @@ func (c *packetConn) Attach(h sink.Handler) bool { return c.attach(h, nil) }
 func (c *packetConn) CloseAfterEOF() { c.close(false) }
 
 // target returns where SendTo sends to addr.
-func (c *packetConn) target(addr net.Addr) (unix.Sockaddr, error) {
+func (c *packetConn) target(addr net.Addr) (sock.Sockaddr, error) {
 	switch {
 	case c.peer != nil && (addr == nil || sameAddr(addr, c.peer)):
-		return nil, nil
+		return sock.Sockaddr{}, nil
 	case c.peer != nil:
-		return nil, fmt.Errorf("%w %v: must be nil or %v", ErrBadAddress, addr, c.peer)
+		return sock.Sockaddr{}, fmt.Errorf("%w %v: must be nil or %v", ErrBadAddress, addr, c.peer)
 	case addr == nil:
-		return nil, fmt.Errorf("%w: nil on an unconnected endpoint", ErrBadAddress)
-	}
-	if p := c.last.Load(); p != nil && p.addr == addr {
-		return p.sa, nil // a reply to the latest sender
+		return sock.Sockaddr{}, fmt.Errorf("%w: nil on an unconnected endpoint", ErrBadAddress)
 	}
 	return toSockaddr(addr, c.family)
 }

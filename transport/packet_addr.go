@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package transport
 
@@ -8,20 +8,17 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rxnet/rxnet/internal/sock"
 )
 
 // The conversions between net.Addr and the kernel's socket addresses for
 // a datagram endpoint, whose socket family is fixed.
 
-// addrPair is a sender's socket address and its net.Addr, remembered so
-// that a run of datagrams from one sender (and the replies to it) convert
-// nothing.
-type addrPair struct {
-	sa   unix.Sockaddr
-	addr net.Addr
-}
+// maxSenders bounds the sender addresses a datagram endpoint remembers.
+const maxSenders = 1024
 
-// sockaddrFamily returns the family of the socket behind rc.
+// sockaddrFamily returns the family of the socket behind sk.
 func sockaddrFamily(sk socket) (int, error) {
 	rc, err := sk.SyscallConn()
 	if err != nil {
@@ -46,22 +43,6 @@ func sockaddrFamily(sk socket) (int, error) {
 	return 0, fmt.Errorf("transport: unsupported socket address %T", sa)
 }
 
-// sameSockaddr reports whether a and b are the same IP address and port.
-func sameSockaddr(a, b unix.Sockaddr) bool {
-	switch a := a.(type) {
-	case *unix.SockaddrInet4:
-		b, ok := b.(*unix.SockaddrInet4)
-		return ok && a.Port == b.Port && a.Addr == b.Addr
-	case *unix.SockaddrInet6:
-		b, ok := b.(*unix.SockaddrInet6)
-		return ok && a.Port == b.Port && a.Addr == b.Addr && a.ZoneId == b.ZoneId
-	case *unix.SockaddrUnix:
-		b, ok := b.(*unix.SockaddrUnix)
-		return ok && a.Name == b.Name
-	}
-	return false
-}
-
 // udpAddrBuf holds a UDPAddr and its IP in one allocation.
 type udpAddrBuf struct {
 	a  net.UDPAddr
@@ -70,29 +51,24 @@ type udpAddrBuf struct {
 
 // fromSockaddr converts a sender's address; an unbound unixgram sender
 // has none (nil).
-func fromSockaddr(sa unix.Sockaddr) net.Addr {
-	switch sa := sa.(type) {
-	case *unix.SockaddrInet4:
-		b := new(udpAddrBuf)
-		b.a.IP = b.ip[:copy(b.ip[:], sa.Addr[:])]
-		b.a.Port = sa.Port
-		return &b.a
-	case *unix.SockaddrInet6:
-		b := new(udpAddrBuf)
-		b.a.IP = b.ip[:copy(b.ip[:], sa.Addr[:])]
-		b.a.Port = sa.Port
-		b.a.Zone = zoneName(sa.ZoneId)
-		return &b.a
-	case *unix.SockaddrUnix:
-		if sa.Name != "" {
-			return &net.UnixAddr{Name: sa.Name, Net: "unixgram"}
+func fromSockaddr(sa *sock.Sockaddr) net.Addr {
+	if sa.Family() == unix.AF_UNIX {
+		if name := sa.UnixName(); name != "" {
+			return &net.UnixAddr{Name: name, Net: "unixgram"}
 		}
+		return nil
 	}
-	return nil
+	ip, n, port, zone := sa.Inet()
+	if n == 0 {
+		return nil
+	}
+	b := &udpAddrBuf{ip: ip}
+	b.a.IP, b.a.Port, b.a.Zone = b.ip[:n], port, zoneName(zone)
+	return &b.a
 }
 
 // toSockaddr converts a destination for a socket of the given family.
-func toSockaddr(addr net.Addr, family int) (unix.Sockaddr, error) {
+func toSockaddr(addr net.Addr, family int) (sock.Sockaddr, error) {
 	switch a := addr.(type) {
 	case *net.UDPAddr:
 		if a != nil {
@@ -100,13 +76,17 @@ func toSockaddr(addr net.Addr, family int) (unix.Sockaddr, error) {
 		}
 	case *net.UnixAddr:
 		if a != nil && family == unix.AF_UNIX {
-			return &unix.SockaddrUnix{Name: a.Name}, nil
+			sa, err := sock.SockaddrUnix(a.Name)
+			if err != nil {
+				return sa, fmt.Errorf("%w: %v: name too long", ErrBadAddress, a)
+			}
+			return sa, nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %T %v on a %s socket", ErrBadAddress, addr, addr, familyName(family))
+	return sock.Sockaddr{}, fmt.Errorf("%w: %T %v on a %s socket", ErrBadAddress, addr, addr, familyName(family))
 }
 
-func udpSockaddr(a *net.UDPAddr, family int) (unix.Sockaddr, error) {
+func udpSockaddr(a *net.UDPAddr, family int) (sock.Sockaddr, error) {
 	ip := a.IP
 	switch family {
 	case unix.AF_INET:
@@ -114,17 +94,17 @@ func udpSockaddr(a *net.UDPAddr, family int) (unix.Sockaddr, error) {
 			ip = net.IPv4zero
 		}
 		if ip4 := ip.To4(); ip4 != nil {
-			return &unix.SockaddrInet4{Port: a.Port, Addr: [4]byte(ip4)}, nil
+			return sock.SockaddrInet4([4]byte(ip4), a.Port), nil
 		}
 	case unix.AF_INET6:
 		if len(ip) == 0 {
 			ip = net.IPv6unspecified
 		}
 		if ip16 := ip.To16(); ip16 != nil {
-			return &unix.SockaddrInet6{Port: a.Port, Addr: [16]byte(ip16), ZoneId: zoneID(a.Zone)}, nil
+			return sock.SockaddrInet6([16]byte(ip16), a.Port, zoneID(a.Zone)), nil
 		}
 	}
-	return nil, fmt.Errorf("%w: %v on a %s socket", ErrBadAddress, a, familyName(family))
+	return sock.Sockaddr{}, fmt.Errorf("%w: %v on a %s socket", ErrBadAddress, a, familyName(family))
 }
 
 func familyName(family int) string {

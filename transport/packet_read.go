@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package transport
 
@@ -54,7 +54,7 @@ func (c *packetConn) readLoop(h sink.Handler) {
 			}
 			continue
 		}
-		if !c.deliverDatagram(h, buf, n, from) {
+		if !c.deliverDatagram(h, buf, n, &from) {
 			return
 		}
 	}
@@ -80,7 +80,7 @@ func nonFatal(err error) bool {
 // buf for the call; a channel consumer owns a copy. Like a stream's data,
 // a datagram read just as reading was paused waits for the resume, and
 // after a local close it is dropped. It reports whether reading goes on.
-func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from unix.Sockaddr) bool {
+func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from *sock.Sockaddr) bool {
 	e := stream.Event{Kind: stream.Datagram, Addr: c.sender(from)}
 	if h != nil {
 		e.Data = []byte{}
@@ -104,20 +104,21 @@ func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from un
 	return c.q.Send(e)
 }
 
-// sender returns the net.Addr of a datagram's sender, the same one as for
-// the previous datagram when it came from the same place (so a reply to
-// it converts nothing either: see target).
-func (c *packetConn) sender(from unix.Sockaddr) net.Addr {
+// sender returns the net.Addr of a datagram's sender: the same one for
+// every datagram from one place, so that a busy endpoint allocates none.
+// The read goroutine remembers at most maxSenders of them.
+func (c *packetConn) sender(from *sock.Sockaddr) net.Addr {
 	if c.peer != nil {
 		return c.peer
 	}
-	if p := c.last.Load(); p != nil && sameSockaddr(p.sa, from) {
-		return p.addr
+	if a, ok := c.senders[*from]; ok {
+		return a
+	}
+	if len(c.senders) >= maxSenders {
+		clear(c.senders)
 	}
 	a := fromSockaddr(from)
-	if a != nil {
-		c.last.Store(&addrPair{sa: from, addr: a})
-	}
+	c.senders[*from] = a
 	return a
 }
 

@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux
 
 package transport
 
@@ -20,7 +20,7 @@ func (c *packetConn) SendTo(p []byte, addr net.Addr) error {
 		return err
 	}
 	if !c.flushing {
-		sent, err := c.fd.TrySendTo(p, to)
+		sent, err := c.fd.TrySendTo(p, &to)
 		if err != nil {
 			c.sendFailedLocked(err)
 		}
@@ -76,7 +76,7 @@ func (c *packetConn) flush() {
 		}
 		d := c.queue[0]
 		c.mu.Unlock()
-		err := c.fd.SendTo(d.p, d.to)
+		err := c.fd.SendTo(d.p, &d.to)
 		c.mu.Lock()
 		if c.state == stateDone { // aborted meanwhile: the queue is gone
 			c.flushing = false

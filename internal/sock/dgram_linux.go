@@ -1,5 +1,3 @@
-//go:build unix
-
 package sock
 
 import (
@@ -7,6 +5,7 @@ import (
 	"os"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,13 +13,118 @@ import (
 // ErrInterrupted is returned by ReadFrom when Interrupt woke it.
 var ErrInterrupted = errors.New("sock: read interrupted")
 
+// Sockaddr is a socket address in the kernel's own form. It is a value
+// (comparable, so it can key a map) and converting to and from it
+// allocates nothing. The zero Sockaddr is no address: the connected peer.
+type Sockaddr struct {
+	raw unix.RawSockaddrAny
+	n   uint32 // the length the kernel uses
+}
+
+// SockaddrInet4 returns an IPv4 address.
+func SockaddrInet4(ip [4]byte, port int) Sockaddr {
+	var s Sockaddr
+	a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.raw))
+	a.Family = unix.AF_INET
+	a.Port = htons(port)
+	a.Addr = ip
+	s.n = unix.SizeofSockaddrInet4
+	return s
+}
+
+// SockaddrInet6 returns an IPv6 address with its zone (interface index).
+func SockaddrInet6(ip [16]byte, port int, zone uint32) Sockaddr {
+	var s Sockaddr
+	a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&s.raw))
+	a.Family = unix.AF_INET6
+	a.Port = htons(port)
+	a.Addr = ip
+	a.Scope_id = zone
+	s.n = unix.SizeofSockaddrInet6
+	return s
+}
+
+// SockaddrUnix returns a Unix socket's address; it fails for a name too
+// long for the kernel.
+func SockaddrUnix(name string) (Sockaddr, error) {
+	var s Sockaddr
+	a := (*unix.RawSockaddrUnix)(unsafe.Pointer(&s.raw))
+	if len(name) >= len(a.Path) {
+		return s, unix.EINVAL
+	}
+	a.Family = unix.AF_UNIX
+	for i := 0; i < len(name); i++ {
+		a.Path[i] = int8(name[i])
+	}
+	if len(name) > 0 && name[0] == '@' {
+		a.Path[0] = 0 // Linux's abstract namespace
+	}
+	s.n = uint32(unsafe.Offsetof(a.Path)) + uint32(len(name))
+	if len(name) > 0 && name[0] != '@' {
+		s.n++ // a path name's terminating NUL, as Go's net counts it
+	}
+	return s, nil
+}
+
+// Family returns AF_INET, AF_INET6 or AF_UNIX; 0 for no address.
+func (s *Sockaddr) Family() int {
+	if s.n == 0 {
+		return 0
+	}
+	return int(s.raw.Addr.Family)
+}
+
+// Inet returns an IPv4 or IPv6 address's parts: ip[:n] is the IP (n is 4
+// or 16).
+func (s *Sockaddr) Inet() (ip [16]byte, n, port int, zone uint32) {
+	switch s.Family() {
+	case unix.AF_INET:
+		a := (*unix.RawSockaddrInet4)(unsafe.Pointer(&s.raw))
+		copy(ip[:], a.Addr[:])
+		return ip, 4, ntohs(a.Port), 0
+	case unix.AF_INET6:
+		a := (*unix.RawSockaddrInet6)(unsafe.Pointer(&s.raw))
+		return a.Addr, 16, ntohs(a.Port), a.Scope_id
+	}
+	return ip, 0, 0, 0
+}
+
+// UnixName returns a Unix socket address's name ("" for an unbound
+// sender; "@..." for Linux's abstract namespace).
+func (s *Sockaddr) UnixName() string {
+	if s.Family() != unix.AF_UNIX {
+		return ""
+	}
+	a := (*unix.RawSockaddrUnix)(unsafe.Pointer(&s.raw))
+	n := int(s.n) - int(unsafe.Offsetof(a.Path))
+	if n <= 0 {
+		return ""
+	}
+	b := make([]byte, 0, n)
+	for i := 0; i < n; i++ {
+		c := byte(a.Path[i])
+		if i == 0 && c == 0 {
+			c = '@'
+		} else if c == 0 {
+			break
+		}
+		b = append(b, c)
+	}
+	return string(b)
+}
+
+func htons(port int) uint16 { return uint16(port>>8) | uint16(port)<<8 }
+func ntohs(p uint16) int    { return int(p>>8) | int(p&0xff)<<8 }
+
 // dgram is the state of a datagram socket's calls, kept apart so that
 // stream sockets do not carry it.
 type dgram struct {
 	recvFn, sendFn, trySendFn func(uintptr) bool
-	rfrom                     unix.Sockaddr
+	msg                       unix.Msghdr
+	iov                       unix.Iovec
+	from                      Sockaddr
 	rtrunc                    bool
-	wto                       unix.Sockaddr
+	wto                       Sockaddr
 	deadline                  deadliner
 }
 
@@ -37,6 +141,9 @@ func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 	d.sendFn = func(fd uintptr) bool { return f.sendOnce(fd, true) }
 	d.trySendFn = func(fd uintptr) bool { return f.sendOnce(fd, false) }
 	d.deadline, _ = c.(deadliner)
+	d.msg.Name = (*byte)(unsafe.Pointer(&d.from.raw))
+	d.msg.Iov = &d.iov
+	d.msg.SetIovlen(1)
 	f.dg = d
 	return f, nil
 }
@@ -47,18 +154,18 @@ func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 // 0: an empty datagram). trunc reports that the datagram was longer than
 // size and was cut. It returns ErrStopped like Read, and ErrInterrupted
 // when Interrupt was called.
-func (f *FD) ReadFrom(size int) (buf *[]byte, n int, from unix.Sockaddr, trunc bool, err error) {
+func (f *FD) ReadFrom(size int) (buf *[]byte, n int, from Sockaddr, trunc bool, err error) {
 	f.rsize, f.rstopped = size, false
 	if err = f.rc.Read(f.dg.recvFn); err == nil {
 		err = f.rerr
 	}
-	buf, n, from, trunc = f.rbuf, f.rn, f.dg.rfrom, f.dg.rtrunc
-	f.rbuf, f.rn, f.rerr, f.dg.rfrom, f.dg.rtrunc = nil, 0, nil, nil, false
+	buf, n, from, trunc = f.rbuf, f.rn, f.dg.from, f.dg.rtrunc
+	f.rbuf, f.rn, f.rerr, f.dg.rtrunc = nil, 0, nil, false
 	switch {
 	case f.rstopped:
-		return nil, 0, nil, false, ErrStopped
+		return nil, 0, Sockaddr{}, false, ErrStopped
 	case errors.Is(err, os.ErrDeadlineExceeded):
-		return nil, 0, nil, false, ErrInterrupted
+		return nil, 0, Sockaddr{}, false, ErrInterrupted
 	}
 	if n == 0 && buf != nil {
 		PutBuf(buf)
@@ -73,11 +180,18 @@ func (f *FD) recv(fd uintptr) bool {
 		return true
 	}
 	b := getBuf()
+	d := f.dg
 	for {
-		n, _, flags, from, err := unix.Recvmsg(int(fd), (*b)[:f.rsize], nil, 0)
-		switch err {
-		case nil:
-			f.rbuf, f.rn, f.dg.rfrom, f.dg.rtrunc = b, n, from, flags&unix.MSG_TRUNC != 0
+		d.from = Sockaddr{}
+		d.msg.Namelen = unix.SizeofSockaddrAny
+		d.msg.Flags = 0
+		d.iov.Base = &(*b)[0]
+		d.iov.SetLen(f.rsize)
+		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&d.msg)), 0)
+		switch errno {
+		case 0:
+			d.from.n = d.msg.Namelen
+			f.rbuf, f.rn, d.rtrunc = b, int(n), d.msg.Flags&unix.MSG_TRUNC != 0
 			return true
 		case unix.EINTR:
 			continue
@@ -86,7 +200,7 @@ func (f *FD) recv(fd uintptr) bool {
 			return false
 		default:
 			PutBuf(b)
-			f.rerr = err
+			f.rerr = errno
 			return true
 		}
 	}
@@ -107,37 +221,45 @@ func (f *FD) setDeadline(t time.Time) error {
 	return f.dg.deadline.SetReadDeadline(t)
 }
 
-// TrySendTo sends p as one datagram to to (nil: the connected peer)
-// without waiting; sent is false when the socket would block.
-func (f *FD) TrySendTo(p []byte, to unix.Sockaddr) (sent bool, err error) {
-	f.wone, f.dg.wto = p, to
+// TrySendTo sends p as one datagram to to (the zero Sockaddr: the
+// connected peer) without waiting; sent is false when the socket would
+// block.
+func (f *FD) TrySendTo(p []byte, to *Sockaddr) (sent bool, err error) {
+	f.wone, f.dg.wto = p, *to
 	err = f.rc.Write(f.dg.trySendFn)
 	if err == nil {
 		err = f.werr
 	}
 	sent = f.wn == 1
-	f.wone, f.dg.wto, f.wn, f.werr = nil, nil, 0, nil
+	f.wone, f.wn, f.werr = nil, 0, nil
 	return sent, err
 }
 
 // SendTo waits until the socket is writable, then sends p as one datagram
-// to to (nil: the connected peer).
-func (f *FD) SendTo(p []byte, to unix.Sockaddr) error {
-	f.wone, f.dg.wto = p, to
+// to to (the zero Sockaddr: the connected peer).
+func (f *FD) SendTo(p []byte, to *Sockaddr) error {
+	f.wone, f.dg.wto = p, *to
 	err := f.rc.Write(f.dg.sendFn)
 	if err == nil {
 		err = f.werr
 	}
-	f.wone, f.dg.wto, f.wn, f.werr = nil, nil, 0, nil
+	f.wone, f.wn, f.werr = nil, 0, nil
 	return err
 }
 
 // sendOnce tries one sendto; it reports false on EAGAIN when wait is set.
 func (f *FD) sendOnce(fd uintptr, wait bool) bool {
+	var p, to unsafe.Pointer
+	if len(f.wone) > 0 {
+		p = unsafe.Pointer(&f.wone[0])
+	}
+	if f.dg.wto.n > 0 {
+		to = unsafe.Pointer(&f.dg.wto.raw)
+	}
 	for {
-		err := unix.Sendto(int(fd), f.wone, 0, f.dg.wto)
-		switch err {
-		case nil:
+		_, _, errno := unix.Syscall6(unix.SYS_SENDTO, fd, uintptr(p), uintptr(len(f.wone)), 0, uintptr(to), uintptr(f.dg.wto.n))
+		switch errno {
+		case 0:
 			f.wn = 1
 		case unix.EINTR:
 			continue
@@ -146,7 +268,7 @@ func (f *FD) sendOnce(fd uintptr, wait bool) bool {
 				return false
 			}
 		default:
-			f.werr = err
+			f.werr = errno
 		}
 		return true
 	}

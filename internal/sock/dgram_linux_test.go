@@ -1,17 +1,14 @@
-//go:build unix
-
 package sock
 
 import (
 	"bytes"
 	"errors"
+	"golang.org/x/sys/unix"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // dgramPair returns two connected unixgram sockets, a's FD and b (which
@@ -61,8 +58,8 @@ func TestReadFromDatagramAndSender(t *testing.T) {
 		if got != want {
 			t.Fatalf("read %q, want %q", got, want)
 		}
-		if sa, ok := from.(*unix.SockaddrUnix); !ok || sa.Name != b.LocalAddr().String() {
-			t.Fatalf("sender %#v, want %s", from, b.LocalAddr())
+		if name := from.UnixName(); name != b.LocalAddr().String() {
+			t.Fatalf("sender %q, want %s", name, b.LocalAddr())
 		}
 	}
 }
@@ -120,7 +117,7 @@ func TestTrySendToWouldBlock(t *testing.T) {
 	p := make([]byte, 1024)
 	sent := 0
 	for {
-		ok, err := f.TrySendTo(p, nil)
+		ok, err := f.TrySendTo(p, &Sockaddr{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +129,7 @@ func TestTrySendToWouldBlock(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- f.SendTo([]byte("last"), nil) }()
+	go func() { done <- f.SendTo([]byte("last"), &Sockaddr{}) }()
 	buf := make([]byte, 2048)
 	last := ""
 	for i := 0; i <= sent; i++ {
@@ -152,7 +149,7 @@ func TestTrySendToError(t *testing.T) {
 	f, _, b := dgramPair(t)
 	b.Close()
 	os.Remove(b.LocalAddr().String())
-	if _, err := f.TrySendTo([]byte("x"), nil); err == nil {
+	if _, err := f.TrySendTo([]byte("x"), &Sockaddr{}); err == nil {
 		t.Fatal("TrySendTo to a closed peer: no error")
 	}
 }
@@ -164,5 +161,33 @@ func TestInterruptNeedsDeadline(t *testing.T) {
 	f.dg.deadline = nil
 	if err := f.Interrupt(); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Interrupt: %v, want ErrUnsupported", err)
+	}
+}
+
+// TestSockaddrRoundTrip converts addresses to the kernel's form and back.
+func TestSockaddrRoundTrip(t *testing.T) {
+	a := SockaddrInet4([4]byte{127, 0, 0, 1}, 8080)
+	if ip, n, port, _ := a.Inet(); n != 4 || port != 8080 || [4]byte(ip[:4]) != [4]byte{127, 0, 0, 1} || a.Family() != unix.AF_INET {
+		t.Fatalf("inet4: %v %d %d", ip, n, port)
+	}
+	six := [16]byte{0xfe, 0x80, 15: 1}
+	b := SockaddrInet6(six, 443, 3)
+	if ip, n, port, zone := b.Inet(); n != 16 || port != 443 || ip != six || zone != 3 {
+		t.Fatalf("inet6: %v %d %d %d", ip, n, port, zone)
+	}
+	for _, name := range []string{"/tmp/x.sock", "@abstract"} {
+		u, err := SockaddrUnix(name)
+		if err != nil || u.UnixName() != name || u.Family() != unix.AF_UNIX {
+			t.Fatalf("unix %q: %q, %v", name, u.UnixName(), err)
+		}
+	}
+	if _, err := SockaddrUnix(string(make([]byte, 200))); err == nil {
+		t.Fatal("SockaddrUnix of a 200-byte name: no error")
+	}
+	if (&Sockaddr{}).Family() != 0 {
+		t.Fatal("the zero Sockaddr has a family")
+	}
+	if SockaddrInet4([4]byte{1, 2, 3, 4}, 9) != SockaddrInet4([4]byte{1, 2, 3, 4}, 9) {
+		t.Fatal("equal addresses compare unequal")
 	}
 }
