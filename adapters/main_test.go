@@ -1,14 +1,19 @@
 package adapters_test
 
 import (
+	"os"
 	"testing"
 
 	"go.uber.org/goleak"
 )
 
-// TestMain fails the package's tests when a goroutine outlives them
-// (DESIGN LC5): every transport, server and Serve loop a test starts must
-// be closed by its cleanups.
+// TestMain runs a child behaviour when this binary was started as a
+// subprocess by childCmd (child_test.go). Otherwise it runs the tests and
+// fails them when a goroutine outlives them (DESIGN LC5): every transport,
+// server and Serve loop a test starts must be closed by its cleanups.
 func TestMain(m *testing.M) {
+	if name := os.Getenv(childEnv); name != "" {
+		os.Exit(runChild(name, childArgs()))
+	}
 	goleak.VerifyTestMain(m)
 }

@@ -129,9 +129,14 @@ func newPipeConn(pf pipeFile, kind pipeKind, cfg resolved) (*conn, error) {
 
 // watchReader is a write pipe's read goroutine: it waits until the reader
 // goes away, or the transport closes the descriptor. A reader gone with
-// bytes still to write is a broken pipe; an idle one is a clean end.
+// bytes still to write is a broken pipe; an idle one is a clean end. A
+// descriptor that cannot be watched (a character device) waits for the
+// close.
 func (c *conn) watchReader() {
-	err := c.fd.WaitHangup()
+	if err := c.fd.WaitHangup(); err != nil {
+		<-c.done
+		return
+	}
 	c.mu.Lock()
 	done, pending := c.state == stateDone, c.buf.Len() > 0
 	c.mu.Unlock()
@@ -140,7 +145,6 @@ func (c *conn) watchReader() {
 	case pending:
 		c.shut(c.opError("write", unix.EPIPE))
 	default:
-		_ = err // the poller's error event: the reader went away too
 		c.shut(nil)
 	}
 }

@@ -38,6 +38,7 @@ func (s *pipeSink) Event(e stream.Event) {
 	case stream.Data:
 		s.data(e.Data)
 	case stream.Lost:
+		<-s.p.made // stdin's pipe starts before Made
 		s.p.deliver(s.p.sink(), stream.Event{Kind: stream.PipeLost, FD: s.fd, Err: e.Err})
 		s.p.pipesUp.Done()
 	}

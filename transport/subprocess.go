@@ -26,6 +26,7 @@ type process struct {
 	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
 	readCap int      // bytes per pipe read for a channel consumer
 	exited  chan struct{}
+	made    chan struct{} // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
 
 	mu      sync.Mutex
@@ -63,7 +64,7 @@ func Exec(ctx context.Context, cmd *exec.Cmd, opts ...Option) (SubprocessTranspo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{})}
+	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{}), made: make(chan struct{})}
 	childEnds, err := p.connect(cfg)
 	if err == nil {
 		err = cmd.Start()
@@ -197,14 +198,13 @@ func exitCode(ps *os.ProcessState) int {
 // their own goroutines), then Exited, then Lost once every pipe is lost.
 func (p *process) run() {
 	h := p.sink()
+	// stdin first, so that a Write in ConnectionMade reaches the protocol
+	// (its PipeLost waits for Made); stdout and stderr once Made is out.
+	p.attachPipe(0)
 	p.deliver(h, stream.Event{Kind: stream.Made})
-	for fd, c := range p.pipes {
-		if c != nil {
-			s := &pipeSink{p: p, fd: fd, c: c}
-			size := s.readCap() // not under c.mu: p.mu is taken before c.mu
-			c.attachReserved(s, func() { c.readCap = size })
-		}
-	}
+	close(p.made)
+	p.attachPipe(1)
+	p.attachPipe(2)
 	if h == nil && p.pipes[0] != nil {
 		p.queueFlow() // a pause before the claim went to the pipe's own queue
 	}
@@ -219,6 +219,18 @@ func (p *process) run() {
 		return
 	}
 	p.q.Finish(lost)
+}
+
+// attachPipe makes the pipe of fd, if any, deliver to the subprocess
+// transport, and starts it.
+func (p *process) attachPipe(fd int) {
+	c := p.pipes[fd]
+	if c == nil {
+		return
+	}
+	s := &pipeSink{p: p, fd: fd, c: c}
+	size := s.readCap() // not under c.mu: p.mu is taken before c.mu
+	c.attachReserved(s, func() { c.readCap = size })
 }
 
 func (p *process) sink() sink.Handler {
@@ -273,8 +285,13 @@ func (p *process) Close() error {
 	return nil
 }
 
-// abort ends everything at once: the subscriber of the Observable went
-// away, or a callback panicked.
+// Abort implements BaseTransport: it aborts every pipe and kills the
+// child if it still runs; Exited and Lost follow, and events still queued
+// may be dropped.
+func (p *process) Abort() { p.abort() }
+
+// abort ends everything at once: Abort, the subscriber of the Observable
+// went away, or a callback panicked.
 func (p *process) abort() {
 	if p.startClosing() {
 		for _, c := range p.pipes {

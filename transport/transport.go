@@ -19,6 +19,11 @@ type BaseTransport interface {
 	// second call does nothing and returns nil. It never waits for the
 	// flush.
 	Close() error
+	// Abort closes the transport at once, dropping buffered writes (a
+	// subprocess transport also kills its child); Lost(nil) follows, and
+	// events still queued may be dropped. It is idempotent and a no-op
+	// after Lost. Every transport has it (asyncio's read pipes lack it).
+	Abort()
 	// IsClosing reports whether Close or Abort was called or the transport
 	// failed. It stays true for good.
 	IsClosing() bool
@@ -74,9 +79,6 @@ type WriteTransport interface {
 	WriteEOF() error
 	// CanWriteEOF reports whether WriteEOF is supported.
 	CanWriteEOF() bool
-	// Abort closes the transport at once, dropping buffered writes;
-	// Lost(nil) follows. It is idempotent and a no-op after Lost.
-	Abort()
 	// WriteBufferSize returns the number of buffered bytes the kernel has
 	// not taken yet.
 	WriteBufferSize() int
@@ -126,9 +128,6 @@ type DatagramTransport interface {
 	// ...) drops that datagram and arrives as a DatagramError event, as
 	// asyncio's error_received: SendTo then returns nil.
 	SendTo(p []byte, addr net.Addr) error
-	// Abort closes the endpoint at once, dropping queued datagrams;
-	// Lost(nil) follows. It is idempotent and a no-op after Lost.
-	Abort()
 	// WriteBufferSize returns the bytes queued and not yet sent: each
 	// queued datagram counts its length plus DatagramOverhead.
 	WriteBufferSize() int

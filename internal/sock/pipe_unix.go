@@ -5,12 +5,22 @@ package sock
 import "golang.org/x/sys/unix"
 
 // WaitHangup waits until the reader of a write-only pipe has gone (the
-// descriptor reports POLLERR or POLLHUP) and returns nil, or returns the
-// poller's error: the descriptor was closed, or the poller saw only an
-// error event (Go's reports the reader going away that way). The caller
-// tells the two apart by whether it closed the descriptor.
+// descriptor reports POLLERR or POLLHUP) and returns nil. It returns an
+// error once the descriptor is closed, and at once for a descriptor the
+// poller cannot watch (a character device such as /dev/null, whose
+// reader never goes away).
 func (f *FD) WaitHangup() error {
-	return f.rc.Read(func(fd uintptr) bool { return hangup(int(fd)) })
+	err := f.rc.Read(func(fd uintptr) bool { return hangup(int(fd)) })
+	if err == nil {
+		return nil
+	}
+	// Go's poller reports an event that is only an error (the reader
+	// went away) as an error: ask the descriptor itself.
+	gone := false
+	if cerr := f.rc.Control(func(fd uintptr) { gone = hangup(int(fd)) }); cerr == nil && gone {
+		return nil
+	}
+	return err
 }
 
 // hangup polls fd once, without waiting.
