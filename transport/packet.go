@@ -37,8 +37,8 @@ type datagram struct {
 // packetConn is the datagram endpoint for UDP and unixgram sockets.
 type packetConn struct {
 	core
-	family  int      // the socket's: AF_INET, AF_INET6 or AF_UNIX
-	peer    net.Addr // the connected peer; nil when unconnected
+	family  int                        // the socket's: AF_INET, AF_INET6 or AF_UNIX
+	peer    net.Addr                   // the connected peer; nil when unconnected
 	senders map[sock.Sockaddr]net.Addr // the read goroutine's
 
 	// Guarded by c.mu.

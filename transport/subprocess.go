@@ -26,7 +26,7 @@ type process struct {
 	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
 	readCap int      // bytes per pipe read for a channel consumer
 	exited  chan struct{}
-	made    chan struct{} // closed once Made is delivered
+	made    chan struct{}  // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
 
 	mu      sync.Mutex

@@ -187,7 +187,8 @@ func TestSockaddrRoundTrip(t *testing.T) {
 	if (&Sockaddr{}).Family() != 0 {
 		t.Fatal("the zero Sockaddr has a family")
 	}
-	if SockaddrInet4([4]byte{1, 2, 3, 4}, 9) != SockaddrInet4([4]byte{1, 2, 3, 4}, 9) {
-		t.Fatal("equal addresses compare unequal")
+	x, y := SockaddrInet4([4]byte{1, 2, 3, 4}, 9), SockaddrInet4([4]byte{1, 2, 3, 4}, 9)
+	if x != y || x == SockaddrInet4([4]byte{1, 2, 3, 4}, 10) {
+		t.Fatal("addresses do not compare by value")
 	}
 }
