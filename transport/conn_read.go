@@ -75,8 +75,9 @@ func (c *conn) readZero(h sink.Handler) {
 // read just as reading was paused waits for the resume, and after a local
 // close it is dropped. It reports whether reading goes on.
 func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
+	c.stats.read.Add(int64(n))
 	if h != nil {
-		h.Event(stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
+		c.deliver(h, stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
 		sock.PutBuf(buf)
 		return true
 	}
@@ -85,7 +86,7 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	if !c.waitReadable() {
 		return false
 	}
-	return c.q.Send(stream.Event{Kind: stream.Data, Data: data})
+	return c.deliver(nil, stream.Event{Kind: stream.Data, Data: data})
 }
 
 // eof delivers EOF and, without WithHalfClose, closes the transport once

@@ -41,6 +41,7 @@ func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
 			c.shut(c.opError("write", err))
 			return 0, c.writeErr()
 		}
+		c.stats.written += int64(sent)
 		if int64(sent) == total {
 			c.mu.Unlock()
 			return total, nil
@@ -144,6 +145,7 @@ func (c *conn) flush() {
 			return
 		}
 		c.buf.Consume(n)
+		c.stats.written += int64(n)
 		tr := c.flow.Sub(n)
 		c.flowLocked(tr)
 		h := c.handler

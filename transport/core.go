@@ -63,6 +63,7 @@ type core struct {
 	flushing   bool // the flush goroutine owns the write side
 	readPaused bool
 	eofRead    bool
+	stats      counters
 }
 
 // init sets up the core for sk; run is the read goroutine, started by the
@@ -181,6 +182,7 @@ func (c *core) shut(err error) {
 	c.noRead.Store(true)
 	c.dropBuf()
 	c.flow.Reset() // silently, as asyncio: no ResumeWriting after an abort
+	c.stats.ended()
 	deadErr := c.deadErr
 	c.mu.Unlock()
 
@@ -199,6 +201,7 @@ func (c *core) finish(h sink.Handler) {
 	c.mu.Lock()
 	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
 	c.mu.Unlock()
+	c.stats.events.Add(1)
 	if h != nil {
 		h.Event(lost)
 		return
@@ -228,6 +231,7 @@ func (c *core) PauseReading() {
 		return
 	}
 	c.readPaused = true
+	c.stats.readPaused()
 	c.noRead.Store(true)
 	h := c.handler
 	c.mu.Unlock()
@@ -244,6 +248,7 @@ func (c *core) ResumeReading() {
 		return
 	}
 	c.readPaused = false
+	c.stats.readResumed()
 	c.noRead.Store(false)
 	c.mu.Unlock()
 	c.signal()
@@ -312,15 +317,18 @@ func (c *core) Drain(ctx context.Context) error { return c.gate.Wait(ctx) }
 // flowLocked applies a pause or resume to the gate and, in channel mode,
 // queues its event (never blocking). c.mu is held.
 func (c *core) flowLocked(tr flow.Transition) {
+	c.stats.flowed(tr, c.flow.Size())
 	switch tr {
 	case flow.Paused:
 		c.gate.Shut()
 		if c.handler == nil {
+			c.stats.events.Add(1)
 			c.q.Control(stream.Event{Kind: stream.PauseWriting})
 		}
 	case flow.Resumed:
 		c.gate.Open()
 		if c.handler == nil {
+			c.stats.events.Add(1)
 			c.q.Control(stream.Event{Kind: stream.ResumeWriting})
 		}
 	}
@@ -353,12 +361,23 @@ func (c *core) waitReadable() bool {
 	}
 }
 
-func (c *core) deliver(h sink.Handler, e stream.Event) {
+// deliver hands e to the adapter, or sends it on the channel; it reports
+// false when the channel consumer was released first.
+func (c *core) deliver(h sink.Handler, e stream.Event) bool {
 	if h != nil {
 		h.Event(e)
-		return
+	} else if !c.q.Send(e) {
+		return false
 	}
-	c.q.Send(e)
+	c.stats.events.Add(1)
+	return true
+}
+
+// Stats returns a snapshot of the transport's counters.
+func (c *core) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats.snapshot()
 }
 
 // readFailed ends the transport after a read error, unless the error only

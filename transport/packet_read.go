@@ -81,19 +81,18 @@ func nonFatal(err error) bool {
 // a datagram read just as reading was paused waits for the resume, and
 // after a local close it is dropped. It reports whether reading goes on.
 func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from *sock.Sockaddr) bool {
-	e := stream.Event{Kind: stream.Datagram, Addr: c.sender(from)}
+	c.stats.read.Add(int64(n))
+	e := stream.Event{Kind: stream.Datagram, Addr: c.sender(from), Data: []byte{}}
 	if h != nil {
-		e.Data = []byte{}
 		if buf != nil {
 			e.Data = (*buf)[:n]
 		}
-		h.Event(e)
+		c.deliver(h, e)
 		if buf != nil {
 			sock.PutBuf(buf)
 		}
 		return true
 	}
-	e.Data = []byte{}
 	if buf != nil {
 		e.Data = bytes.Clone((*buf)[:n])
 		sock.PutBuf(buf)
@@ -101,7 +100,7 @@ func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from *s
 	if !c.waitReadable() {
 		return false
 	}
-	return c.q.Send(e)
+	return c.deliver(nil, e)
 }
 
 // sender returns the net.Addr of a datagram's sender: the same one for
@@ -126,14 +125,10 @@ func (c *packetConn) sender(from *sock.Sockaddr) net.Addr {
 // on.
 func (c *packetConn) deliverError(h sink.Handler, err error) bool {
 	e := stream.Event{Kind: stream.DatagramError, Err: err}
-	if h != nil {
-		h.Event(e)
-		return true
-	}
-	if !c.waitReadable() {
+	if h == nil && !c.waitReadable() {
 		return false
 	}
-	return c.q.Send(e)
+	return c.deliver(h, e)
 }
 
 // deliverSendErrors delivers the errors SendTo and the flush left (see

@@ -24,6 +24,9 @@ func (c *packetConn) SendTo(p []byte, addr net.Addr) error {
 		if err != nil {
 			c.sendFailedLocked(err)
 		}
+		if sent {
+			c.stats.written += int64(len(p))
+		}
 		if sent || err != nil {
 			c.mu.Unlock()
 			return nil
@@ -87,6 +90,8 @@ func (c *packetConn) flush() {
 		c.queue = c.queue[1:]
 		if err != nil {
 			c.sendFailedLocked(err)
+		} else {
+			c.stats.written += int64(len(d.p))
 		}
 		tr := c.flow.Sub(len(d.p) + DatagramOverhead)
 		c.flowLocked(tr)

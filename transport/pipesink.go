@@ -55,7 +55,7 @@ func (s *pipeSink) data(data []byte) {
 	}
 	e.Data = bytes.Clone(data)
 	if s.c.waitReadable() {
-		s.p.q.Send(e)
+		s.p.deliver(nil, e)
 	}
 }
 
@@ -96,6 +96,7 @@ func (p *process) queueFlow() {
 	if paused {
 		kind = stream.PauseWriting
 	}
+	p.events.Add(1)
 	p.q.Control(stream.Event{Kind: kind})
 }
 

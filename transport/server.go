@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // ErrServerClosed is returned by Accept once the server is closed or
@@ -22,13 +25,16 @@ var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
 type Server struct {
 	ln       net.Listener
 	cfg      resolved
-	accepted chan *conn
+	accepted chan Transport // closed when the accept goroutine ends
+	consumer atomic.Int32   // who takes the accepted transports: Accept, Transports or Observable
+	total    atomic.Int64   // transports accepted
 	stop     chan struct{} // closed when the server stops accepting
 	stopOnce sync.Once
 	loopDone chan struct{} // closed when the accept goroutine has ended
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open transports, removed when they close
+	closed  Stats              // the counters of the transports that closed
 	changed chan struct{}      // closed and replaced whenever one closes
 	err     error              // why accepting ended, if it failed
 }
@@ -53,7 +59,7 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 	s := &Server{
 		ln:       ln,
 		cfg:      cfg,
-		accepted: make(chan *conn),
+		accepted: make(chan Transport),
 		stop:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 		conns:    make(map[*conn]struct{}),
@@ -70,11 +76,19 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // does not read until its events are claimed. It returns ErrServerClosed
 // once the server is closed, the listener's error if accepting failed, and
 // ctx.Err() when ctx ends first; ctx bounds the wait only.
+//
+// The accepted transports have one consumer: Accept calls (any number,
+// concurrently), or Transports, or Observable. Accept after either of the
+// others returns stream.ErrAlreadySubscribed.
 func (s *Server) Accept(ctx context.Context) (Transport, error) {
+	if !s.claim(takeAccept) {
+		return nil, stream.ErrAlreadySubscribed
+	}
 	select {
-	case c := <-s.accepted:
-		return c, nil
-	case <-s.loopDone:
+	case c, ok := <-s.accepted:
+		if ok {
+			return c, nil
+		}
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
@@ -88,6 +102,7 @@ func (s *Server) Accept(ctx context.Context) (Transport, error) {
 
 func (s *Server) acceptLoop() {
 	defer close(s.loopDone)
+	defer close(s.accepted)
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -157,8 +172,11 @@ func (s *Server) track(c *conn) {
 	s.mu.Lock()
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
+	s.total.Add(1)
 	c.onDone = func() {
+		st := c.Stats()
 		s.mu.Lock()
+		s.closed = s.closed.Add(st)
 		delete(s.conns, c)
 		close(s.changed)
 		s.changed = make(chan struct{})

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/reactivex/rxgo/v2"
@@ -28,6 +29,7 @@ type process struct {
 	exited  chan struct{}
 	made    chan struct{}  // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
+	events  atomic.Int64   // delivered, for Stats
 
 	mu      sync.Mutex
 	handler sink.Handler
@@ -214,6 +216,7 @@ func (p *process) run() {
 	p.mu.Lock()
 	lost := stream.Event{Kind: stream.Lost, Err: p.lostErr}
 	p.mu.Unlock()
+	p.events.Add(1)
 	if h != nil {
 		h.Event(lost)
 		return
@@ -242,9 +245,23 @@ func (p *process) sink() sink.Handler {
 func (p *process) deliver(h sink.Handler, e stream.Event) {
 	if h != nil {
 		h.Event(e)
+	} else if !p.q.Send(e) {
 		return
 	}
-	p.q.Send(e)
+	p.events.Add(1)
+}
+
+// Stats implements BaseTransport: the sum of the pipes' counters, with the
+// subprocess transport's own events.
+func (p *process) Stats() Stats {
+	var s Stats
+	for _, c := range p.pipes {
+		if c != nil {
+			s = s.Add(c.Stats())
+		}
+	}
+	s.Events = p.events.Load()
+	return s
 }
 
 // Events implements BaseTransport.

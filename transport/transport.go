@@ -38,6 +38,9 @@ type BaseTransport interface {
 	// Observable returns the transport's events as an rxgo Observable whose
 	// first subscription claims them. See stream.Queue.Observable.
 	Observable(opts ...rxgo.Option) rxgo.Observable
+	// Stats returns a snapshot of the transport's counters: bytes, events,
+	// pauses. It may be called at any time, after Lost too.
+	Stats() Stats
 }
 
 // ReadTransport is a transport that reads (asyncio's ReadTransport).

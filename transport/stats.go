@@ -1,0 +1,116 @@
+package transport
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/rxnet/rxnet/internal/flow"
+)
+
+// Stats is a snapshot of a transport's counters, from its Stats method.
+// The counters only grow; the durations include a pause still running.
+type Stats struct {
+	// BytesRead counts the bytes read: stream data, datagram payloads,
+	// a subprocess's stdout and stderr.
+	BytesRead int64
+	// BytesWritten counts the bytes the kernel took (datagram payloads,
+	// a subprocess's stdin).
+	BytesWritten int64
+	// Events counts the events delivered to the consumer, Made and Lost
+	// included.
+	Events int64
+	// WritePauses counts the times writing paused (PauseWriting), and
+	// WritePausedFor the time it stayed paused.
+	WritePauses    int64
+	WritePausedFor time.Duration
+	// ReadPauses counts the PauseReading calls that paused reading, and
+	// ReadPausedFor the time it stayed paused.
+	ReadPauses    int64
+	ReadPausedFor time.Duration
+	// PeakWriteBuffer is the largest WriteBufferSize seen.
+	PeakWriteBuffer int
+}
+
+// Add returns the sum of s and o, counter by counter; PeakWriteBuffer is
+// the larger of the two.
+func (s Stats) Add(o Stats) Stats {
+	return Stats{
+		BytesRead:       s.BytesRead + o.BytesRead,
+		BytesWritten:    s.BytesWritten + o.BytesWritten,
+		Events:          s.Events + o.Events,
+		WritePauses:     s.WritePauses + o.WritePauses,
+		WritePausedFor:  s.WritePausedFor + o.WritePausedFor,
+		ReadPauses:      s.ReadPauses + o.ReadPauses,
+		ReadPausedFor:   s.ReadPausedFor + o.ReadPausedFor,
+		PeakWriteBuffer: max(s.PeakWriteBuffer, o.PeakWriteBuffer),
+	}
+}
+
+// counters are a transport's live Stats. read and events are counted
+// without a lock by the read goroutine; the rest is guarded by the
+// transport's mutex.
+type counters struct {
+	read, events           atomic.Int64
+	written                int64
+	writePauses, readPause int64
+	writeSince, readSince  time.Time // zero while not paused
+	writeFor, readFor      time.Duration
+	peak                   int
+}
+
+// flowed records a write pause or resume and the buffer's size.
+func (k *counters) flowed(tr flow.Transition, size int) {
+	k.peak = max(k.peak, size)
+	switch tr {
+	case flow.Paused:
+		k.writePauses++
+		k.writeSince = time.Now()
+	case flow.Resumed:
+		k.writeFor += since(&k.writeSince)
+	}
+}
+
+// readPaused and readResumed record PauseReading and its end.
+func (k *counters) readPaused() {
+	k.readPause++
+	k.readSince = time.Now()
+}
+
+func (k *counters) readResumed() { k.readFor += since(&k.readSince) }
+
+// ended stops the clocks of pauses still running (the transport is done).
+func (k *counters) ended() {
+	k.writeFor += since(&k.writeSince)
+	k.readResumed()
+}
+
+// snapshot returns the Stats now.
+func (k *counters) snapshot() Stats {
+	s := Stats{
+		BytesRead:       k.read.Load(),
+		BytesWritten:    k.written,
+		Events:          k.events.Load(),
+		WritePauses:     k.writePauses,
+		WritePausedFor:  k.writeFor,
+		ReadPauses:      k.readPause,
+		ReadPausedFor:   k.readFor,
+		PeakWriteBuffer: k.peak,
+	}
+	if !k.writeSince.IsZero() {
+		s.WritePausedFor += time.Since(k.writeSince)
+	}
+	if !k.readSince.IsZero() {
+		s.ReadPausedFor += time.Since(k.readSince)
+	}
+	return s
+}
+
+// since returns the time since *t and clears it; zero when *t is zero.
+func since(t *time.Time) time.Duration {
+	if t.IsZero() {
+		return 0
+	}
+	d := time.Since(*t)
+	*t = time.Time{}
+	return d
+}
