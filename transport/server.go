@@ -28,7 +28,7 @@ type Server struct {
 	accepted chan Transport // closed when the accept goroutine ends
 	consumer atomic.Int32   // who takes the accepted transports: Accept, Transports or Observable
 	total    atomic.Int64   // transports accepted
-	stop     chan struct{} // closed when the server stops accepting
+	stop     chan struct{}  // closed when the server stops accepting
 	stopOnce sync.Once
 	loopDone chan struct{} // closed when the accept goroutine has ended
 
