@@ -48,8 +48,9 @@ type runner struct {
 	wake        chan struct{}
 
 	// Guarded by mu.
-	told bool // the protocol was last told PauseWriting
-	lost bool
+	told    bool      // the protocol was last told PauseWriting
+	lost    bool      // ConnectionLost was called
+	handoff *Detached // the events go to a stream for now (Detach)
 }
 
 var _ sink.Handler = (*runner)(nil)
@@ -69,8 +70,7 @@ func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 
 // Event implements sink.Handler.
 func (r *runner) Event(e stream.Event) {
-	switch e.Kind {
-	case stream.Made:
+	if e.Kind == stream.Made {
 		r.reader = goid.Get()
 		r.multi = r.p.concurrent()
 		r.lock(r.reader)
@@ -78,14 +78,43 @@ func (r *runner) Event(e stream.Event) {
 		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
 		close(r.made)
-	case stream.Data, stream.Datagram, stream.PipeData:
-		if !r.lockForData(e.FD) {
+		return
+	}
+	for {
+		if !r.lockFor(e) {
 			return
 		}
+		h := r.handoff
+		if h == nil {
+			r.dispatch(e)
+			return
+		}
+		r.unlock()
+		if h.forward(e) {
+			return
+		}
+		// Handed back meanwhile: the protocol takes it.
+	}
+}
+
+// lockFor takes mu to deliver e; it reports false, without the lock,
+// when a data event must be dropped (see lockForData).
+func (r *runner) lockFor(e stream.Event) bool {
+	switch e.Kind {
+	case stream.Data, stream.Datagram, stream.PipeData:
+		return r.lockForData(e.FD)
+	}
+	r.lock(r.deliverer())
+	return true
+}
+
+// dispatch calls the callback for e. mu is held; dispatch releases it.
+func (r *runner) dispatch(e stream.Event) {
+	switch e.Kind {
+	case stream.Data, stream.Datagram, stream.PipeData:
 		r.received(e)
 		r.unlock()
 	case stream.EOF:
-		r.lock(r.deliverer())
 		if r.t.IsClosing() { // no EOFReceived after a close (asyncio L10)
 			r.unlock()
 			return
@@ -96,18 +125,15 @@ func (r *runner) Event(e stream.Event) {
 			r.at.CloseAfterEOF()
 		}
 	case stream.Lost:
-		r.lock(r.deliverer())
 		r.lost = true
 		r.connectionLost(e.Err)
 		r.unlock()
 	case stream.DatagramError:
-		r.lock(r.deliverer())
 		if !r.t.IsClosing() { // like a datagram: nothing after a close
 			r.received(e)
 		}
 		r.unlock()
 	default: // PipeLost, Exited
-		r.lock(r.deliverer())
 		r.received(e)
 		r.unlock()
 	}
@@ -190,9 +216,12 @@ func (r *runner) deliverFlow() {
 			return
 		}
 		r.told = paused
-		if paused {
+		switch {
+		case r.handoff != nil:
+			r.handoff.flow(paused)
+		case paused:
 			r.pauseWriting()
-		} else {
+		default:
 			r.resumeWriting()
 		}
 	}

@@ -109,6 +109,13 @@ func (c *core) handlerSetter(h sink.Handler, prepare func()) func() {
 	}
 }
 
+// Handler implements sink.Attacher.
+func (c *core) Handler() sink.Handler {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.handler
+}
+
 // ExtraInfo implements BaseTransport.
 func (c *core) ExtraInfo(name string) (any, bool) { return c.info.get(name) }
 

@@ -111,6 +111,9 @@ func (p *process) Attach(h sink.Handler) bool {
 	})
 }
 
+// Handler implements sink.Attacher.
+func (p *process) Handler() sink.Handler { return p.sink() }
+
 // Fail implements sink.Attacher: it aborts the transport, with err as
 // Lost's error.
 func (p *process) Fail(err error) {

@@ -28,6 +28,8 @@ type Attacher interface {
 	// Attach claims the transport's events for h and starts reading. It
 	// reports false when the events already have a consumer.
 	Attach(h Handler) bool
+	// Handler returns the Handler the transport delivers to, nil for none.
+	Handler() Handler
 	// Fail aborts the transport with err as Lost's error.
 	Fail(err error)
 	// CloseAfterEOF closes the transport because the protocol's
