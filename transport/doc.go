@@ -5,7 +5,11 @@
 // return transports with asyncio's whole surface ([Transport]): Close,
 // Abort, ExtraInfo, PauseReading and ResumeReading, Write (never
 // blocking), WriteBuffers (writev), WriteEOF, write-buffer limits, and the
-// Writable and Drain backpressure signals.
+// Writable and Drain backpressure signals. [ListenPacket] and
+// [DialPacket] open UDP and unixgram endpoints ([DatagramTransport]);
+// [Exec] and [Shell] run a child with its standard streams as pipes
+// ([SubprocessTransport]); [ReadPipe] and [WritePipe] make transports of
+// pipes, FIFOs and character devices. Every transport has [Stats].
 //
 //	t, err := transport.Dial(ctx, "tcp", "example.com:7")
 //	if err != nil { ... }
@@ -51,7 +55,9 @@
 //
 // # Platform support
 //
-// Stream transports need a Unix system. WithNoDelay, WithKeepAlive and
-// WithReusePort are Linux only; elsewhere they return an error wrapping
-// errors.ErrUnsupported.
+// Stream, pipe and subprocess transports need a Unix system; datagram
+// endpoints need Linux. The socket options (WithNoDelay, WithKeepAlive,
+// WithReusePort, WithReuseAddr, WithBroadcast, WithReceiveBuffer,
+// WithSendBuffer) are Linux only. Elsewhere these return an error
+// wrapping errors.ErrUnsupported.
 package transport

@@ -47,8 +47,8 @@ var (
 
 // Exec starts cmd with its standard streams connected as the options say
 // (pipes by default) and returns it as a SubprocessTransport (asyncio's
-// subprocess_exec). ctx bounds the start only; use exec.CommandContext for
-// a child that ctx kills. A stream that cmd already sets (cmd.Stdin,
+// subprocess_exec). ctx bounds the start only; a cmd made by
+// exec.CommandContext is killed when its own context ends. A stream that cmd already sets (cmd.Stdin,
 // cmd.Stdout, cmd.Stderr) must be an *os.File; it is the child's, not a
 // pipe of the transport. The child runs at once; its output waits in the
 // pipes until the events are claimed.
@@ -174,13 +174,15 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// wait reaps the child and records its exit code.
+// wait reaps the child and records its exit code. With only *os.File
+// streams (Exec allows no other), cmd.Wait waits for the child alone, not
+// for a grandchild holding a pipe; it also ends exec.CommandContext's
+// goroutine.
 func (p *process) wait() {
-	ps, err := p.cmd.Process.Wait()
+	p.cmd.Wait()
 	p.mu.Lock()
 	p.code, p.codeOK = -1, true // reaped by someone else: unknown
-	if err == nil {
-		p.cmd.ProcessState = ps
+	if ps := p.cmd.ProcessState; ps != nil {
 		p.code = exitCode(ps)
 	}
 	p.mu.Unlock()

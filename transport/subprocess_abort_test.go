@@ -3,6 +3,8 @@
 package transport_test
 
 import (
+	"context"
+	"os/exec"
 	"testing"
 
 	"github.com/rxnet/rxnet/stream"
@@ -29,5 +31,25 @@ func TestLC4_SubprocessAbortKillsAndEnds(t *testing.T) {
 	}
 	if code := spWaitCode(t, sp); code != -9 {
 		t.Fatalf("ReturnCode %d after Abort, want -9", code)
+	}
+}
+
+// TestLC5_CommandContextKillsAndEnds: a cmd from exec.CommandContext is
+// killed when its context ends, and os/exec's goroutine ends with the
+// reaping (goleak checks).
+func TestLC5_CommandContextKillsAndEnds(t *testing.T) {
+	base := childCmd(t, "echo")
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, base.Path, base.Args[1:]...)
+	cmd.Env = base.Env
+	sp := spExec(t, cmd)
+	ch := sp.Events()
+	if e := nextEvent(t, ch); e.Kind != stream.Made {
+		t.Fatalf("first event %v, want Made", e)
+	}
+	cancel()
+	spCollect(t, ch)
+	if code := spWaitCode(t, sp); code != -9 {
+		t.Fatalf("ReturnCode %d after the context ended, want -9", code)
 	}
 }

@@ -15,7 +15,8 @@ type BaseTransport interface {
 	// Close closes the transport: reading stops at once, later writes are
 	// refused, buffered writes are flushed, then the descriptor is closed
 	// and Lost is delivered (nil, unless the flush failed). Events still
-	// queued may be dropped to make room for Lost. Close is idempotent: a
+	// queued may be dropped to make room for Lost (a subprocess transport
+	// drops none: see SubprocessTransport). Close is idempotent: a
 	// second call does nothing and returns nil. It never waits for the
 	// flush.
 	Close() error

@@ -12,12 +12,12 @@ import (
 // beyond its length.
 const DatagramOverhead = 8
 
-// ListenPacket returns an error wrapping errors.ErrUnsupported off Unix.
+// ListenPacket returns an error wrapping errors.ErrUnsupported off Linux.
 func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (DatagramTransport, error) {
 	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
 }
 
-// DialPacket returns an error wrapping errors.ErrUnsupported off Unix.
+// DialPacket returns an error wrapping errors.ErrUnsupported off Linux.
 func DialPacket(ctx context.Context, network, raddr string, opts ...Option) (DatagramTransport, error) {
 	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
 }
