@@ -31,6 +31,25 @@
 // channel is full they wait beside it, and a pause and resume that are both
 // still waiting cancel out.
 //
+// # Framing
+//
+// [Lines], [Delimited], [LengthPrefixed] and [Split] make a [Framer],
+// which cuts a stream's Data into frames, each bounded by a maximum size:
+// on the channel ([Framer.Frames]) or as an rx operator
+// ([Framer.Observable], [Framer.Operator]). A framed stream is an event
+// stream whose Data events each hold one frame; every other event passes
+// through in order. An oversize frame aborts the transport and ends the
+// stream with a Lost carrying [ErrFrameTooLarge]. [Framer.WriteFrame]
+// encodes a frame in one Write, for a drain-aware writer. [Payloads] and
+// [PayloadsObservable] turn a stream into its payloads.
+//
+//	lines := stream.Lines(4096).Frames(t.Events(), t.Abort)
+//	for ev := range lines {
+//		if ev.Kind == stream.Data {
+//			fmt.Printf("line %q\n", ev.Data)
+//		}
+//	}
+//
 // # Concurrency
 //
 // Events are values; Data belongs to the receiver. Multiple goroutines may

@@ -12,7 +12,8 @@ type Kind uint8
 const (
 	// Made is the first event of every transport, exactly once.
 	Made Kind = iota + 1
-	// Data carries bytes read from a stream transport; Event.Data is non-empty.
+	// Data carries bytes read from a stream transport (never empty), or
+	// one frame of a framed stream (which may be empty).
 	Data
 	// EOF says the peer will send no more bytes; at most once, after every Data.
 	EOF
