@@ -311,15 +311,7 @@ func (f Framer) runFrames(ctx context.Context, in <-chan Event, out chan<- Frame
 			s.finish(emit)
 			return
 		}
-		more, err := s.step(e, emit)
-		if err != nil {
-			s.fail(err, emit, abort, drain)
-			return
-		}
-		if !more {
-			if s.gone {
-				callAbort(abort)
-			}
+		if !s.consume(e, emit, abort, drain) {
 			return
 		}
 	}
@@ -410,6 +402,21 @@ func (s *framing) finish(emit emitFunc) {
 	if s.tailErr != nil {
 		emit(Event{Kind: Lost, Err: s.tailErr})
 	}
+}
+
+// consume feeds e to the framing and reports whether the stream goes on;
+// when it does not, it has ended the stream (and aborted the source if
+// need be).
+func (s *framing) consume(e Event, emit emitFunc, abort func(), drain func() error) bool {
+	more, err := s.step(e, emit)
+	if err != nil {
+		s.fail(err, emit, abort, drain)
+		return false
+	}
+	if !more && s.gone {
+		callAbort(abort)
+	}
+	return more
 }
 
 // fail ends the framed stream on a framing error: the source is aborted

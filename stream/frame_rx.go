@@ -71,15 +71,7 @@ func (f Framer) produce(ctx context.Context, next chan<- rxgo.Item, src rxgo.Obs
 				}
 				continue
 			}
-			more, err := s.step(e, emit)
-			if err != nil {
-				s.fail(err, emit, abort, drain)
-				return
-			}
-			if !more {
-				if s.gone {
-					callAbort(abort)
-				}
+			if !s.consume(e, emit, abort, drain) {
 				return
 			}
 		case <-ctx.Done():

@@ -48,7 +48,7 @@ var (
 // events are claimed.
 func newConn(nc streamConn, cfg resolved) (*conn, error) {
 	c := &conn{nc: nc, readCap: cfg.readSize}
-	if err := c.init(nc, cfg, c.run, c.buf.Reset, sock.New); err != nil {
+	if err := c.init(nc, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}
 	return c, nil

@@ -10,20 +10,14 @@ import (
 	"github.com/rxnet/rxnet/stream"
 )
 
-// run is the read goroutine, started by the first claim of the events: it
-// delivers Made, reads until EOF, an error or a local close, waits for the
-// descriptor to close (after the write flush), and delivers Lost.
-func (c *conn) run() {
-	c.mu.Lock()
-	h := c.handler
-	c.mu.Unlock()
-	c.deliver(h, stream.Event{Kind: stream.Made})
+// read is the read goroutine's work (see core.run): a write pipe only
+// watches for its reader going away.
+func (c *conn) read(h sink.Handler) {
 	if c.pipe == writePipe {
 		c.watchReader()
-	} else {
-		c.readLoop(h)
+		return
 	}
-	c.finish(h)
+	c.readLoop(h)
 }
 
 // readLoop reads and delivers until EOF, a failure or a local close.

@@ -66,17 +66,17 @@ type core struct {
 	stats      counters
 }
 
-// init sets up the core for sk; run is the read goroutine, started by the
-// first claim of the events, dropBuf empties the write buffer, and newFD
-// is sock.New or sock.NewDatagram.
-func (c *core) init(sk socket, cfg resolved, run, dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
+// init sets up the core for sk: read is the read goroutine's work between
+// Made and Lost (see run), dropBuf empties the write buffer, and newFD is
+// sock.New or sock.NewDatagram.
+func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
 	c.sk, c.cfg, c.dropBuf = sk, cfg, dropBuf
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
 	c.done = make(chan struct{})
 	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
-	c.q = stream.NewQueue(cfg.eventBuffer, func() { go run() }, c.Abort)
+	c.q = stream.NewQueue(cfg.eventBuffer, func() { go c.run(read) }, c.Abort)
 	fd, err := newFD(sk, c.noRead.Load)
 	c.fd = fd
 	return err
@@ -200,6 +200,19 @@ func (c *core) shut(err error) {
 	if c.onDone != nil {
 		c.onDone()
 	}
+}
+
+// run is the read goroutine, started by the first claim of the events:
+// it delivers Made, reads (read returns at EOF, on a failure or a local
+// close), waits for the descriptor to close (after the write flush), and
+// delivers Lost.
+func (c *core) run(read func(sink.Handler)) {
+	c.mu.Lock()
+	h := c.handler
+	c.mu.Unlock()
+	c.deliver(h, stream.Event{Kind: stream.Made})
+	read(h)
+	c.finish(h)
 }
 
 // finish waits for the descriptor to close and delivers Lost.

@@ -54,12 +54,7 @@ func WithWriteBufferLimits(high, low int) Option {
 // does not keep up: at most n bytes in its event channel, plus one read.
 // Zero means DefaultReadLimit; a negative n is an error.
 func WithReadLimit(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.errs = append(c.errs, fmt.Errorf("transport: negative read limit %d", n))
-		}
-		c.readLimit = n
-	}
+	return func(c *config) { c.readLimit = c.nonNegative("read limit", n) }
 }
 
 // WithHalfClose keeps the transport open after the peer's EOF, so it can
@@ -74,12 +69,7 @@ func WithHalfClose() Option {
 // least 2). Each read is then at most the read limit divided by n bytes.
 // Zero means DefaultEventBuffer; a negative n is an error.
 func WithEventBuffer(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.errs = append(c.errs, fmt.Errorf("transport: negative event buffer %d", n))
-		}
-		c.eventBuffer = n
-	}
+	return func(c *config) { c.eventBuffer = c.nonNegative("event buffer", n) }
 }
 
 // WithNoDelay sets TCP_NODELAY on TCP connections (Go's default is on).
@@ -121,23 +111,13 @@ func WithBroadcast() Option {
 // keeps the system default; a negative n is an error. Linux only, like
 // WithReuseAddr.
 func WithReceiveBuffer(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.errs = append(c.errs, fmt.Errorf("transport: negative receive buffer %d", n))
-		}
-		c.recvBuf = n
-	}
+	return func(c *config) { c.recvBuf = c.nonNegative("receive buffer", n) }
 }
 
 // WithSendBuffer sets the socket's kernel send buffer (SO_SNDBUF), with
 // WithReceiveBuffer's rules.
 func WithSendBuffer(n int) Option {
-	return func(c *config) {
-		if n < 0 {
-			c.errs = append(c.errs, fmt.Errorf("transport: negative send buffer %d", n))
-		}
-		c.sendBuf = n
-	}
+	return func(c *config) { c.sendBuf = c.nonNegative("send buffer", n) }
 }
 
 // WithLocalAddr binds the socket that Dial or DialPacket opens to addr
@@ -183,6 +163,14 @@ func withStdio(fd int, s Stdio) Option {
 		}
 		c.stdio[fd] = s
 	}
+}
+
+// nonNegative returns n, recording an error when it is negative.
+func (c *config) nonNegative(what string, n int) int {
+	if n < 0 {
+		c.errs = append(c.errs, fmt.Errorf("transport: negative %s %d", what, n))
+	}
+	return n
 }
 
 // resolved is a validated configuration.

@@ -60,7 +60,7 @@ func newPacketConn(ps packetSocket, cfg resolved) (*packetConn, error) {
 	}
 	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr)}
 	cfg.eventBuffer = cfg.packetEvents
-	if err := c.init(ps, cfg, c.run, func() { c.queue = nil }, sock.NewDatagram); err != nil {
+	if err := c.init(ps, cfg, c.readLoop, func() { c.queue = nil }, sock.NewDatagram); err != nil {
 		return nil, err
 	}
 	return c, nil

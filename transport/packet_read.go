@@ -15,19 +15,6 @@ import (
 	"github.com/rxnet/rxnet/stream"
 )
 
-// run is the read goroutine, started by the first claim of the events: it
-// delivers Made, reads datagrams until a local close or a fatal error,
-// waits for the descriptor to close (after the queue's flush), and
-// delivers Lost.
-func (c *packetConn) run() {
-	c.mu.Lock()
-	h := c.handler
-	c.mu.Unlock()
-	c.deliver(h, stream.Event{Kind: stream.Made})
-	c.readLoop(h)
-	c.finish(h)
-}
-
 // readLoop reads and delivers datagrams, and the send errors the writers
 // left for it, until the endpoint closes or fails.
 func (c *packetConn) readLoop(h sink.Handler) {

@@ -119,7 +119,7 @@ func pollable(f *os.File) (*os.File, error) {
 // pollable.
 func newPipeConn(pf pipeFile, kind pipeKind, cfg resolved) (*conn, error) {
 	c := &conn{nc: pf, readCap: cfg.readSize, pipe: kind}
-	if err := c.init(pf, cfg, c.run, c.buf.Reset, sock.New); err != nil {
+	if err := c.init(pf, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}
 	c.info.raw = nil // a pipe has no "socket"
