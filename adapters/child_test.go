@@ -4,51 +4,29 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/rxnet/rxnet/internal/childtest"
 )
 
 // The subprocess tests run no external program: every child is this test
-// binary again, started by childCmd with childEnv naming what it does.
+// binary again, started by childCmd (package childtest).
 // TestMain runs that behaviour instead of the tests and exits.
 
-// childEnv names the behaviour a re-executed test binary runs.
-const childEnv = "RXNET_TEST_CHILD"
+// childTimeout is childtest.Timeout: Main ends a child after it.
+const childTimeout = childtest.Timeout
 
-// childTimeout ends a child nobody ended, so that no process outlives a
-// failed test for long.
-const childTimeout = 20 * time.Second
-
-// childCmd returns a command that runs this test binary as a child with
-// the named behaviour and args (-test.run=^$: no test, should the
-// dispatch in TestMain ever be skipped). Under the race detector a
-// process sleeps a second at exit unless GORACE says otherwise.
+// childCmd returns a command running this test binary as a child with the
+// named behaviour (see runChild).
 func childCmd(t testing.TB, behaviour string, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), childEnv+"="+behaviour,
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	return cmd
-}
-
-// childArgs returns the arguments childCmd put after "--".
-func childArgs() []string {
-	if i := slices.Index(os.Args, "--"); i >= 0 {
-		return os.Args[i+1:]
-	}
-	return nil
+	return childtest.Cmd(behaviour, args...)
 }
 
 // runChild runs a child behaviour and returns its exit status.
 func runChild(name string, args []string) int {
-	time.AfterFunc(childTimeout, func() { os.Exit(99) })
 	switch name {
 	case "echo": // stdin to stdout until EOF
 		io.Copy(os.Stdout, os.Stdin)

@@ -1,19 +1,18 @@
 package adapters_test
 
 import (
-	"os"
 	"testing"
+
+	"github.com/rxnet/rxnet/internal/childtest"
 
 	"go.uber.org/goleak"
 )
 
 // TestMain runs a child behaviour when this binary was started as a
-// subprocess by childCmd (child_test.go). Otherwise it runs the tests and
+// subprocess by childCmd (child_test.go, package childtest). Otherwise it runs the tests and
 // fails them when a goroutine outlives them (DESIGN LC5): every transport,
 // server and Serve loop a test starts must be closed by its cleanups.
 func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		os.Exit(runChild(name, childArgs()))
-	}
+	childtest.Main(runChild)
 	goleak.VerifyTestMain(m)
 }

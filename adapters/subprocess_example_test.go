@@ -10,7 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"slices"
-	"strings"
+
+	"github.com/rxnet/rxnet/internal/childtest"
 
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/transport"
@@ -22,14 +23,7 @@ import (
 // the race detector's second of sleep at exit). In a program of your
 // own, exec.Command("cat") is the same child.
 func exampleChild(behaviour string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = append(os.Environ(), childEnv+"="+behaviour,
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-	return cmd
+	return childtest.Cmd(behaviour, args...)
 }
 
 // greeter is a SubprocessProtocol that sends its child a line, collects

@@ -12,54 +12,28 @@ import (
 	"os/signal"
 	"slices"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rxnet/rxnet/internal/childtest"
 
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
 
 // The subprocess tests run no external program: every child is this test
-// binary again, started by childCmd with childEnv naming what it does.
+// binary again, started by childCmd (package childtest).
 // TestMain runs that behaviour instead of the tests and exits.
 
-// childEnv names the behaviour a re-executed test binary runs.
-const childEnv = "RXNET_TEST_CHILD"
+// childTimeout is childtest.Timeout: Main ends a child after it.
+const childTimeout = childtest.Timeout
 
-// childTimeout ends a child that was told to wait and never was released,
-// so that no process outlives a failed test for long.
-const childTimeout = 20 * time.Second
-
-// childCmd returns a command that runs this test binary as a child with
-// the named behaviour and args. It runs no test (-test.run=^$) if the
-// dispatch in TestMain were ever skipped.
+// childCmd returns a command running this test binary as a child with the
+// named behaviour (see runChild).
 func childCmd(t testing.TB, behaviour string, args ...string) *exec.Cmd {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = childEnviron(behaviour)
-	return cmd
-}
-
-// childEnviron is the environment of a child with the given behaviour.
-// Under the race detector a process sleeps a second at exit unless told
-// not to (GORACE atexit_sleep_ms).
-func childEnviron(behaviour string) []string {
-	return append(os.Environ(), childEnv+"="+behaviour,
-		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-}
-
-// childArgs returns the arguments childCmd put after "--".
-func childArgs() []string {
-	if i := slices.Index(os.Args, "--"); i >= 0 {
-		return os.Args[i+1:]
-	}
-	return nil
+	return childtest.Cmd(behaviour, args...)
 }
 
 // patternByte is byte off of the flood pattern (a period of 251, a prime,
@@ -78,7 +52,6 @@ func patternAt(off int64, n int) []byte {
 // runChild runs a child behaviour and returns its exit status.
 func runChild(name string, args []string) int {
 	// Nothing a child does may hang for ever.
-	time.AfterFunc(childTimeout, func() { os.Exit(99) })
 	switch name {
 	case "echo": // stdin to stdout until EOF
 		if _, err := io.Copy(os.Stdout, os.Stdin); err != nil {
@@ -138,7 +111,7 @@ func spawnGrandchild() int {
 		return 1
 	}
 	gc := exec.Command(exe, "-test.run=^$")
-	gc.Env = childEnviron("hold")
+	gc.Env = childtest.Environ("hold")
 	gc.Stdin, gc.Stdout = os.Stdin, os.Stdout
 	if err := gc.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,18 +1,17 @@
 package transport_test
 
 import (
-	"os"
 	"testing"
+
+	"github.com/rxnet/rxnet/internal/childtest"
 
 	"go.uber.org/goleak"
 )
 
 // TestMain runs a child behaviour when this binary was started as a
-// subprocess by childCmd (child_test.go), and the tests otherwise, failing
+// subprocess by childCmd (child_test.go, package childtest), and the tests otherwise, failing
 // them when a goroutine outlives them.
 func TestMain(m *testing.M) {
-	if name := os.Getenv(childEnv); name != "" {
-		os.Exit(runChild(name, childArgs()))
-	}
+	childtest.Main(runChild)
 	goleak.VerifyTestMain(m)
 }

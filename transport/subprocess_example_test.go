@@ -13,6 +13,8 @@ import (
 	"os/exec"
 	"slices"
 
+	"github.com/rxnet/rxnet/internal/childtest"
+
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -22,13 +24,7 @@ import (
 // so the examples need no shell and no other program. In a program of
 // your own, exec.Command("cat") is the same child.
 func exampleChild(behaviour string, args ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		exe = os.Args[0]
-	}
-	cmd := exec.Command(exe, append([]string{"-test.run=^$", "--"}, args...)...)
-	cmd.Env = childEnviron(behaviour)
-	return cmd
+	return childtest.Cmd(behaviour, args...)
 }
 
 // Exec (asyncio's subprocess_exec) starts a child with its standard
