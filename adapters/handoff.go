@@ -18,7 +18,7 @@ import (
 // ErrNotDetachable is returned by Detach for a transport that no Protocol
 // drives (or one already detached), and by Detached.Attach once its
 // events went to an Observable or were handed back.
-var ErrNotDetachable = errors.New("adapters: transport not driven by a protocol")
+var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no protocol drives them, or they went to an Observable")
 
 // Detached is a transport whose events Detach took from its protocol: the
 // rest of the connection as a stream, for a channel consumer or an rx
@@ -30,20 +30,26 @@ type Detached struct {
 	t      transport.Transport
 	q      *stream.Queue
 	opened chan struct{} // closed once the stream's Made is taken
-	sendMu sync.Mutex    // held while an event goes into q
-	back   bool          // guarded by sendMu: handed back
-	rx     atomic.Bool   // claimed by an Observable: no way back
+	freed  chan struct{} // closed once the transport is closing (release)
+	free   sync.Once
+	sendMu sync.Mutex  // held while an event goes into q
+	back   bool        // guarded by sendMu: handed back
+	rx     atomic.Bool // claimed by an Observable: no way back
+	rest   []byte      // the first Data, sent after Made
 }
 
 // Detach stops delivering t's events to its protocol and returns them as
 // a stream (asyncio's set_protocol, with an rx pipeline for the new
 // protocol). It may be called inside a callback, typically DataReceived
 // once a header is parsed: the next event, and every one after it, goes
-// to the stream, none is lost or repeated. The stream starts with a Made
-// of its own, then the events in order; its Data is owned by the
-// receiver. The transport stays half-open at EOF: the consumer closes it
-// (WithHalfClose). PauseWriting and ResumeWriting go to the stream too.
-func Detach(t transport.Transport) (*Detached, error) {
+// to the stream, none is lost or repeated. rest is what the stream starts
+// with, the bytes of the chunk being handled that come after the header
+// (nil for none; Detach copies them). The stream starts with a Made of
+// its own, then a Data with rest, then the events in order; its Data is
+// owned by the receiver. The transport stays half-open at EOF: the
+// consumer closes it (WithHalfClose). PauseWriting and ResumeWriting go
+// to the stream too.
+func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	at, ok := t.(sink.Attacher)
 	if !ok {
 		return nil, ErrNotDetachable
@@ -55,7 +61,10 @@ func Detach(t transport.Transport) (*Detached, error) {
 	if _, ok := r.p.(streamCallbacks); !ok {
 		return nil, ErrNotDetachable
 	}
-	d := &Detached{r: r, t: t, opened: make(chan struct{})}
+	d := &Detached{r: r, t: t, opened: make(chan struct{}), freed: make(chan struct{})}
+	if len(rest) > 0 {
+		d.rest = bytes.Clone(rest)
+	}
 	d.q = stream.NewQueue(transport.DefaultEventBuffer, d.open, t.Abort)
 	inCallback := r.inCallback()
 	if !inCallback {
@@ -70,13 +79,21 @@ func Detach(t transport.Transport) (*Detached, error) {
 		return nil, ErrNotDetachable
 	}
 	r.handoff = d
+	r.detached.Store(d)
+	r.told = false  // the stream was told nothing yet:
+	r.deliverFlow() // a pause now is its first PauseWriting (after Made)
+	if t.IsClosing() {
+		d.release() // no Wake may come any more
+	}
 	return d, nil
 }
 
-// open sends the stream's Made when its consumer claims it.
+// open sends the stream's Made, and rest, when its consumer claims it.
 func (d *Detached) open() {
 	go func() {
-		d.q.Send(stream.Event{Kind: stream.Made})
+		if d.q.Send(stream.Event{Kind: stream.Made}) && d.rest != nil {
+			d.q.Send(stream.Event{Kind: stream.Data, Data: d.rest})
+		}
 		close(d.opened)
 	}()
 }
@@ -99,7 +116,13 @@ func (d *Detached) Transport() transport.Transport { return d.t }
 // forward puts e into the stream; it reports false when the events were
 // handed back meanwhile (the protocol then takes e).
 func (d *Detached) forward(e stream.Event) bool {
-	<-d.opened
+	select {
+	case <-d.opened:
+	case <-d.freed:
+		if !d.q.Claimed() {
+			return true // nobody will read it: dropped
+		}
+	}
 	d.sendMu.Lock()
 	defer d.sendMu.Unlock()
 	if d.back {
@@ -114,6 +137,15 @@ func (d *Detached) forward(e stream.Event) bool {
 	}
 	d.q.Send(e)
 	return true
+}
+
+// release lets the stream's producer stop waiting for its consumer once
+// the transport is closing, as the transport's own queue does.
+func (d *Detached) release() {
+	d.free.Do(func() {
+		close(d.freed)
+		d.q.Release()
+	})
 }
 
 // flow queues a flow change (never blocking). The runner's mu is held.
@@ -153,11 +185,13 @@ func (d *Detached) Attach(p Protocol) error {
 	d.drain(ch, false)
 	r.mu.Lock()
 	r.handoff = nil
+	r.detached.Store(nil)
+	r.told = false // p was told nothing yet: a pause now is its first
 	r.mu.Unlock()
 	d.back = true
 	d.sendMu.Unlock()
-	d.q.Release()
-	r.flowPending.Store(true) // tell p the write state if it changed
+	d.release()
+	r.flowPending.Store(true)
 	r.tryFlow()
 	return nil
 }

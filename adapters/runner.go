@@ -42,9 +42,10 @@ type runner struct {
 
 	mu          sync.Mutex
 	owner       atomic.Uint64
-	reader      uint64      // the read goroutine's id
-	multi       bool        // events come from several goroutines
-	flowPending atomic.Bool // a pause or resume waits for mu
+	reader      uint64                   // the read goroutine's id
+	multi       bool                     // events come from several goroutines
+	flowPending atomic.Bool              // a pause or resume waits for mu
+	detached    atomic.Pointer[Detached] // handoff, for Wake
 	wake        chan struct{}
 
 	// Guarded by mu.
@@ -239,11 +240,15 @@ func (r *runner) ReadingPaused() {
 	r.tryFlow()
 }
 
-// Wake implements sink.Handler.
+// Wake implements sink.Handler. Once the transport is closing, a
+// detached stream's producer stops waiting for its consumer.
 func (r *runner) Wake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+	if d := r.detached.Load(); d != nil && r.t.IsClosing() {
+		d.release()
 	}
 }
 

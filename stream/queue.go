@@ -35,6 +35,7 @@ type Queue struct {
 	start  func()
 	abort  func()
 	claim  atomic.Int32
+	sent   atomic.Int64 // events handed to the consumer (Delivered)
 	once   sync.Once
 	freed  chan struct{} // closed by Release
 	freeMu sync.Once
@@ -64,6 +65,14 @@ func NewQueue(capacity int, start, abort func()) *Queue {
 		freed: make(chan struct{}),
 	}
 }
+
+// Claimed reports whether a consumer claimed the queue (or reserved it).
+func (q *Queue) Claimed() bool { return q.claim.Load() != claimNone }
+
+// Delivered returns the number of events handed to the consumer: put in
+// its channel, or sent to its Observable subscriber, not counting those
+// dropped to make room for Lost.
+func (q *Queue) Delivered() int64 { return q.sent.Load() }
 
 // Cap returns the number of events the queue holds.
 func (q *Queue) Cap() int { return q.size }
@@ -259,6 +268,7 @@ func (q *Queue) send(e Event) bool {
 	if q.items != nil {
 		select {
 		case q.items <- rxgo.Of(e):
+			q.sent.Add(1)
 			return true
 		case <-q.freed:
 			return false
@@ -266,11 +276,13 @@ func (q *Queue) send(e Event) bool {
 	}
 	select {
 	case q.ch <- e:
+		q.sent.Add(1)
 		return true
 	default:
 	}
 	select {
 	case q.ch <- e:
+		q.sent.Add(1)
 		return true
 	case <-q.freed:
 		return false
@@ -282,6 +294,7 @@ func (q *Queue) trySend(e Event) bool {
 	if q.items != nil {
 		select {
 		case q.items <- rxgo.Of(e):
+			q.sent.Add(1)
 			return true
 		default:
 			return false
@@ -289,6 +302,7 @@ func (q *Queue) trySend(e Event) bool {
 	}
 	select {
 	case q.ch <- e:
+		q.sent.Add(1)
 		return true
 	default:
 		return false
@@ -351,6 +365,7 @@ func (q *Queue) Finish(lost Event) {
 	q.done = true
 	q.mu.Unlock()
 	q.helper.Wait() // pending control events go first (or are dropped by Release)
+	q.sent.Add(1)   // Lost always reaches the consumer (or its context ended)
 	if q.items != nil {
 		q.lost = lost
 		close(q.finished) // the subscriber's goroutine delivers it
@@ -376,6 +391,7 @@ func (q *Queue) makeRoom() {
 	for {
 		select {
 		case <-q.ch:
+			q.sent.Add(-1)
 		default:
 			return
 		}

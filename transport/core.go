@@ -49,6 +49,7 @@ type core struct {
 	gate    *gate.Gate
 	info    extraInfo
 	onDone  func()        // set by a Server before the transport is handed out
+	onLost  func()        // likewise: called once Lost is delivered
 	done    chan struct{} // closed once the descriptor is closed
 	wake    chan struct{} // one pending wake-up for the read goroutine
 	noRead  atomic.Bool   // the read goroutine must not read: paused or closing
@@ -221,12 +222,15 @@ func (c *core) finish(h sink.Handler) {
 	c.mu.Lock()
 	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
 	c.mu.Unlock()
-	c.stats.events.Add(1)
 	if h != nil {
 		h.Event(lost)
-		return
+		c.stats.events.Add(1)
+	} else {
+		c.q.Finish(lost)
 	}
-	c.q.Finish(lost)
+	if c.onLost != nil {
+		c.onLost()
+	}
 }
 
 // signal wakes the read goroutine and a delivery the adapter holds back.
@@ -342,13 +346,11 @@ func (c *core) flowLocked(tr flow.Transition) {
 	case flow.Paused:
 		c.gate.Shut()
 		if c.handler == nil {
-			c.stats.events.Add(1)
 			c.q.Control(stream.Event{Kind: stream.PauseWriting})
 		}
 	case flow.Resumed:
 		c.gate.Open()
 		if c.handler == nil {
-			c.stats.events.Add(1)
 			c.q.Control(stream.Event{Kind: stream.ResumeWriting})
 		}
 	}
@@ -384,11 +386,10 @@ func (c *core) waitReadable() bool {
 // deliver hands e to the adapter, or sends it on the channel; it reports
 // false when the channel consumer was released first.
 func (c *core) deliver(h sink.Handler, e stream.Event) bool {
-	if h != nil {
-		h.Event(e)
-	} else if !c.q.Send(e) {
-		return false
+	if h == nil {
+		return c.q.Send(e) // the queue counts what it delivers
 	}
+	h.Event(e)
 	c.stats.events.Add(1)
 	return true
 }
@@ -396,8 +397,10 @@ func (c *core) deliver(h sink.Handler, e stream.Event) bool {
 // Stats returns a snapshot of the transport's counters.
 func (c *core) Stats() Stats {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.stats.snapshot()
+	s := c.stats.snapshot()
+	c.mu.Unlock()
+	s.Events += c.q.Delivered()
+	return s
 }
 
 // readFailed ends the transport after a read error, unless the error only

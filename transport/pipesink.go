@@ -96,7 +96,6 @@ func (p *process) queueFlow() {
 	if paused {
 		kind = stream.PauseWriting
 	}
-	p.events.Add(1)
 	p.q.Control(stream.Event{Kind: kind})
 }
 

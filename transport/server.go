@@ -34,7 +34,8 @@ type Server struct {
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open transports, removed when they close
-	closed  Stats              // the counters of the transports that closed
+	ending  map[*conn]struct{} // closed, until their Lost is delivered
+	closed  Stats              // the counters of the transports that ended
 	changed chan struct{}      // closed and replaced whenever one closes
 	err     error              // why accepting ended, if it failed
 }
@@ -63,6 +64,7 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 		stop:     make(chan struct{}),
 		loopDone: make(chan struct{}),
 		conns:    make(map[*conn]struct{}),
+		ending:   make(map[*conn]struct{}),
 		changed:  make(chan struct{}),
 	}
 	go s.acceptLoop()
@@ -167,20 +169,36 @@ func (s *Server) stopping() bool {
 	}
 }
 
-// track records c as open until its descriptor closes.
+// track records c as open until its descriptor closes, and its counters
+// in the server's once its Lost is delivered (at once for a transport
+// whose events were never claimed: it delivers none).
 func (s *Server) track(c *conn) {
 	s.mu.Lock()
+	s.total.Add(1)
 	s.conns[c] = struct{}{}
 	s.mu.Unlock()
-	s.total.Add(1)
 	c.onDone = func() {
-		st := c.Stats()
 		s.mu.Lock()
-		s.closed = s.closed.Add(st)
+		s.ending[c] = struct{}{}
 		delete(s.conns, c)
 		close(s.changed)
 		s.changed = make(chan struct{})
 		s.mu.Unlock()
+		if !c.q.Claimed() {
+			s.settle(c)
+		}
+	}
+	c.onLost = func() { s.settle(c) }
+}
+
+// settle moves a closed transport's final counters into the server's.
+func (s *Server) settle(c *conn) {
+	st := c.Stats()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ending[c]; ok {
+		delete(s.ending, c)
+		s.closed = s.closed.Add(st)
 	}
 }
 

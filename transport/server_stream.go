@@ -44,8 +44,10 @@ func (s *Server) Transports() <-chan Transport {
 
 // Observable returns the server's accepted transports as an rxgo
 // Observable (each item's value is a Transport), whose first subscription
-// claims them, so that a whole server can be an rx pipeline (FlatMap over
-// the transports' own Observables). It completes when the server stops
+// claims them, so that a whole server can be an rx pipeline. Serve each
+// transport's own Observable from a goroutine (or rxgo's FlatMap, which
+// in v2.5.0 serves one transport at a time, to its end: see docs/rx.md).
+// It completes when the server stops
 // accepting. The subscriber's context (rxgo.WithContext) bounds the
 // subscription: when it is cancelled the server is closed (its transports
 // aborted). A second subscriber, or one after Accept or Transports, gets
@@ -54,7 +56,7 @@ func (s *Server) Transports() <-chan Transport {
 func (s *Server) Observable(opts ...rxgo.Option) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{func(ctx context.Context, next chan<- rxgo.Item) {
 		if !s.claim(takeObservable) {
-			next <- rxgo.Error(stream.ErrAlreadySubscribed)
+			rxgo.Error(stream.ErrAlreadySubscribed).SendContext(ctx, next)
 			return
 		}
 		for {
@@ -91,14 +93,18 @@ type ServerStats struct {
 // Stats returns a snapshot of the server's counters, for metrics.
 func (s *Server) Stats() ServerStats {
 	s.mu.Lock()
-	open := make([]*conn, 0, len(s.conns))
+	live := make([]*conn, 0, len(s.conns)+len(s.ending))
 	for c := range s.conns {
-		open = append(open, c)
+		live = append(live, c)
 	}
-	sum := s.closed
+	open := len(live)
+	for c := range s.ending {
+		live = append(live, c)
+	}
+	sum, accepted := s.closed, s.total.Load()
 	s.mu.Unlock()
-	for _, c := range open {
+	for _, c := range live {
 		sum = sum.Add(c.Stats())
 	}
-	return ServerStats{Accepted: s.total.Load(), Open: len(open), Transports: sum}
+	return ServerStats{Accepted: accepted, Open: open, Transports: sum}
 }

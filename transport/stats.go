@@ -17,7 +17,9 @@ type Stats struct {
 	// a subprocess's stdin).
 	BytesWritten int64
 	// Events counts the events delivered to the consumer, Made and Lost
-	// included.
+	// included: put in its channel or sent to its Observable (not those
+	// dropped to make room for Lost after a local Close), or passed to
+	// the adapter.
 	Events int64
 	// WritePauses counts the times writing paused (PauseWriting), and
 	// WritePausedFor the time it stayed paused.
@@ -46,9 +48,10 @@ func (s Stats) Add(o Stats) Stats {
 	}
 }
 
-// counters are a transport's live Stats. read and events are counted
-// without a lock by the read goroutine; the rest is guarded by the
-// transport's mutex.
+// counters are a transport's live Stats. read and events (those handed
+// to the adapter; the queue counts the channel's) are counted without a
+// lock by the read goroutine; the rest is guarded by the transport's
+// mutex.
 type counters struct {
 	read, events           atomic.Int64
 	written                int64

@@ -29,7 +29,7 @@ type process struct {
 	exited  chan struct{}
 	made    chan struct{}  // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
-	events  atomic.Int64   // delivered, for Stats
+	events  atomic.Int64   // passed to the adapter, for Stats
 
 	mu      sync.Mutex
 	handler sink.Handler
@@ -218,9 +218,9 @@ func (p *process) run() {
 	p.mu.Lock()
 	lost := stream.Event{Kind: stream.Lost, Err: p.lostErr}
 	p.mu.Unlock()
-	p.events.Add(1)
 	if h != nil {
 		h.Event(lost)
+		p.events.Add(1)
 		return
 	}
 	p.q.Finish(lost)
@@ -245,11 +245,11 @@ func (p *process) sink() sink.Handler {
 }
 
 func (p *process) deliver(h sink.Handler, e stream.Event) {
-	if h != nil {
-		h.Event(e)
-	} else if !p.q.Send(e) {
+	if h == nil {
+		p.q.Send(e) // the queue counts what it delivers
 		return
 	}
+	h.Event(e)
 	p.events.Add(1)
 }
 
@@ -262,7 +262,7 @@ func (p *process) Stats() Stats {
 			s = s.Add(c.Stats())
 		}
 	}
-	s.Events = p.events.Load()
+	s.Events = p.events.Load() + p.q.Delivered()
 	return s
 }
 
