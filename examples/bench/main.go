@@ -69,6 +69,14 @@
 //
 //	go run ./examples/bench -udp -rounds 5 -size 64,1024
 //
+// With -lines, bench runs the line-echo matrix instead (rxlines.go): each
+// message is one -size-byte line ending in '\n', and the modes are
+// lines-netconn (the baseline, a bufio.Scanner over a net.Conn), lines-rx
+// (stream.Lines framing a transport's Observable) and lines-chan
+// (stream.Lines framing its event channel); no idle or flood pass:
+//
+//	go run ./examples/bench -lines -rounds 5 -size 64,1024
+//
 // -pprof DIR writes, for every server process, a CPU profile and a heap
 // profile (allocations over the run; for the idle and flood passes, what
 // is live with every connection open) to DIR; inspect them with go tool pprof. -json
@@ -109,6 +117,7 @@ type config struct {
 	pprofDir string
 	jsonFile string
 	udp      bool // the UDP echo matrix (udp.go)
+	lines    bool // the line-echo matrix (rxlines.go)
 }
 
 func main() {
@@ -132,6 +141,7 @@ func main() {
 	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
 	udp := flag.Bool("udp", false, "run the UDP echo matrix (modes "+strings.Join(udpModes, ",")+") instead of TCP's; no idle or flood pass")
+	lines := flag.Bool("lines", false, "run the line-echo matrix (modes "+strings.Join(linesModes, ",")+") instead; no idle or flood pass")
 	flag.Usage = printUsage
 	flag.Parse()
 
@@ -147,12 +157,18 @@ func main() {
 	cfg := config{
 		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
 		idle: *idle, idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
-		udp: *udp,
+		udp: *udp, lines: *lines,
 	}
 	if cfg.udp {
 		cfg.idle, cfg.flood = 0, 0
 		if !isFlagSet("modes") {
 			*modes = strings.Join(udpModes, ",")
+		}
+	}
+	if cfg.lines {
+		cfg.idle, cfg.flood = 0, 0
+		if !isFlagSet("modes") {
+			*modes = strings.Join(linesModes, ",")
 		}
 	}
 	var err error
@@ -221,6 +237,9 @@ func (c *config) check() error {
 	case c.flood < 0:
 		return errors.New("-flood must not be negative")
 	}
+	if err := checkLines(c); err != nil {
+		return err
+	}
 	return checkUDP(c)
 }
 
@@ -240,6 +259,7 @@ type results struct {
 		IdleSize int
 		Flood    int64
 		UDP      bool
+		Lines    bool
 	}
 	Runs  []runResult
 	Idle  []idleResult
@@ -299,7 +319,7 @@ func run(cfg config, out io.Writer) error {
 	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
 	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
 	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
-	res.Config.Flood, res.Config.UDP = cfg.flood, cfg.udp
+	res.Config.Flood, res.Config.UDP, res.Config.Lines = cfg.flood, cfg.udp, cfg.lines
 	fmt.Fprintf(out, "command: %s\n", res.Command)
 	m := res.Machine
 	fmt.Fprintf(out, "machine: %s %s/%s, %d CPUs (%s), Linux %s, load average %s at start\n",
@@ -379,10 +399,13 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	before := selfUsage()
 	var load loadResult
 	var udp udpLoad
-	if cfg.udp {
+	switch {
+	case cfg.udp:
 		udp, err = runUDPLoad(conns, size, cfg.warmup, cfg.duration, udpTimeout)
 		load = udp.loadResult
-	} else {
+	case cfg.lines:
+		load, err = runLinesLoad(conns, size, cfg.warmup, cfg.duration)
+	default:
 		load, err = runLoad(conns, size, cfg.warmup, cfg.duration)
 	}
 	client := selfUsage().CPU - before.CPU

@@ -69,8 +69,12 @@ func median(v []float64) float64 {
 // report prints one table per message size, the per-round figures, the
 // idle pass and the DESIGN.md targets.
 func report(out io.Writer, res *results) {
-	if res.Config.UDP {
-		reportUDP(out, res)
+	if res.Config.UDP || res.Config.Lines {
+		if res.Config.UDP {
+			reportUDP(out, res)
+		} else {
+			reportLines(out, res)
+		}
 		fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
 		return
 	}

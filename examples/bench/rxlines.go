@@ -1,0 +1,260 @@
+package main
+
+// The line-echo matrix (-lines) measures rxnet's framing stage on the rx
+// path against the standard library's bufio.Scanner over a net.Conn, with
+// the TCP matrix's machinery: the same rounds, server child processes,
+// rusage and medians, and the same load client, except that each message
+// is one line: -size bytes, the last one '\n'.
+//
+// Servers (hidden from -modes without -lines), each echoing every line
+// back as it is framed:
+//
+//	lines-netconn  the standard library: a goroutine per connection, a
+//	               bufio.Scanner over the net.Conn, and one conn.Write of
+//	               the line and its '\n' per line (the baseline)
+//	lines-rx       transport.Listen and Accept, a goroutine per connection
+//	               observing stream.Lines(0).Observable(t.Observable(),
+//	               t.Abort) with a context cancelled at the end, writing
+//	               each frame back with Framer.WriteFrame(t, frame)
+//	lines-chan     the same over a channel: ranging over
+//	               stream.Lines(0).Frames(t.Events(), t.Abort)
+//
+// The idle and flood passes do not run.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// linesBaseline is the mode every -lines ratio is taken against.
+const linesBaseline = "lines-netconn"
+
+// linesMinSize and linesMaxSize bound -size with -lines: a line is at
+// least one byte and its '\n', and at most bufio.Scanner's default
+// buffer, which holds the line and its '\n' (stream.Lines(0) accepts as
+// much).
+const (
+	linesMinSize = 2
+	linesMaxSize = bufio.MaxScanTokenSize
+)
+
+// linesServers are the line-echo servers, by mode name. init adds them to
+// servers, so that the server child (-serve) finds them; checkLines keeps
+// them out of the other matrices and those modes out of a -lines run.
+var linesServers = map[string]serveFunc{
+	"lines-netconn": serveLinesNetConn,
+	"lines-rx":      serveLinesRx,
+	"lines-chan":    serveLinesChan,
+}
+
+// linesModes is the default -lines matrix, baseline first.
+var linesModes = []string{"lines-netconn", "lines-rx", "lines-chan"}
+
+func init() {
+	for name, f := range linesServers {
+		servers[name] = f
+	}
+}
+
+// checkLines checks the modes and sizes against the kind of run: line
+// modes and line sizes with -lines, other modes without.
+func checkLines(c *config) error {
+	if c.lines && c.udp {
+		return fmt.Errorf("-lines and -udp are separate matrices: give one")
+	}
+	for _, m := range c.modes {
+		_, isLines := linesServers[m]
+		switch {
+		case isLines && !c.lines:
+			return fmt.Errorf("mode %s is a line-echo mode: add -lines", m)
+		case !isLines && c.lines:
+			return fmt.Errorf("mode %s is not a line-echo mode; with -lines the modes are %s", m, strings.Join(linesModes, ", "))
+		}
+	}
+	if !c.lines {
+		return nil
+	}
+	for _, n := range c.sizes {
+		if n < linesMinSize || n > linesMaxSize {
+			return fmt.Errorf("-size %d: with -lines a line is %d to %d bytes, its '\\n' included", n, linesMinSize, linesMaxSize)
+		}
+	}
+	return nil
+}
+
+// serveLinesNetConn is the baseline: a goroutine per connection scanning
+// lines with bufio.Scanner and writing each back with its '\n'.
+func serveLinesNetConn(ctx context.Context, addr string) (net.Addr, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go echoLinesNetConn(c)
+		}
+	}()
+	return ln.Addr(), nil
+}
+
+func echoLinesNetConn(c net.Conn) {
+	defer c.Close()
+	sc := bufio.NewScanner(c)
+	var out []byte
+	for sc.Scan() {
+		out = append(append(out[:0], sc.Bytes()...), '\n')
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+	}
+}
+
+// serveLinesRx frames each transport's Observable with stream.Lines and
+// writes every frame back in the observer. The subscription's context is
+// cancelled at the end, as docs/rx.md asks.
+func serveLinesRx(ctx context.Context, addr string) (net.Addr, error) {
+	lines := stream.Lines(0)
+	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		frames := lines.Observable(t.Observable(), t.Abort)
+		for item := range frames.Observe(rxgo.WithContext(ctx)) {
+			if e, ok := item.V.(stream.Event); ok && e.Kind == stream.Data {
+				_ = lines.WriteFrame(t, e.Data)
+			}
+		}
+	})
+}
+
+// serveLinesChan frames each transport's event channel with
+// stream.Lines and writes every frame back.
+func serveLinesChan(ctx context.Context, addr string) (net.Addr, error) {
+	lines := stream.Lines(0)
+	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
+		for e := range lines.Frames(t.Events(), t.Abort) {
+			if e.Kind == stream.Data {
+				_ = lines.WriteFrame(t, e.Data)
+			}
+		}
+	})
+}
+
+// lineMessage is the load client's message for -lines: size bytes, the
+// last one '\n' and no other.
+func lineMessage(size int) []byte {
+	msg := bytes.Repeat([]byte("rxnet-bench "), size/12+1)[:size]
+	msg[size-1] = '\n'
+	return msg
+}
+
+// runLinesLoad is runLoad with lineMessage as the message: every
+// connection sends one line, waits for its whole echo and starts again.
+func runLinesLoad(conns []net.Conn, size int, warmup, window time.Duration) (loadResult, error) {
+	var phase atomic.Int32
+	msg := lineMessage(size)
+	deadline := time.Now().Add(warmup + window + 30*time.Second)
+	ws := make([]*worker, len(conns))
+	var wg sync.WaitGroup
+	for i, c := range conns {
+		if err := c.SetDeadline(deadline); err != nil {
+			return loadResult{}, err
+		}
+		w := &worker{c: c, lat: make([]time.Duration, 0, 4096)}
+		ws[i] = w
+		wg.Go(func() { w.run(&phase, msg) })
+	}
+
+	time.Sleep(warmup)
+	start := time.Now()
+	phase.Store(phaseMeasure)
+	time.Sleep(window)
+	phase.Store(phaseStop)
+	elapsed := time.Since(start)
+	wg.Wait()
+
+	res := loadResult{Window: elapsed}
+	var all []time.Duration
+	for _, w := range ws {
+		if w.err != nil {
+			return loadResult{}, w.err
+		}
+		res.Total += w.total
+		all = append(all, w.lat...)
+	}
+	res.Measured = int64(len(all))
+	if len(all) == 0 {
+		return loadResult{}, fmt.Errorf("no request completed in %v", window)
+	}
+	slices.Sort(all)
+	res.P50 = percentile(all, 0.50)
+	res.P99 = percentile(all, 0.99)
+	return res, nil
+}
+
+// reportLines prints one table per line size for a -lines run, with the
+// per-round figures.
+func reportLines(out io.Writer, res *results) {
+	c := res.Config
+	for _, size := range c.Sizes {
+		var sums []summary
+		base, haveBase := summary{}, false
+		for _, mode := range c.Modes {
+			s, ok := summarize(res.Runs, size, mode)
+			if !ok {
+				continue
+			}
+			sums = append(sums, s)
+			if mode == linesBaseline {
+				base, haveBase = s, true
+			}
+		}
+		fmt.Fprintf(out, "\n### Line echo, %s lines, %d connections, median of %d rounds x %s\n\n",
+			sizeName(size), c.Conns, c.Rounds, c.Duration)
+		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s |\n", linesBaseline)
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, s := range sums {
+			rpsRatio, cpuRatio := "-", "-"
+			if haveBase {
+				rpsRatio = fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec)
+				cpuRatio = fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
+			}
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.1f |\n",
+				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
+				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, gcRate(s.perRound, c.Warmup, c.Duration))
+		}
+
+		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
+		header := []string{"mode"}
+		for r := 1; r <= c.Rounds; r++ {
+			header = append(header, fmt.Sprintf("round %d", r))
+		}
+		fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
+		fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
+		for _, s := range sums {
+			cells := []string{s.mode}
+			for _, r := range s.perRound {
+				cells = append(cells, fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq))
+			}
+			fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
+		}
+	}
+}
