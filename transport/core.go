@@ -415,9 +415,13 @@ func (c *core) readFailed(err error) {
 	c.shut(c.opError("read", err))
 }
 
-// opError wraps a raw error from the descriptor as net.Conn would.
+// opError wraps a raw error from the descriptor as net.Conn would (as
+// os.File would for a pipe).
 func (c *core) opError(op string, err error) error {
 	var errno syscall.Errno
+	if c.info.pipe != nil && errors.As(err, &errno) {
+		return &os.PathError{Op: op, Path: c.info.pipe.Name(), Err: errno}
+	}
 	if errors.As(err, &errno) && !isOpError(err) {
 		err = os.NewSyscallError(op, errno)
 	}
