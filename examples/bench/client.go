@@ -55,13 +55,17 @@ func closeAll(conns []net.Conn) {
 	}
 }
 
+// echoMessage is the message of the echo load: size bytes.
+func echoMessage(size int) []byte {
+	return bytes.Repeat([]byte("rxnet-bench\n"), size/12+1)[:size]
+}
+
 // runLoad is the load generator (uvloop's echo client): every connection
-// sends size bytes, waits for the whole echo and starts again, for
-// warmup, then for the measured window. It returns once every
-// connection's last request has been answered; the caller closes conns.
-func runLoad(conns []net.Conn, size int, warmup, window time.Duration) (loadResult, error) {
+// sends msg, waits for the whole echo and starts again, for warmup, then
+// for the measured window. It returns once every connection's last
+// request has been answered; the caller closes conns.
+func runLoad(conns []net.Conn, msg []byte, warmup, window time.Duration) (loadResult, error) {
 	var phase atomic.Int32
-	msg := bytes.Repeat([]byte("rxnet-bench\n"), size/12+1)[:size]
 	deadline := time.Now().Add(warmup + window + 30*time.Second)
 	ws := make([]*worker, len(conns))
 	var wg sync.WaitGroup

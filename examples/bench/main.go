@@ -404,9 +404,9 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		udp, err = runUDPLoad(conns, size, cfg.warmup, cfg.duration, udpTimeout)
 		load = udp.loadResult
 	case cfg.lines:
-		load, err = runLinesLoad(conns, size, cfg.warmup, cfg.duration)
+		load, err = runLoad(conns, lineMessage(size), cfg.warmup, cfg.duration)
 	default:
-		load, err = runLoad(conns, size, cfg.warmup, cfg.duration)
+		load, err = runLoad(conns, echoMessage(size), cfg.warmup, cfg.duration)
 	}
 	client := selfUsage().CPU - before.CPU
 	// Stop the server before closing the client's side, so that the

@@ -28,11 +28,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -164,50 +160,6 @@ func lineMessage(size int) []byte {
 	msg := bytes.Repeat([]byte("rxnet-bench "), size/12+1)[:size]
 	msg[size-1] = '\n'
 	return msg
-}
-
-// runLinesLoad is runLoad with lineMessage as the message: every
-// connection sends one line, waits for its whole echo and starts again.
-func runLinesLoad(conns []net.Conn, size int, warmup, window time.Duration) (loadResult, error) {
-	var phase atomic.Int32
-	msg := lineMessage(size)
-	deadline := time.Now().Add(warmup + window + 30*time.Second)
-	ws := make([]*worker, len(conns))
-	var wg sync.WaitGroup
-	for i, c := range conns {
-		if err := c.SetDeadline(deadline); err != nil {
-			return loadResult{}, err
-		}
-		w := &worker{c: c, lat: make([]time.Duration, 0, 4096)}
-		ws[i] = w
-		wg.Go(func() { w.run(&phase, msg) })
-	}
-
-	time.Sleep(warmup)
-	start := time.Now()
-	phase.Store(phaseMeasure)
-	time.Sleep(window)
-	phase.Store(phaseStop)
-	elapsed := time.Since(start)
-	wg.Wait()
-
-	res := loadResult{Window: elapsed}
-	var all []time.Duration
-	for _, w := range ws {
-		if w.err != nil {
-			return loadResult{}, w.err
-		}
-		res.Total += w.total
-		all = append(all, w.lat...)
-	}
-	res.Measured = int64(len(all))
-	if len(all) == 0 {
-		return loadResult{}, fmt.Errorf("no request completed in %v", window)
-	}
-	slices.Sort(all)
-	res.P50 = percentile(all, 0.50)
-	res.P99 = percentile(all, 0.99)
-	return res, nil
 }
 
 // reportLines prints one table per line size for a -lines run, with the

@@ -49,7 +49,7 @@ func TestLinesLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll(conns)
-	res, err := runLinesLoad(conns, 100, 10*time.Millisecond, 50*time.Millisecond)
+	res, err := runLoad(conns, lineMessage(100), 10*time.Millisecond, 50*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
