@@ -10,14 +10,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rxnet/rxnet/adapters"
-	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -67,48 +65,14 @@ type dgRecorder struct {
 	onRecv  func(data []byte, addr net.Addr)
 	onPause func()
 
-	owner    atomic.Uint64
-	overlaps atomic.Int32
-
-	mu      sync.Mutex
-	t       transport.DatagramTransport
-	trace   []dgEntry
-	changed chan struct{}
+	callGuard
+	traceLog[dgEntry]
+	t transport.DatagramTransport // guarded by mu
 }
 
 var _ adapters.DatagramProtocol = (*dgRecorder)(nil)
 
-func newDgRecorder() *dgRecorder { return &dgRecorder{changed: make(chan struct{})} }
-
-// enter notes a callback starting and reports whether it is outermost.
-func (r *dgRecorder) enter(nestable bool) bool {
-	id := goid.Get()
-	if r.owner.Load() == id {
-		if !nestable {
-			r.overlaps.Add(1)
-		}
-		return false
-	}
-	if !r.owner.CompareAndSwap(0, id) {
-		r.overlaps.Add(1)
-		return false
-	}
-	return true
-}
-
-func (r *dgRecorder) exit(outer bool) {
-	if outer {
-		r.owner.Store(0)
-	}
-}
-
-func (r *dgRecorder) record(e dgEntry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.trace = append(r.trace, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
+func newDgRecorder() *dgRecorder { return &dgRecorder{traceLog: newTraceLog[dgEntry]()} }
 
 func (r *dgRecorder) mark(note string) { r.record(dgEntry{kind: dgMark, note: note}) }
 
@@ -152,27 +116,6 @@ func (r *dgRecorder) PauseWriting() {
 func (r *dgRecorder) ResumeWriting() {
 	defer r.exit(r.enter(true))
 	r.record(dgEntry{kind: dgResume})
-}
-
-// waitFor waits until pred holds for the trace and returns the trace.
-func (r *dgRecorder) waitFor(t testing.TB, what string, pred func([]dgEntry) bool) []dgEntry {
-	t.Helper()
-	timeout := time.NewTimer(failAfter)
-	defer timeout.Stop()
-	for {
-		r.mu.Lock()
-		tr, changed := append([]dgEntry(nil), r.trace...), r.changed
-		r.mu.Unlock()
-		if pred(tr) {
-			return tr
-		}
-		select {
-		case <-changed:
-		case <-timeout.C:
-			t.Fatalf("timed out waiting for %s; trace: %v", what, tr)
-			return nil
-		}
-	}
 }
 
 // waitCount waits until n callbacks of kind were recorded.

@@ -8,14 +8,12 @@ import (
 	"io"
 	"net"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rxnet/rxnet/adapters"
-	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -74,51 +72,16 @@ type recorder struct {
 	onResume func()
 	onLost   func(err error)
 
-	owner    atomic.Uint64 // the goroutine running the outermost callback
-	inflight atomic.Int32  // outermost callbacks running
-	overlaps atomic.Int32
-
-	mu       sync.Mutex
-	t        transport.Transport
-	trace    []entry
-	changed  chan struct{} // closed and replaced at every record
-	madeDone chan struct{} // closed when ConnectionMade returns
+	callGuard
+	traceLog[entry]
+	t        transport.Transport // guarded by mu
+	madeDone chan struct{}       // closed when ConnectionMade returns
 }
 
 var _ adapters.Protocol = (*recorder)(nil)
 
 func newRecorder() *recorder {
-	return &recorder{changed: make(chan struct{}), madeDone: make(chan struct{})}
-}
-
-// enter notes a callback starting; it reports whether it is outermost.
-func (r *recorder) enter(nestable bool) bool {
-	id := goid.Get()
-	if r.owner.Load() == id {
-		if !nestable {
-			r.overlaps.Add(1)
-		}
-		return false
-	}
-	if r.inflight.Add(1) != 1 || !r.owner.CompareAndSwap(0, id) {
-		r.overlaps.Add(1)
-	}
-	return true
-}
-
-func (r *recorder) exit(outer bool) {
-	if outer {
-		r.owner.CompareAndSwap(goid.Get(), 0)
-		r.inflight.Add(-1)
-	}
-}
-
-func (r *recorder) record(e entry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.trace = append(r.trace, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
+	return &recorder{traceLog: newTraceLog[entry](), madeDone: make(chan struct{})}
 }
 
 // mark puts a note of the test's own in the trace.
@@ -184,38 +147,9 @@ func (r *recorder) transport() transport.Transport {
 	return r.t
 }
 
-// snapshot returns a copy of the trace.
-func (r *recorder) snapshot() []entry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]entry(nil), r.trace...)
-}
-
 // count returns how many callbacks of kind were recorded.
 func (r *recorder) count(kind string) int {
 	return countKind(r.snapshot(), kind)
-}
-
-// waitFor waits until pred holds for the trace and returns the trace; it
-// fails the test after failAfter.
-func (r *recorder) waitFor(t testing.TB, what string, pred func([]entry) bool) []entry {
-	t.Helper()
-	timeout := time.NewTimer(failAfter)
-	defer timeout.Stop()
-	for {
-		r.mu.Lock()
-		tr, changed := append([]entry(nil), r.trace...), r.changed
-		r.mu.Unlock()
-		if pred(tr) {
-			return tr
-		}
-		select {
-		case <-changed:
-		case <-timeout.C:
-			t.Fatalf("timed out waiting for %s; trace: %v", what, tr)
-			return nil
-		}
-	}
 }
 
 // waitCount waits until n callbacks of kind were recorded.

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,7 +18,6 @@ import (
 	"time"
 
 	"github.com/rxnet/rxnet/adapters"
-	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -71,49 +69,14 @@ type spRecorder struct {
 	onMade func(t transport.SubprocessTransport)
 	onData func(fd int, data []byte)
 
-	owner    atomic.Uint64
-	inflight atomic.Int32
-	overlaps atomic.Int32
-
-	mu      sync.Mutex
-	t       transport.SubprocessTransport
-	trace   []spEntry
-	changed chan struct{}
+	callGuard
+	traceLog[spEntry]
+	t transport.SubprocessTransport // guarded by mu
 }
 
 var _ adapters.SubprocessProtocol = (*spRecorder)(nil)
 
-func newSpRecorder() *spRecorder { return &spRecorder{changed: make(chan struct{})} }
-
-func (r *spRecorder) enter(nestable bool) bool {
-	id := goid.Get()
-	if r.owner.Load() == id {
-		if !nestable {
-			r.overlaps.Add(1)
-		}
-		return false
-	}
-	if r.inflight.Add(1) != 1 || !r.owner.CompareAndSwap(0, id) {
-		r.overlaps.Add(1)
-	}
-	runtime.Gosched() // widen the window in which an overlap would show
-	return true
-}
-
-func (r *spRecorder) exit(outer bool) {
-	if outer {
-		r.owner.CompareAndSwap(goid.Get(), 0)
-		r.inflight.Add(-1)
-	}
-}
-
-func (r *spRecorder) record(e spEntry) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.trace = append(r.trace, e)
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
+func newSpRecorder() *spRecorder { return &spRecorder{traceLog: newTraceLog[spEntry]()} }
 
 func (r *spRecorder) mark(note string) { r.record(spEntry{kind: spMark, note: note}) }
 
@@ -172,31 +135,10 @@ func (r *spRecorder) transport() transport.SubprocessTransport {
 	return r.t
 }
 
-func (r *spRecorder) snapshot() []spEntry {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Clone(r.trace)
-}
-
-// waitFor waits until kind was recorded n times and returns the trace.
-func (r *spRecorder) waitFor(t testing.TB, kind string, n int) []spEntry {
+// waitCount waits until kind was recorded n times and returns the trace.
+func (r *spRecorder) waitCount(t testing.TB, kind string, n int) []spEntry {
 	t.Helper()
-	timeout := time.NewTimer(failAfter)
-	defer timeout.Stop()
-	for {
-		r.mu.Lock()
-		tr, changed := slices.Clone(r.trace), r.changed
-		r.mu.Unlock()
-		if spCount(tr, kind) >= n {
-			return tr
-		}
-		select {
-		case <-changed:
-		case <-timeout.C:
-			t.Fatalf("timed out waiting for %d × %s; trace: %v", n, kind, tr)
-			return nil
-		}
-	}
+	return r.waitFor(t, fmt.Sprintf("%d × %s", n, kind), func(tr []spEntry) bool { return spCount(tr, kind) >= n })
 }
 
 func spCount(tr []spEntry, kind string) int {
@@ -278,7 +220,7 @@ func runProcess(t *testing.T, r *spRecorder, cmd *exec.Cmd, opts ...transport.Op
 	}
 	t.Cleanup(func() {
 		tr.Close()
-		r.waitFor(t, spLost, 1)
+		r.waitCount(t, spLost, 1)
 	})
 	return tr
 }
@@ -299,7 +241,7 @@ func stdinOf(t testing.TB, sp transport.SubprocessTransport) transport.WriteTran
 func TestSP1_RunProcessTrace(t *testing.T) {
 	r := newSpRecorder()
 	runProcess(t, r, childCmd(t, "write", "1", "hello ", "2", "oops", "1", "world"))
-	tr := r.waitFor(t, spLost, 1)
+	tr := r.waitCount(t, spLost, 1)
 	if err := spCheckTrace(tr, 0, 1, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +275,7 @@ func TestER2_PanicInPipeDataReceivedKillsChild(t *testing.T) {
 	}
 	r.onData = func(int, []byte) { panic(panicValue{"PipeDataReceived"}) }
 	sp := runProcess(t, r, childCmd(t, "linger"))
-	tr := r.waitFor(t, spLost, 1)
+	tr := r.waitCount(t, spLost, 1)
 	var pe *adapters.PanicError
 	if err := tr[len(tr)-1].err; !errors.As(err, &pe) || pe.Value != (panicValue{"PipeDataReceived"}) {
 		t.Fatalf("ConnectionLost(%v), want a *PanicError with the panic value", err)
@@ -359,7 +301,7 @@ func TestER2_RunProcessConnectionMadePanic(t *testing.T) {
 	if !errors.As(err, &pe) || tr != nil {
 		t.Fatalf("RunProcess = %v, %v; want nil and a *PanicError", tr, err)
 	}
-	got := r.waitFor(t, spLost, 1)
+	got := r.waitCount(t, spLost, 1)
 	if !errors.As(got[len(got)-1].err, &pe) {
 		t.Fatalf("trace %v, want CL(*PanicError) last", got)
 	}
@@ -420,7 +362,7 @@ func TestCC2_SubprocessNoTwoCallbacksAtOnce(t *testing.T) {
 	var got [3]atomic.Int64
 	r.onData = func(fd int, data []byte) { got[fd].Add(int64(len(data))) }
 	runProcess(t, r, childCmd(t, "spray", fmt.Sprint(size)))
-	tr := r.waitFor(t, spLost, 1)
+	tr := r.waitCount(t, spLost, 1)
 	if err := spCheckTrace(tr, 0, 1, 2); err != nil {
 		t.Fatal(err)
 	}
@@ -482,9 +424,9 @@ func TestCC2_S10_PauseWritingBeforeWriteReturns(t *testing.T) {
 				t.Fatalf("trace %v: PauseWriting not called before the Write that paused returned", tr)
 			}
 			gw.Close() // the child reads now
-			r.waitFor(t, spResume, 1)
+			r.waitCount(t, spResume, 1)
 			stdinOf(t, sp).WriteEOF()
-			tr = r.waitFor(t, spLost, 1)
+			tr = r.waitCount(t, spLost, 1)
 			if err := spCheckTrace(tr, 0, 1, 2); err != nil {
 				t.Fatal(err)
 			}
