@@ -26,16 +26,17 @@ var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no pr
 //
 // Multiple goroutines may invoke methods on a Detached simultaneously.
 type Detached struct {
-	r      *runner
-	t      transport.Transport
-	q      *stream.Queue
-	opened chan struct{} // closed once the stream's Made is taken
-	freed  chan struct{} // closed once the transport is closing (release)
-	free   sync.Once
-	sendMu sync.Mutex  // held while an event goes into q
-	back   bool        // guarded by sendMu: handed back
-	rx     atomic.Bool // claimed by an Observable: no way back
-	rest   []byte      // the first Data, sent after Made
+	r         *runner
+	t         transport.Transport
+	q         *stream.Queue
+	opened    chan struct{} // closed once the stream's Made is taken
+	freed     chan struct{} // closed once the transport is closing (release)
+	free      sync.Once
+	sendMu    sync.Mutex  // held while an event goes into q
+	back      bool        // guarded by sendMu: handed back
+	rx        atomic.Bool // claimed by an Observable: no way back
+	attaching atomic.Bool // Attach was called
+	rest      []byte      // the first Data, sent after Made
 }
 
 // Detach stops delivering t's events to its protocol and returns them as
@@ -58,9 +59,6 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	if !ok {
 		return nil, ErrNotDetachable
 	}
-	if _, ok := r.p.(streamCallbacks); !ok {
-		return nil, ErrNotDetachable
-	}
 	d := &Detached{r: r, t: t, opened: make(chan struct{}), freed: make(chan struct{})}
 	if len(rest) > 0 {
 		d.rest = bytes.Clone(rest)
@@ -75,7 +73,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 			r.unlock()
 		}
 	}()
-	if r.handoff != nil || r.lost {
+	if _, ok := r.p.(streamCallbacks); !ok || r.handoff != nil || r.lost {
 		return nil, ErrNotDetachable
 	}
 	r.handoff = d
@@ -163,7 +161,7 @@ func (d *Detached) flow(paused bool) {
 // p gets no ConnectionMade (as asyncio's set_protocol). It fails with
 // ErrNotDetachable after Observable, or when already handed back.
 func (d *Detached) Attach(p Protocol) error {
-	if d.rx.Load() {
+	if d.rx.Load() || !d.attaching.CompareAndSwap(false, true) {
 		return ErrNotDetachable
 	}
 	ch := d.q.Events()
