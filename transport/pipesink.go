@@ -50,7 +50,7 @@ func (s *pipeSink) Event(e stream.Event) {
 func (s *pipeSink) data(data []byte) {
 	e := stream.Event{Kind: stream.PipeData, FD: s.fd, Data: data}
 	if h := s.p.sink(); h != nil {
-		h.Event(e)
+		s.p.deliver(h, e)
 		return
 	}
 	e.Data = bytes.Clone(data)
