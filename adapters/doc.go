@@ -3,8 +3,14 @@
 // for method, and offers io.Reader and io.Writer views of a transport.
 //
 // [Connect] dials and drives a [Protocol]; [Serve] drives one protocol per
-// accepted connection; [Adapt] drives an open transport. [NewWriter] gives
-// io.Copy backpressure; [NewReader] reads Data events as a byte stream.
+// accepted connection; [Adapt] drives an open transport. [ServeDatagram]
+// and [ConnectDatagram] drive a [DatagramProtocol] (asyncio's
+// create_datagram_endpoint); [RunProcess] drives a [SubprocessProtocol]
+// (subprocess_exec); [ConnectReadPipe] and [ConnectWritePipe] drive a
+// Protocol from a pipe. [Detach] hands a Protocol's connection to a stream
+// or an rx pipeline mid-way, and [Detached.Attach] hands it back.
+// [NewWriter] gives io.Copy backpressure; [NewReader] reads Data events as
+// a byte stream.
 //
 //	srv, _ := transport.Listen(ctx, "tcp", "127.0.0.1:8888")
 //	go adapters.Serve(ctx, srv, func() *Echo { return &Echo{} })
@@ -14,6 +20,11 @@
 //	ConnectionMade ─▶ DataReceived* ─▶ EOFReceived? ─▶ ConnectionLost
 //	                  PauseWriting ⇄ ResumeWriting (any time before Lost)
 //
+// A DatagramProtocol gets DatagramReceived and ErrorReceived in place of
+// DataReceived and EOFReceived; a SubprocessProtocol gets
+// PipeDataReceived, PipeConnectionLost (once per pipe) and ProcessExited
+// (once), then ConnectionLost.
+//
 // ConnectionMade is called first, exactly once; ConnectionLost last,
 // exactly once. DataReceived never comes after EOFReceived, nor after the
 // transport was closed, nor while reading is paused. PauseWriting and
@@ -22,7 +33,8 @@
 // # Concurrency
 //
 // The adapter never calls two callbacks of one protocol at once, and calls
-// them in event order, on the transport's read goroutine. A PauseWriting
+// them in event order, on the transport's read goroutine (a subprocess's
+// on the goroutine of the pipe, or of the exit, they come from). A PauseWriting
 // caused by a Write inside a callback is called before that Write returns;
 // one caused by a Write from another goroutine is called on that goroutine
 // if no callback is running, or right after the running one otherwise.
