@@ -573,3 +573,40 @@ func commandLine() string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
+
+// matrix is a family of modes that a flag selects (-udp, -lines), with
+// the sizes its messages may have.
+type matrix struct {
+	flag     string
+	on       bool // the flag was given
+	servers  map[string]serveFunc
+	modes    []string
+	kind     string // "UDP", "line-echo"
+	outside  string // what another mode is: "a TCP mode"
+	item     string // what a message is: "datagram", "line"
+	min, max int
+	note     string // appended to the size error
+}
+
+// checkMatrix checks the modes and sizes against the kind of run: the
+// matrix's modes and sizes with its flag, other modes without.
+func checkMatrix(c *config, m matrix) error {
+	for _, mode := range c.modes {
+		_, in := m.servers[mode]
+		switch {
+		case in && !m.on:
+			return fmt.Errorf("mode %s is a %s mode: add %s", mode, m.kind, m.flag)
+		case !in && m.on:
+			return fmt.Errorf("mode %s is %s; with %s the modes are %s", mode, m.outside, m.flag, strings.Join(m.modes, ", "))
+		}
+	}
+	if !m.on {
+		return nil
+	}
+	for _, n := range c.sizes {
+		if n < m.min || n > m.max {
+			return fmt.Errorf("-size %d: with %s a %s is %d to %d bytes%s", n, m.flag, m.item, m.min, m.max, m.note)
+		}
+	}
+	return nil
+}

@@ -84,28 +84,13 @@ func report(out io.Writer, res *results) {
 	}
 	c := res.Config
 	for _, size := range c.Sizes {
-		var sums []summary
-		base, haveBase := summary{}, false
-		for _, mode := range c.Modes {
-			s, ok := summarize(res.Runs, size, mode)
-			if !ok {
-				continue
-			}
-			sums = append(sums, s)
-			if mode == baseline {
-				base, haveBase = s, true
-			}
-		}
+		sums, base, haveBase := summaries(res, size, baseline)
 		fmt.Fprintf(out, "\n### %s messages, %d connections, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
 		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | page faults/req | idle KiB/conn |")
 		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
-			rpsRatio, cpuRatio := "-", "-"
-			if haveBase {
-				rpsRatio = fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec)
-				cpuRatio = fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
-			}
+			rpsRatio, cpuRatio := ratios(s, base, haveBase)
 			idleKiB := "-"
 			if r, ok := idle[s.mode]; ok {
 				idleKiB = fmt.Sprintf("%.2f", r.PerConn/1024)
@@ -207,4 +192,29 @@ func fmtLatency(d time.Duration) string {
 		return fmt.Sprintf("%.0f µs", us)
 	}
 	return fmt.Sprintf("%.2f ms", us/1000)
+}
+
+// summaries returns the summary of every mode of a run at size, in the
+// run's order, and the baseline mode's (ok false when it did not run).
+func summaries(res *results, size int, baseline string) (sums []summary, base summary, ok bool) {
+	for _, mode := range res.Config.Modes {
+		s, found := summarize(res.Runs, size, mode)
+		if !found {
+			continue
+		}
+		sums = append(sums, s)
+		if mode == baseline {
+			base, ok = s, true
+		}
+	}
+	return sums, base, ok
+}
+
+// ratios formats s's req/s and CPU per request as ratios to base's ("-"
+// without a baseline).
+func ratios(s, base summary, haveBase bool) (rps, cpu string) {
+	if !haveBase {
+		return "-", "-"
+	}
+	return fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec), fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
 }

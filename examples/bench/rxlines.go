@@ -72,44 +72,17 @@ func checkLines(c *config) error {
 	if c.lines && c.udp {
 		return fmt.Errorf("-lines and -udp are separate matrices: give one")
 	}
-	for _, m := range c.modes {
-		_, isLines := linesServers[m]
-		switch {
-		case isLines && !c.lines:
-			return fmt.Errorf("mode %s is a line-echo mode: add -lines", m)
-		case !isLines && c.lines:
-			return fmt.Errorf("mode %s is not a line-echo mode; with -lines the modes are %s", m, strings.Join(linesModes, ", "))
-		}
-	}
-	if !c.lines {
-		return nil
-	}
-	for _, n := range c.sizes {
-		if n < linesMinSize || n > linesMaxSize {
-			return fmt.Errorf("-size %d: with -lines a line is %d to %d bytes, its '\\n' included", n, linesMinSize, linesMaxSize)
-		}
-	}
-	return nil
+	return checkMatrix(c, matrix{
+		flag: "-lines", on: c.lines, servers: linesServers, modes: linesModes,
+		kind: "line-echo", outside: "not a line-echo mode", item: "line", min: linesMinSize, max: linesMaxSize,
+		note: ", its '\\n' included",
+	})
 }
 
 // serveLinesNetConn is the baseline: a goroutine per connection scanning
 // lines with bufio.Scanner and writing each back with its '\n'.
 func serveLinesNetConn(ctx context.Context, addr string) (net.Addr, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go echoLinesNetConn(c)
-		}
-	}()
-	return ln.Addr(), nil
+	return serveEachNetConn(ctx, addr, echoLinesNetConn)
 }
 
 func echoLinesNetConn(c net.Conn) {
@@ -167,28 +140,13 @@ func lineMessage(size int) []byte {
 func reportLines(out io.Writer, res *results) {
 	c := res.Config
 	for _, size := range c.Sizes {
-		var sums []summary
-		base, haveBase := summary{}, false
-		for _, mode := range c.Modes {
-			s, ok := summarize(res.Runs, size, mode)
-			if !ok {
-				continue
-			}
-			sums = append(sums, s)
-			if mode == linesBaseline {
-				base, haveBase = s, true
-			}
-		}
+		sums, base, haveBase := summaries(res, size, linesBaseline)
 		fmt.Fprintf(out, "\n### Line echo, %s lines, %d connections, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
 		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s |\n", linesBaseline)
 		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
-			rpsRatio, cpuRatio := "-", "-"
-			if haveBase {
-				rpsRatio = fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec)
-				cpuRatio = fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
-			}
+			rpsRatio, cpuRatio := ratios(s, base, haveBase)
 			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.1f |\n",
 				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
 				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, gcRate(s.perRound, c.Warmup, c.Duration))

@@ -57,6 +57,12 @@ func modeNames() string {
 // serveNetConn is the baseline: the standard library, one goroutine per
 // connection, a read/write loop over a reused 64 KiB buffer.
 func serveNetConn(ctx context.Context, addr string) (net.Addr, error) {
+	return serveEachNetConn(ctx, addr, echoNetConn)
+}
+
+// serveEachNetConn listens on addr and runs echo on each accepted
+// net.Conn in its own goroutine, for the life of the server process.
+func serveEachNetConn(ctx context.Context, addr string, echo func(net.Conn)) (net.Addr, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -68,7 +74,7 @@ func serveNetConn(ctx context.Context, addr string) (net.Addr, error) {
 			if err != nil {
 				return
 			}
-			go echoNetConn(c)
+			go echo(c)
 		}
 	}()
 	return ln.Addr(), nil

@@ -85,24 +85,10 @@ func init() {
 // checkUDP checks the modes and sizes against the kind of run: UDP modes
 // and datagram sizes with -udp, stream modes without.
 func checkUDP(c *config) error {
-	for _, m := range c.modes {
-		_, isUDP := udpServers[m]
-		switch {
-		case isUDP && !c.udp:
-			return fmt.Errorf("mode %s is a UDP mode: add -udp", m)
-		case !isUDP && c.udp:
-			return fmt.Errorf("mode %s is a TCP mode; with -udp the modes are %s", m, strings.Join(udpModes, ", "))
-		}
-	}
-	if !c.udp {
-		return nil
-	}
-	for _, n := range c.sizes {
-		if n < udpMinSize || n > udpMaxSize {
-			return fmt.Errorf("-size %d: with -udp a datagram is %d to %d bytes", n, udpMinSize, udpMaxSize)
-		}
-	}
-	return nil
+	return checkMatrix(c, matrix{
+		flag: "-udp", on: c.udp, servers: udpServers, modes: udpModes,
+		kind: "UDP", outside: "a TCP mode", item: "datagram", min: udpMinSize, max: udpMaxSize,
+	})
 }
 
 // serveUDPConn is the baseline: one goroutine reading datagrams into a
@@ -336,28 +322,13 @@ func (w *udpWorker) exchange(t0 time.Time) (answered bool, late int64, err error
 func reportUDP(out io.Writer, res *results) {
 	c := res.Config
 	for _, size := range c.Sizes {
-		var sums []summary
-		base, haveBase := summary{}, false
-		for _, mode := range c.Modes {
-			s, ok := summarize(res.Runs, size, mode)
-			if !ok {
-				continue
-			}
-			sums = append(sums, s)
-			if mode == udpBaseline {
-				base, haveBase = s, true
-			}
-		}
+		sums, base, haveBase := summaries(res, size, udpBaseline)
 		fmt.Fprintf(out, "\n### UDP echo, %s datagrams, %d sockets, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
 		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s | lost (all rounds) |\n", udpBaseline)
 		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
-			rpsRatio, cpuRatio := "-", "-"
-			if haveBase {
-				rpsRatio = fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec)
-				cpuRatio = fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
-			}
+			rpsRatio, cpuRatio := ratios(s, base, haveBase)
 			var lost, sent int64
 			for _, r := range s.perRound {
 				lost += r.Lost
