@@ -8,14 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/rxnet/rxnet/adapters"
+	"github.com/rxnet/rxnet/internal/transporttest"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -182,30 +180,10 @@ func checkDgTrace(tr []dgEntry) error {
 	return nil
 }
 
-var dgPathSeq atomic.Int64
-
-// dgLocalAddr returns an address to bind: 127.0.0.1:0 or a short socket
-// path (sun_path holds at most 108 bytes).
-func dgLocalAddr(t *testing.T, network string) string {
-	if network != "unixgram" {
-		return "127.0.0.1:0"
-	}
-	dir := t.TempDir()
-	if len(dir) > 80 {
-		d, err := os.MkdirTemp("", "rx")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(d) })
-		dir = d
-	}
-	return filepath.Join(dir, fmt.Sprint(dgPathSeq.Add(1)))
-}
-
 // dgRawPeer is a plain bound datagram socket, closed when the test ends.
 func dgRawPeer(t *testing.T, network string) net.PacketConn {
 	t.Helper()
-	pc, err := net.ListenPacket(network, dgLocalAddr(t, network))
+	pc, err := net.ListenPacket(network, transporttest.LocalAddr(t, network))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,7 +195,7 @@ func dgRawPeer(t *testing.T, network string) net.PacketConn {
 // aborted when the test ends.
 func serveDg(t *testing.T, network string, r *dgRecorder, opts ...transport.Option) transport.DatagramTransport {
 	t.Helper()
-	tr, p, err := adapters.ServeDatagram(context.Background(), network, dgLocalAddr(t, network), func() *dgRecorder { return r }, opts...)
+	tr, p, err := adapters.ServeDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r }, opts...)
 	if err != nil {
 		t.Fatalf("ServeDatagram: %v", err)
 	}
@@ -233,7 +211,7 @@ func serveDg(t *testing.T, network string, r *dgRecorder, opts ...transport.Opti
 func connectDg(t *testing.T, network, raddr string, r *dgRecorder, opts ...transport.Option) transport.DatagramTransport {
 	t.Helper()
 	if network == "unixgram" {
-		opts = append(opts, transport.WithLocalAddr(dgLocalAddr(t, network)))
+		opts = append(opts, transport.WithLocalAddr(transporttest.LocalAddr(t, network)))
 	}
 	tr, _, err := adapters.ConnectDatagram(context.Background(), network, raddr, func() *dgRecorder { return r }, opts...)
 	if err != nil {
@@ -456,7 +434,7 @@ func TestER2_DatagramCallbackPanic(t *testing.T) {
 		t.Run("ConnectionMade", func(t *testing.T) {
 			r := newDgRecorder()
 			r.onMade = func(transport.DatagramTransport) { panic(panicValue{"ConnectionMade"}) }
-			tr, _, err := adapters.ServeDatagram(context.Background(), network, dgLocalAddr(t, network), func() *dgRecorder { return r })
+			tr, _, err := adapters.ServeDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r })
 			var pe *adapters.PanicError
 			if !errors.As(err, &pe) || tr != nil {
 				if tr != nil {

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rxnet/rxnet/internal/transporttest"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -37,7 +38,7 @@ func TestLC4_DatagramCloseFlushesQueue(t *testing.T) {
 	if err := s.tr.SendTo([]byte("late"), nil); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("SendTo while Close flushes = %v, want net.ErrClosed", err)
 	}
-	for _, e := range pending(s.ch) {
+	for _, e := range transporttest.DrainQueued(s.ch) {
 		if e.Kind == stream.Lost {
 			t.Fatalf("Lost before the queued datagrams were sent")
 		}
@@ -134,7 +135,7 @@ func TestRD2_DatagramStalledConsumerBounded(t *testing.T) {
 				}
 				p.peer.SetWriteDeadline(time.Time{})
 				p.tr.PauseReading()
-				evs := pending(ch)
+				evs := transporttest.DrainQueued(ch)
 				if len(evs) > tc.events+1 {
 					t.Fatalf("%d events queued for a stalled consumer, want at most %d", len(evs), tc.events+1)
 				}

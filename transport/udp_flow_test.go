@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/rxnet/rxnet/internal/transporttest"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -99,7 +100,7 @@ func (s *stalledDg) expectFlow(t testing.TB, k stream.Kind) {
 // noEvent fails the test if an event is already waiting.
 func (s *stalledDg) noEvent(t testing.TB, why string) {
 	t.Helper()
-	if evs := pending(s.ch); len(evs) > 0 {
+	if evs := transporttest.DrainQueued(s.ch); len(evs) > 0 {
 		t.Fatalf("%s: got %v, want no event", why, evs)
 	}
 }

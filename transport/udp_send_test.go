@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rxnet/rxnet/internal/transporttest"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -94,7 +95,7 @@ func TestD2_ConnectedSendToAddress(t *testing.T) {
 			b, _ := peerRecv(t, p.peer)
 			checkSeq(t, b, i) // and not "bad"
 		}
-		if p.tr.IsClosing() || len(pending(ch)) != 0 {
+		if p.tr.IsClosing() || len(transporttest.DrainQueued(ch)) != 0 {
 			t.Fatalf("a refused SendTo closed the endpoint or made an event")
 		}
 	})
@@ -203,7 +204,7 @@ func TestD6_ConnRefusedIsDatagramError(t *testing.T) {
 	if b, _ := peerRecv(t, peer); string(b) != "hello" {
 		t.Fatalf("peer got %q, want hello", b)
 	}
-	for _, e := range pending(ch) {
+	for _, e := range transporttest.DrainQueued(ch) {
 		if e.Kind != stream.DatagramError {
 			t.Fatalf("unexpected %v", e)
 		}
@@ -304,7 +305,7 @@ func TestER1_DatagramOptionsRejected(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			forDg(t, func(t *testing.T, network string) {
 				ctx := context.Background()
-				if tr, err := transport.ListenPacket(ctx, network, dgAddr(t, network), opt); err == nil {
+				if tr, err := transport.ListenPacket(ctx, network, transporttest.LocalAddr(t, network), opt); err == nil {
 					tr.Abort()
 					t.Errorf("ListenPacket with %s succeeded", name)
 				}

@@ -8,9 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/reactivex/rxgo/v2"
 	"go.uber.org/goleak"
 
+	"github.com/rxnet/rxnet/internal/transporttest"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
@@ -51,31 +49,10 @@ func forDgModes(t *testing.T, f func(t *testing.T, network string, connected boo
 	})
 }
 
-var sockSeq atomic.Int64
-
-// dgAddr returns a fresh local address to bind: 127.0.0.1:0, or a new
-// short socket path (sun_path holds at most 108 bytes).
-func dgAddr(t testing.TB, network string) string {
-	t.Helper()
-	if network != "unixgram" {
-		return "127.0.0.1:0"
-	}
-	dir := t.TempDir()
-	if len(dir) > 80 {
-		d, err := os.MkdirTemp("", "rx")
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { os.RemoveAll(d) })
-		dir = d
-	}
-	return filepath.Join(dir, fmt.Sprint(sockSeq.Add(1)))
-}
-
 // rawPeer is a plain bound socket on network, closed when the test ends.
 func rawPeer(t testing.TB, network string) net.PacketConn {
 	t.Helper()
-	pc, err := net.ListenPacket(network, dgAddr(t, network))
+	pc, err := net.ListenPacket(network, transporttest.LocalAddr(t, network))
 	if err != nil {
 		t.Fatalf("net.ListenPacket: %v", err)
 	}
@@ -86,7 +63,7 @@ func rawPeer(t testing.TB, network string) net.PacketConn {
 // listenDg makes an unconnected endpoint, aborted when the test ends.
 func listenDg(t testing.TB, network string, opts ...transport.Option) transport.DatagramTransport {
 	t.Helper()
-	tr, err := transport.ListenPacket(context.Background(), network, dgAddr(t, network), opts...)
+	tr, err := transport.ListenPacket(context.Background(), network, transporttest.LocalAddr(t, network), opts...)
 	if err != nil {
 		t.Fatalf("ListenPacket(%s): %v", network, err)
 	}
@@ -99,7 +76,7 @@ func listenDg(t testing.TB, network string, opts ...transport.Option) transport.
 func dialDg(t testing.TB, network, raddr string, opts ...transport.Option) transport.DatagramTransport {
 	t.Helper()
 	if network == "unixgram" {
-		opts = append([]transport.Option{transport.WithLocalAddr(dgAddr(t, network))}, opts...)
+		opts = append([]transport.Option{transport.WithLocalAddr(transporttest.LocalAddr(t, network))}, opts...)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -267,22 +244,6 @@ func expectSeq(t testing.TB, ch <-chan stream.Event, from, to int, sender net.Ad
 		checkSeq(t, e.Data, i)
 		if sender != nil && (e.Addr == nil || e.Addr.String() != sender.String()) {
 			t.Fatalf("datagram #%d from %v, want %v", i, e.Addr, sender)
-		}
-	}
-}
-
-// pending returns the events already in the channel, without waiting.
-func pending(ch <-chan stream.Event) []stream.Event {
-	var evs []stream.Event
-	for {
-		select {
-		case e, ok := <-ch:
-			if !ok {
-				return evs
-			}
-			evs = append(evs, e)
-		default:
-			return evs
 		}
 	}
 }

@@ -366,9 +366,9 @@ func (d *dataIn) until(t testing.TB, ch <-chan stream.Event, n int64) {
 	}
 }
 
-// drainQueued receives, without waiting, every event already in the
+// DrainQueued receives, without waiting, every event already in the
 // channel and returns them.
-func drainQueued(ch <-chan stream.Event) []stream.Event {
+func DrainQueued(ch <-chan stream.Event) []stream.Event {
 	var evs []stream.Event
 	for {
 		select {

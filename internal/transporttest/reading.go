@@ -151,7 +151,7 @@ func testStalledConsumer(t *testing.T, newPair NewPair) {
 			// may have been waiting to queue.
 			p.Transport.PauseReading()
 			var d dataIn
-			for _, e := range drainQueued(ch) {
+			for _, e := range DrainQueued(ch) {
 				switch e.Kind {
 				case stream.Made:
 				case stream.Data:
@@ -190,7 +190,7 @@ func testPauseBeforeMade(t *testing.T, newPair NewPair) {
 	if !peer.flood(t, 100<<20) {
 		t.Fatalf("the peer wrote 100 MiB to a paused transport without blocking")
 	}
-	if evs := drainQueued(ch); len(evs) != 0 {
+	if evs := DrainQueued(ch); len(evs) != 0 {
 		t.Fatalf("got %v while paused, want nothing", kinds(evs))
 	}
 	tr.ResumeReading()
@@ -218,7 +218,7 @@ func testPauseMidStream(t *testing.T, newPair NewPair) {
 	tr.PauseReading()
 	// What was queued may still come: the channel's content and the one
 	// read the transport was queuing when it paused.
-	queued := drainQueued(ch)
+	queued := DrainQueued(ch)
 	if max := cap(ch) + 1; len(queued) > max {
 		t.Fatalf("got %d events after PauseReading, want at most %d (the event buffer and the read in flight)", len(queued), max)
 	}
@@ -230,7 +230,7 @@ func testPauseMidStream(t *testing.T, newPair NewPair) {
 	}
 	// Then nothing, however much the peer sends.
 	peer.flood(t, 100<<20)
-	if evs := drainQueued(ch); len(evs) != 0 {
+	if evs := DrainQueued(ch); len(evs) != 0 {
 		t.Fatalf("got %d events (%v...) after the queue was drained while paused, want none", len(evs), evs[0])
 	}
 	tr.ResumeReading()
