@@ -43,6 +43,7 @@ type runner struct {
 	mu          sync.Mutex
 	owner       atomic.Uint64
 	reader      uint64                   // the read goroutine's id
+	readerID    atomic.Uint64            // the same, for other goroutines
 	multi       bool                     // events come from several goroutines
 	flowPending atomic.Bool              // a pause or resume waits for mu
 	detached    atomic.Pointer[Detached] // handoff, for Wake
@@ -73,6 +74,7 @@ func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 func (r *runner) Event(e stream.Event) {
 	if e.Kind == stream.Made {
 		r.reader = goid.Get()
+		r.readerID.Store(r.reader)
 		r.multi = r.p.concurrent()
 		r.lock(r.reader)
 		r.connectionMade()
@@ -183,6 +185,12 @@ func (r *runner) unlock() {
 // inCallback reports whether the calling goroutine is running a callback.
 func (r *runner) inCallback() bool {
 	id := r.owner.Load()
+	return id != 0 && id == goid.Get()
+}
+
+// OnReader implements sink.Handler.
+func (r *runner) OnReader() bool {
+	id := r.readerID.Load()
 	return id != 0 && id == goid.Get()
 }
 

@@ -189,6 +189,72 @@ func (q *Queue) Send(e Event) bool {
 	return true
 }
 
+// SendData is Send for a Data event that wake may interrupt: it reports
+// sent, or woken when a value arrived on wake first (consumed: the
+// producer re-checks why it was woken), or neither after Release.
+func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
+	if q.items != nil {
+		select {
+		case q.items <- rxgo.Of(e):
+			q.sent.Add(1)
+			return true, false
+		case <-wake:
+			return false, true
+		case <-q.freed:
+			return false, false
+		}
+	}
+	select {
+	case q.ch <- e:
+		q.sent.Add(1)
+		return true, false
+	case <-wake:
+		return false, true
+	case <-q.freed:
+		return false, false
+	}
+}
+
+// TakeBack removes the Data events a channel consumer has not received
+// yet and returns their bytes, in order; every other event stays queued,
+// in order. The producer calls it, between sends. An Observable
+// subscriber's items are its pipeline's: TakeBack returns nil for it.
+func (q *Queue) TakeBack() []byte {
+	if q.ch == nil {
+		return nil
+	}
+	taken := q.drain(nil)
+	q.hold() // a control event on its way lands first, then they wait
+	taken = q.drain(taken)
+	var data []byte
+	for _, e := range taken {
+		if e.Kind == Data {
+			data = append(data, e.Data...)
+			continue
+		}
+		select {
+		case q.ch <- e: // room: the channel was just emptied
+			q.sent.Add(1)
+		default:
+		}
+	}
+	q.opened()
+	return data
+}
+
+// drain appends the events in the channel to taken.
+func (q *Queue) drain(taken []Event) []Event {
+	for {
+		select {
+		case e := <-q.ch:
+			q.sent.Add(-1)
+			taken = append(taken, e)
+		default:
+			return taken
+		}
+	}
+}
+
 // hold makes control events wait beside the channel until opened, and
 // waits for one already on its way.
 func (q *Queue) hold() {

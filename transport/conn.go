@@ -2,6 +2,7 @@ package transport
 
 import (
 	"net"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/rxnet/rxnet/internal/sink"
@@ -37,6 +38,13 @@ type conn struct {
 	buf        writebuf.Buffer
 	eofWritten bool
 	views      [][]byte // the flush goroutine's scratch
+	sec        *secure  // the TLS layer, once its handshake is done
+	up         *upgrade // a StartTLS in progress
+	held       [][]byte // writes made while it runs
+	flowNoted  bool     // a record paused or resumed the flow (noteFlow)
+
+	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
+	readingTLS bool        // the read goroutine's: it reads through TLS
 }
 
 var (
@@ -51,6 +59,7 @@ func newConn(nc streamConn, cfg resolved) (*conn, error) {
 	if err := c.init(nc, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}
+	c.onClose = c.closeStarted
 	return c, nil
 }
 

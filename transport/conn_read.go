@@ -18,14 +18,19 @@ func (c *conn) read(h sink.Handler) {
 		return
 	}
 	c.readLoop(h)
+	c.abandonUpgrade()
 }
 
 // readLoop reads and delivers until EOF, a failure or a local close.
 func (c *conn) readLoop(h sink.Handler) {
 	for c.waitReadable() {
+		if c.tlsOn.Load() {
+			c.upgradeReader(h, nil)
+			return
+		}
 		buf, n, err := c.fd.Read(c.readCap)
 		switch {
-		case errors.Is(err, sock.ErrStopped):
+		case errors.Is(err, sock.ErrStopped), errors.Is(err, sock.ErrInterrupted):
 			continue
 		case err != nil:
 			c.readFailed(err)
@@ -50,8 +55,7 @@ func (c *conn) readLoop(h sink.Handler) {
 // the kernel costs a getsockopt, at the end of a stream only.
 func (c *conn) readZero(h sink.Handler) {
 	c.mu.Lock()
-	open := c.state == stateOpen
-	reset := open && c.flushing && c.fd.TCPClosed()
+	open, reset := c.state == stateOpen, c.resetLocked()
 	c.mu.Unlock()
 	switch {
 	case !open:
@@ -60,6 +64,12 @@ func (c *conn) readZero(h sink.Handler) {
 	default:
 		c.eof(h)
 	}
+}
+
+// resetLocked reports whether a read of 0 bytes means a reset (see
+// readZero). c.mu is held.
+func (c *conn) resetLocked() bool {
+	return c.state == stateOpen && c.flushing && c.fd.TCPClosed()
 }
 
 // deliverData delivers the n bytes read into buf and gives buf back. The
@@ -71,16 +81,36 @@ func (c *conn) readZero(h sink.Handler) {
 func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	c.stats.read.Add(int64(n))
 	if h != nil {
+		if c.handover(h, (*buf)[:n]) {
+			sock.PutBuf(buf)
+			return false
+		}
 		c.deliver(h, stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
 		sock.PutBuf(buf)
 		return true
 	}
 	data := bytes.Clone((*buf)[:n])
 	sock.PutBuf(buf) // hold one read, not two, while the consumer lags
-	if !c.waitReadable() {
+	for {
+		if !c.waitReadable() || c.handover(nil, data) {
+			return false
+		}
+		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wake)
+		if !woken {
+			return sent
+		}
+	}
+}
+
+// handover gives a chunk read as plain text to a StartTLS that asked
+// meanwhile: it is handshake input, not data (see StartTLS). The upgrade
+// runs here, then the TLS read loop. It reports whether it took p.
+func (c *conn) handover(h sink.Handler, p []byte) bool {
+	if c.readingTLS || !c.tlsOn.Load() {
 		return false
 	}
-	return c.deliver(nil, stream.Event{Kind: stream.Data, Data: data})
+	c.upgradeReader(h, bytes.Clone(p))
+	return true
 }
 
 // eof delivers EOF and, without WithHalfClose, closes the transport once
@@ -90,7 +120,8 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 func (c *conn) eof(h sink.Handler) {
 	c.mu.Lock()
 	c.eofRead = true
-	half := c.cfg.halfClose && c.pipe != readPipe // a read pipe always closes
+	// A read pipe always closes, and TLS before 1.3 cannot half-close.
+	half := c.cfg.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF}) // returns once the consumer has it
 	if !half {

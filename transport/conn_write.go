@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"github.com/rxnet/rxnet/internal/flow"
 	"github.com/rxnet/rxnet/internal/writebuf"
 )
 
@@ -19,6 +20,7 @@ func (c *conn) WriteBuffers(bufs [][]byte) (int64, error) {
 
 // write is Write (p) and WriteBuffers (bufs): the same checks, then a
 // non-blocking send when nothing is buffered, then a copy of the rest.
+// Over TLS the records go that way (see tlsWrite).
 func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
 	total := int64(len(p))
 	for _, b := range bufs {
@@ -33,18 +35,32 @@ func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
 		c.mu.Unlock()
 		return 0, nil
 	}
+	if c.up != nil || c.sec != nil {
+		return c.tlsWrite(p, bufs, total) // releases c.mu
+	}
+	tr, err := c.sendLocked(p, bufs, total)
+	h := c.handler
+	c.mu.Unlock()
+	if err != nil {
+		c.shut(c.opError("write", err))
+		return 0, c.writeErr()
+	}
+	c.afterFlow(h, tr)
+	return total, nil
+}
+
+// sendLocked sends at once what the kernel takes when nothing is
+// buffered, and buffers the rest for the flush goroutine. c.mu is held.
+func (c *conn) sendLocked(p []byte, bufs [][]byte, total int64) (flow.Transition, error) {
 	sent := 0
 	if !c.flushing {
 		var err error
 		if sent, err = c.trySend(p, bufs); err != nil {
-			c.mu.Unlock()
-			c.shut(c.opError("write", err))
-			return 0, c.writeErr()
+			return flow.Unchanged, err
 		}
 		c.stats.written += int64(sent)
 		if int64(sent) == total {
-			c.mu.Unlock()
-			return total, nil
+			return flow.Unchanged, nil
 		}
 	}
 	c.appendUnsent(p, bufs, sent)
@@ -54,10 +70,7 @@ func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
 		c.flushing = true
 		go c.flush()
 	}
-	h := c.handler
-	c.mu.Unlock()
-	c.afterFlow(h, tr)
-	return total, nil
+	return tr, nil
 }
 
 // trySend writes without waiting; c.mu is held and nothing is buffered.
@@ -158,6 +171,14 @@ func (c *conn) flush() {
 // or Close. c.mu is held; flushed releases it.
 func (c *conn) flushed() {
 	closing, eof := c.state == stateClosing, c.eofWritten
+	if c.sec != nil { // TLS: close_notify went with the records
+		done := closing && c.tlsClosedLocked()
+		c.mu.Unlock()
+		if done {
+			c.shut(nil)
+		}
+		return
+	}
 	var err error
 	if eof && !closing {
 		err = c.nc.CloseWrite()
@@ -171,7 +192,9 @@ func (c *conn) flushed() {
 	}
 }
 
-// WriteEOF implements WriteTransport.
+// WriteEOF implements WriteTransport. Over TLS 1.3 it sends close_notify
+// after the buffered records, which half-closes; under TLS 1.2 it returns
+// an error wrapping errors.ErrUnsupported.
 func (c *conn) WriteEOF() error {
 	switch c.pipe {
 	case readPipe:
@@ -180,13 +203,17 @@ func (c *conn) WriteEOF() error {
 		return c.Close() // asyncio: write_eof is close on a write pipe
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case c.state != stateOpen:
+		defer c.mu.Unlock()
 		return c.deadErr
 	case c.eofWritten:
+		c.mu.Unlock()
 		return nil
+	case c.up != nil || c.sec != nil:
+		return c.tlsWriteEOF() // releases c.mu
 	}
+	defer c.mu.Unlock()
 	c.eofWritten = true
 	if c.flushing {
 		return nil // the flush goroutine shuts down the write side
@@ -197,5 +224,10 @@ func (c *conn) WriteEOF() error {
 	return nil
 }
 
-// CanWriteEOF implements WriteTransport.
-func (c *conn) CanWriteEOF() bool { return c.pipe != readPipe }
+// CanWriteEOF implements WriteTransport: true but for a read pipe and
+// TLS before 1.3.
+func (c *conn) CanWriteEOF() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
+}

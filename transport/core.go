@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -48,12 +49,13 @@ type core struct {
 	q       *stream.Queue
 	gate    *gate.Gate
 	info    extraInfo
-	onDone  func()        // set by a Server before the transport is handed out
-	onLost  func()        // likewise: called once Lost is delivered
-	done    chan struct{} // closed once the descriptor is closed
-	wake    chan struct{} // one pending wake-up for the read goroutine
-	noRead  atomic.Bool   // the read goroutine must not read: paused or closing
-	dropBuf func()        // empties the write buffer; mu is held
+	onDone  func()         // set by a Server before the transport is handed out
+	onLost  func()         // likewise: called once Lost is delivered
+	done    chan struct{}  // closed once the descriptor is closed
+	wake    chan struct{}  // one pending wake-up for the read goroutine
+	noRead  atomic.Bool    // the read goroutine must not read: paused or closing
+	dropBuf func()         // empties the write buffer; mu is held
+	onClose func(now bool) // finishes close; nil: shut at once when now
 
 	mu         sync.Mutex
 	state      connState
@@ -64,6 +66,8 @@ type core struct {
 	flushing   bool // the flush goroutine owns the write side
 	readPaused bool
 	eofRead    bool
+	switching  bool        // StartTLS waits for the read goroutine
+	timer      *time.Timer // bounds a close (TLS: the close_notify wait)
 	stats      counters
 }
 
@@ -154,7 +158,10 @@ func (c *core) close(local bool) {
 		c.gate.End(errClosedLocally)
 	}
 	c.signal()
-	if now {
+	switch {
+	case c.onClose != nil:
+		c.onClose(now)
+	case now:
 		c.shut(nil)
 	}
 }
@@ -188,6 +195,9 @@ func (c *core) shut(err error) {
 	}
 	c.state, c.lostErr = stateDone, err
 	c.noRead.Store(true)
+	if c.timer != nil {
+		c.timer.Stop()
+	}
 	c.dropBuf()
 	c.flow.Reset() // silently, as asyncio: no ResumeWriting after an abort
 	c.stats.ended()
@@ -364,19 +374,19 @@ func (c *core) afterFlow(h sink.Handler, tr flow.Transition) {
 }
 
 // waitReadable waits while reading is paused; it reports false once the
-// transport is closing.
+// transport is closing, and true when StartTLS needs the read goroutine.
 func (c *core) waitReadable() bool {
 	if !c.noRead.Load() {
 		return true // neither paused nor closing
 	}
 	for {
 		c.mu.Lock()
-		st, paused := c.state, c.readPaused
+		st, paused, switching := c.state, c.readPaused, c.switching
 		c.mu.Unlock()
 		switch {
 		case st != stateOpen:
 			return false
-		case !paused:
+		case !paused || switching:
 			return true
 		}
 		<-c.wake

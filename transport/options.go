@@ -39,6 +39,7 @@ type config struct {
 	sendBuf     int
 	localAddr   string
 	stdio       [3]Stdio
+	tls         tlsOptions
 	errs        []error
 }
 
@@ -212,6 +213,7 @@ func resolve(opts []Option) (resolved, error) {
 	}
 	r.eventBuffer = max(r.eventBuffer, 2)
 	r.readSize = min(max(r.readLimit/r.eventBuffer, 1), sock.MaxRead)
+	r.tls.defaults()
 	if err := checkSocketOptions(r); err != nil {
 		return resolved{}, err
 	}

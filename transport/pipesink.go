@@ -82,6 +82,9 @@ func (s *pipeSink) Wake() {
 	}
 }
 
+// OnReader implements sink.Handler: a pipe cannot start TLS.
+func (s *pipeSink) OnReader() bool { return false }
+
 // queueFlow queues PauseWriting or ResumeWriting when the stdin pipe's
 // state differs from the last one queued (they alternate).
 func (p *process) queueFlow() {

@@ -32,6 +32,14 @@ type Server struct {
 	stopOnce sync.Once
 	loopDone chan struct{} // closed when the accept goroutine has ended
 
+	// TLS: handshakes run concurrently, at most maxHandshakes, bounded
+	// by hctx, which ends when the server stops accepting.
+	hctx       context.Context
+	hcancel    context.CancelFunc
+	handshakes sync.WaitGroup
+	hslots     chan struct{}
+	hfailed    atomic.Int64
+
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open transports, removed when they close
 	ending  map[*conn]struct{} // closed, until their Lost is delivered
@@ -66,6 +74,10 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 		conns:    make(map[*conn]struct{}),
 		ending:   make(map[*conn]struct{}),
 		changed:  make(chan struct{}),
+	}
+	if cfg.tls.config != nil {
+		s.hctx, s.hcancel = context.WithCancel(context.Background())
+		s.hslots = make(chan struct{}, maxHandshakes)
 	}
 	go s.acceptLoop()
 	return s, nil
@@ -105,6 +117,7 @@ func (s *Server) Accept(ctx context.Context) (Transport, error) {
 func (s *Server) acceptLoop() {
 	defer close(s.loopDone)
 	defer close(s.accepted)
+	defer s.handshakes.Wait()
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -125,16 +138,29 @@ func (s *Server) acceptLoop() {
 		}
 		backoff = 0
 		c, err := wrapConn(nc, s.cfg)
-		if err != nil {
+		switch {
+		case err != nil:
 			continue // that connection only
-		}
-		s.track(c)
-		select {
-		case s.accepted <- c:
-		case <-s.stop:
-			c.Abort()
+		case s.hslots != nil:
+			if !s.secure(c) {
+				return
+			}
+		case !s.hand(c):
 			return
 		}
+	}
+}
+
+// hand tracks c and hands it to the consumer; it reports false, with c
+// aborted, when the server stops accepting first.
+func (s *Server) hand(c *conn) bool {
+	s.track(c)
+	select {
+	case s.accepted <- c:
+		return true
+	case <-s.stop:
+		c.Abort()
+		return false
 	}
 }
 
@@ -207,6 +233,9 @@ func (s *Server) stopAccepting() error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.stop)
+		if s.hcancel != nil {
+			s.hcancel()
+		}
 		err = s.ln.Close()
 	})
 	<-s.loopDone

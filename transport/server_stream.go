@@ -82,9 +82,13 @@ func (s *Server) Observable(opts ...rxgo.Option) rxgo.Observable {
 
 // ServerStats is a snapshot of a Server's counters, from Stats.
 type ServerStats struct {
-	// Accepted counts the transports accepted; Open those still open.
+	// Accepted counts the transports accepted (on a ListenTLS server,
+	// those whose handshake succeeded); Open those still open.
 	Accepted int64
 	Open     int
+	// HandshakeFailures counts the connections a ListenTLS server closed
+	// because their TLS handshake failed.
+	HandshakeFailures int64
 	// Transports sums the Stats of every transport the server accepted,
 	// open or closed (PeakWriteBuffer is the largest).
 	Transports Stats
@@ -106,5 +110,5 @@ func (s *Server) Stats() ServerStats {
 	for _, c := range live {
 		sum = sum.Add(c.Stats())
 	}
-	return ServerStats{Accepted: accepted, Open: open, Transports: sum}
+	return ServerStats{Accepted: accepted, Open: open, HandshakeFailures: s.hfailed.Load(), Transports: sum}
 }

@@ -20,7 +20,8 @@ func checkStreamNetwork(network string) error {
 // Dial connects to addr on the named network ("tcp", "tcp4", "tcp6" or
 // "unix") and returns the connection as a Transport (asyncio's
 // create_connection and create_unix_connection). ctx bounds connecting
-// only; once Dial has returned, cancelling ctx changes nothing.
+// (and with WithTLS the handshake: see DialTLS) only; once Dial has
+// returned, cancelling ctx changes nothing.
 //
 // The transport does not read until its events are claimed (Events,
 // Observable, or the adapters package), so no event is missed.
@@ -44,6 +45,13 @@ func Dial(ctx context.Context, network, addr string, opts ...Option) (Transport,
 	c, err := wrapConn(nc, cfg)
 	if err != nil {
 		return nil, err
+	}
+	if o := cfg.tls; o.config != nil {
+		if err := c.handshake(ctx, o, clientConfig(o.config, addr), nil); err != nil {
+			c.Abort()
+			return nil, err
+		}
+		c.tlsOn.Store(true)
 	}
 	return c, nil
 }

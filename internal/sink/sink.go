@@ -21,6 +21,9 @@ type Handler interface {
 	// Wake is called after ResumeReading, Close, Abort or a failure, so
 	// that a delivery held back while reading was paused can proceed.
 	Wake()
+	// OnReader reports whether the calling goroutine is the one Event is
+	// called on (StartTLS called from inside a callback runs there).
+	OnReader() bool
 }
 
 // Attacher is implemented by transports that can deliver to a Handler.

@@ -4,14 +4,10 @@ import (
 	"errors"
 	"os"
 	"syscall"
-	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
-
-// ErrInterrupted is returned by ReadFrom when Interrupt woke it.
-var ErrInterrupted = errors.New("sock: read interrupted")
 
 // Sockaddr is a socket address in the kernel's own form. It is a value
 // (comparable, so it can key a map) and converting to and from it
@@ -125,13 +121,10 @@ type dgram struct {
 	from                      Sockaddr
 	rtrunc                    bool
 	wto                       Sockaddr
-	deadline                  deadliner
 }
 
-type deadliner interface{ SetReadDeadline(time.Time) error }
-
 // NewDatagram is New for a datagram socket: its FD has ReadFrom, SendTo,
-// TrySendTo and, when c has SetReadDeadline, Interrupt.
+// TrySendTo.
 func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 	f, err := New(c, stop)
 	if err != nil {
@@ -140,7 +133,6 @@ func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 	d := &dgram{recvFn: f.recv}
 	d.sendFn = func(fd uintptr) bool { return f.sendOnce(fd, true) }
 	d.trySendFn = func(fd uintptr) bool { return f.sendOnce(fd, false) }
-	d.deadline, _ = c.(deadliner)
 	d.msg.Name = (*byte)(unsafe.Pointer(&d.from.raw))
 	d.msg.Iov = &d.iov
 	d.msg.SetIovlen(1)
@@ -179,7 +171,7 @@ func (f *FD) recv(fd uintptr) bool {
 		f.rstopped = true
 		return true
 	}
-	b := getBuf()
+	b := GetBuf()
 	d := f.dg
 	for {
 		d.from = Sockaddr{}
@@ -204,21 +196,6 @@ func (f *FD) recv(fd uintptr) bool {
 			return true
 		}
 	}
-}
-
-// Interrupt makes a ReadFrom that waits, or the next one, return
-// ErrInterrupted; Resume undoes it. The descriptor must have come from a
-// connection with SetReadDeadline.
-func (f *FD) Interrupt() error { return f.setDeadline(time.Unix(1, 0)) }
-
-// Resume lets ReadFrom wait again after an Interrupt.
-func (f *FD) Resume() error { return f.setDeadline(time.Time{}) }
-
-func (f *FD) setDeadline(t time.Time) error {
-	if f.dg == nil || f.dg.deadline == nil {
-		return errors.ErrUnsupported
-	}
-	return f.dg.deadline.SetReadDeadline(t)
 }
 
 // TrySendTo sends p as one datagram to to (the zero Sockaddr: the

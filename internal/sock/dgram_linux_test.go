@@ -158,7 +158,7 @@ func TestTrySendToError(t *testing.T) {
 // interrupted, and says so.
 func TestInterruptNeedsDeadline(t *testing.T) {
 	f, _, _ := dgramPair(t)
-	f.dg.deadline = nil
+	f.deadline = nil
 	if err := f.Interrupt(); !errors.Is(err, errors.ErrUnsupported) {
 		t.Fatalf("Interrupt: %v, want ErrUnsupported", err)
 	}

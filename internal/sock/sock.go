@@ -19,11 +19,14 @@ const MaxRead = 64 << 10
 
 var pool = sync.Pool{New: func() any { b := make([]byte, MaxRead); return &b }}
 
-// getBuf borrows a MaxRead-byte buffer.
-func getBuf() *[]byte { return pool.Get().(*[]byte) }
+// GetBuf borrows a MaxRead-byte buffer, returned with PutBuf.
+func GetBuf() *[]byte { return pool.Get().(*[]byte) }
 
 // PutBuf returns a buffer borrowed through Read.
 func PutBuf(b *[]byte) { pool.Put(b) }
 
 // ErrStopped is returned by Read when its stop function asked it not to read.
 var ErrStopped = errors.New("sock: read stopped")
+
+// ErrInterrupted is returned by a read that Interrupt woke.
+var ErrInterrupted = errors.New("sock: read interrupted")

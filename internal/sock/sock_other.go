@@ -29,3 +29,12 @@ func (f *FD) Writev(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupporte
 
 // TryWritev is unsupported off Unix.
 func (f *FD) TryWritev(bufs [][]byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// ReadInto is unsupported off Unix.
+func (f *FD) ReadInto(p []byte, stoppable bool) (int, error) { return 0, errors.ErrUnsupported }
+
+// Interrupt is unsupported off Unix.
+func (f *FD) Interrupt() error { return errors.ErrUnsupported }
+
+// Resume is unsupported off Unix.
+func (f *FD) Resume() error { return errors.ErrUnsupported }

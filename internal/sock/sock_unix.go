@@ -3,7 +3,10 @@
 package sock
 
 import (
+	"errors"
+	"os"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,8 +34,14 @@ type FD struct {
 	wn       int
 	werr     error
 
+	into     []byte // ReadInto's destination
+	intoFn   func(uintptr) bool
+	deadline deadliner // for Interrupt, when the connection has one
+
 	dg *dgram // datagram sockets only (NewDatagram)
 }
+
+type deadliner interface{ SetReadDeadline(time.Time) error }
 
 // New wraps a connection's raw descriptor. Before each read attempt Read
 // calls stop; when it reports true, Read returns ErrStopped without
@@ -43,7 +52,8 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 		return nil, err
 	}
 	f := &FD{rc: rc, stop: stop}
-	f.readFn, f.writeFn, f.tryFn = f.read, f.writev, f.tryWrite
+	f.readFn, f.writeFn, f.tryFn, f.intoFn = f.read, f.writev, f.tryWrite, f.readInto
+	f.deadline, _ = c.(deadliner)
 	return f, nil
 }
 
@@ -74,7 +84,7 @@ func (f *FD) read(fd uintptr) bool {
 		f.rstopped = true
 		return true
 	}
-	b := getBuf()
+	b := GetBuf()
 	for {
 		n, err := unix.Read(int(fd), (*b)[:f.rsize])
 		switch err {
@@ -92,6 +102,70 @@ func (f *FD) read(fd uintptr) bool {
 			return true
 		}
 	}
+}
+
+// ReadInto is Read into p, the caller's buffer: it waits until the
+// descriptor is readable and reads at most len(p) bytes. When stoppable
+// is false it reads whatever New's stop function says. It returns
+// ErrStopped and ErrInterrupted like Read; n == 0 with a nil error is
+// end of file.
+func (f *FD) ReadInto(p []byte, stoppable bool) (n int, err error) {
+	f.into, f.rstopped = p, false
+	stop := f.stop
+	if !stoppable {
+		f.stop = neverStop
+	}
+	if err = f.rc.Read(f.intoFn); err == nil {
+		err = f.rerr
+	}
+	n = f.rn
+	f.into, f.rn, f.rerr, f.stop = nil, 0, nil, stop
+	switch {
+	case f.rstopped:
+		return 0, ErrStopped
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, ErrInterrupted
+	}
+	return n, err
+}
+
+func neverStop() bool { return false }
+
+func (f *FD) readInto(fd uintptr) bool {
+	if f.stop() {
+		f.rstopped = true
+		return true
+	}
+	for {
+		n, err := unix.Read(int(fd), f.into)
+		switch err {
+		case nil:
+			f.rn = n
+			return true
+		case unix.EINTR:
+			continue
+		case unix.EAGAIN:
+			return false
+		default:
+			f.rerr = err
+			return true
+		}
+	}
+}
+
+// Interrupt makes a read that waits (Read, ReadInto, ReadFrom), or the
+// next one, return ErrInterrupted; Resume undoes it. The descriptor must
+// have come from a connection with SetReadDeadline.
+func (f *FD) Interrupt() error { return f.setDeadline(time.Unix(1, 0)) }
+
+// Resume lets reads wait again after an Interrupt.
+func (f *FD) Resume() error { return f.setDeadline(time.Time{}) }
+
+func (f *FD) setDeadline(t time.Time) error {
+	if f.deadline == nil {
+		return errors.ErrUnsupported
+	}
+	return f.deadline.SetReadDeadline(t)
 }
 
 // TryWrite writes as much of p as the kernel takes now, without waiting.

@@ -1,0 +1,160 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// ErrNilTLSConfig is returned by DialTLS, ListenTLS, StartTLS and
+// WithTLS for a nil *tls.Config.
+var ErrNilTLSConfig = errors.New("transport: nil *tls.Config")
+
+// ErrNotUpgradable is returned by StartTLS for a transport that cannot
+// speak TLS: a datagram endpoint, a pipe, a subprocess, or a transport
+// that already speaks TLS.
+var ErrNotUpgradable = errors.New("transport: StartTLS needs a plain TCP or Unix stream transport")
+
+// ErrHandshakeTimeout is matched by the error of a TLS handshake that
+// WithHandshakeTimeout (or DefaultHandshakeTimeout) cut short; it also
+// matches context.DeadlineExceeded.
+var ErrHandshakeTimeout = fmt.Errorf("transport: TLS handshake timed out: %w", context.DeadlineExceeded)
+
+// ErrShutdownTimeout is Lost's error when the peer did not answer Close's
+// close_notify within the shutdown timeout (asyncio's "SSL shutdown timed
+// out").
+var ErrShutdownTimeout = errors.New("transport: TLS shutdown timed out waiting for the peer's close_notify")
+
+// ErrTruncated is Lost's error when the peer closed its side of a TLS
+// connection without a close_notify alert: the data may have been cut
+// short by an attacker, so it is not a clean EOF. It matches
+// io.ErrUnexpectedEOF.
+var ErrTruncated = fmt.Errorf("transport: TLS connection closed without close_notify: %w", io.ErrUnexpectedEOF)
+
+// errHalfCloseTLS12 is what WriteEOF returns under TLS 1.2.
+var errHalfCloseTLS12 = fmt.Errorf("transport: WriteEOF needs TLS 1.3 (close_notify half-close): %w", errors.ErrUnsupported)
+
+// DialTLS connects to addr like Dial and runs a TLS client handshake with
+// config before returning (asyncio's create_connection with ssl). The
+// certificate is verified as crypto/tls verifies it: when config has no
+// ServerName and does not skip verification, the host of addr is used.
+// ctx bounds connecting and the handshake; WithHandshakeTimeout bounds
+// the handshake too. A failed handshake is DialTLS's error: no transport
+// exists, so no consumer sees anything.
+//
+// The transport has every stream-transport method (see tlsConn's notes in
+// DESIGN.md TL1), and ExtraInfo adds "peercert" (the peer's leaf
+// *x509.Certificate, when it sent one), "cipher" (a CipherInfo),
+// "compression" (always nil: TLS compression is not supported),
+// "sslcontext" (config) and "ssl_object" (the tls.ConnectionState).
+func DialTLS(ctx context.Context, network, addr string, config *tls.Config, opts ...Option) (Transport, error) {
+	if config == nil {
+		return nil, ErrNilTLSConfig
+	}
+	return Dial(ctx, network, addr, append(opts[:len(opts):len(opts)], WithTLS(config))...)
+}
+
+// ListenTLS listens like Listen; every accepted connection runs a TLS
+// server handshake with config, bounded by the handshake timeout, before
+// Accept (or Transports, or Observable) hands it out. Handshakes run
+// concurrently, at most maxHandshakes at once. A connection whose
+// handshake fails is closed and never handed out: the server goes on, and
+// WithHandshakeFailures lets the caller log it.
+func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, opts ...Option) (*Server, error) {
+	if config == nil {
+		return nil, ErrNilTLSConfig
+	}
+	return Listen(ctx, network, addr, append(opts[:len(opts):len(opts)], WithTLS(config))...)
+}
+
+// StartTLS upgrades t, an open TCP or Unix stream transport, to TLS
+// (asyncio's loop.start_tls): it runs the client side of the handshake,
+// or the server side with WithServerSide, and returns t itself, now
+// encrypting. Events go on on the same stream (no second Made) and no
+// byte is lost or reordered across the upgrade:
+//
+//   - what t read but its consumer has not taken yet (Data events still in
+//     the channel, a chunk not yet delivered) is handshake input, not
+//     plaintext: the consumer decided to upgrade after what it took;
+//   - what was written before StartTLS is sent, in plain, before the
+//     handshake; what is written while it runs is encrypted after it.
+//
+// StartTLS may be called from any goroutine, and from inside a Protocol
+// callback (the adapter's DataReceived, say). With an Observable
+// consumer, the items already emitted stay the pipeline's. ctx and
+// WithHandshakeTimeout bound the handshake. If it fails, times out or
+// is cancelled, StartTLS returns the error and t is closed, with that
+// error as Lost's. A nil config, a transport that is not a plain stream
+// transport, a closing one, one whose peer sent EOF, or one after
+// WriteEOF is an error and t is left as it was.
+func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Option) (Transport, error) {
+	if config == nil {
+		return nil, ErrNilTLSConfig
+	}
+	c, ok := t.(*conn)
+	if !ok || c.pipe != notPipe {
+		return nil, fmt.Errorf("%w, not %T", ErrNotUpgradable, t)
+	}
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	cfg.tls.config = config
+	if err := c.startTLS(ctx, cfg.tls); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// CipherInfo is ExtraInfo's "cipher" on a TLS transport (asyncio's
+// (name, protocol, bits) tuple).
+type CipherInfo struct {
+	Name    string // the cipher suite, as tls.CipherSuiteName names it
+	Version string // the TLS version, as tls.VersionName names it
+	ID      uint16 // the cipher suite's id
+}
+
+// tlsInfo returns a TLS transport's own ExtraInfo keys; handled is false
+// for the keys of the underlying socket.
+func tlsInfo(st *tls.ConnectionState, config *tls.Config, name string) (v any, ok, handled bool) {
+	switch name {
+	case "peercert":
+		var leaf *x509.Certificate
+		if len(st.PeerCertificates) > 0 {
+			leaf = st.PeerCertificates[0]
+		}
+		return leaf, leaf != nil, true
+	case "cipher":
+		return CipherInfo{
+			Name:    tls.CipherSuiteName(st.CipherSuite),
+			Version: tls.VersionName(st.Version),
+			ID:      st.CipherSuite,
+		}, true, true
+	case "compression":
+		return nil, true, true
+	case "sslcontext":
+		return config, true, true
+	case "ssl_object":
+		return *st, true, true
+	}
+	return nil, false, false
+}
+
+// clientConfig returns the config a client handshake to addr uses: config
+// itself, or a clone naming addr's host when config names no server.
+func clientConfig(config *tls.Config, addr string) *tls.Config {
+	if config.ServerName != "" || config.InsecureSkipVerify {
+		return config
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	c := config.Clone()
+	c.ServerName = host
+	return c
+}

@@ -1,0 +1,251 @@
+package transport
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"time"
+
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/internal/sock"
+)
+
+// secure is a conn's TLS layer, once its handshake is done. crypto/tls
+// runs unmodified over a wire (tls_wire.go): its records go through the
+// conn's own write path (sent at once, the rest buffered and flushed),
+// and its reads through the conn's descriptor, on the read goroutine.
+type secure struct {
+	tc       *tls.Conn
+	w        *wire
+	config   *tls.Config // the caller's, for "sslcontext"
+	state    tls.ConnectionState
+	shutdown time.Duration
+
+	notified bool // close_notify is queued; guarded by the conn's mu
+}
+
+// halfCloses reports whether close_notify closes only one direction
+// (TLS 1.3): then the transport can write after the peer's, and
+// WriteEOF works.
+func (s *secure) halfCloses() bool { return s.state.Version >= tls.VersionTLS13 }
+
+// ExtraInfo implements BaseTransport: a TLS transport adds its own keys
+// (see DialTLS) to the socket's.
+func (c *conn) ExtraInfo(name string) (any, bool) {
+	c.mu.Lock()
+	s := c.sec
+	c.mu.Unlock()
+	if s != nil {
+		if v, ok, handled := tlsInfo(&s.state, s.config, name); handled {
+			return v, ok
+		}
+	}
+	return c.info.get(name)
+}
+
+// tlsWrite encrypts p (or bufs) through crypto/tls, whose records take
+// the conn's write path; while StartTLS runs it holds a copy instead, to
+// be encrypted after the handshake. c.mu is held; tlsWrite releases it.
+// A record never waits for the socket, so tlsWrite never blocks.
+func (c *conn) tlsWrite(p []byte, bufs [][]byte, total int64) (int64, error) {
+	if c.up != nil {
+		c.holdLocked(p, bufs, total)
+		return total, nil
+	}
+	s := c.sec
+	c.mu.Unlock()
+	var err error
+	if bufs == nil {
+		_, err = s.tc.Write(p)
+	} else {
+		_, err = s.tc.Write(joinBufs(bufs, total))
+	}
+	c.noteFlow()
+	if err != nil {
+		return 0, c.tlsWriteFailed(err)
+	}
+	return total, nil
+}
+
+// joinBufs makes one buffer of bufs, so that they make as few records as
+// one Write of the same bytes.
+func joinBufs(bufs [][]byte, total int64) []byte {
+	p := make([]byte, 0, total)
+	for _, b := range bufs {
+		p = append(p, b...)
+	}
+	return p
+}
+
+// tlsWriteFailed returns what a write that crypto/tls refused returns:
+// the transport's own error once it is closing, or after WriteEOF;
+// otherwise the TLS error, which ends the transport.
+func (c *conn) tlsWriteFailed(err error) error {
+	if werr := c.writeErr(); werr != nil {
+		return werr
+	}
+	c.shut(err)
+	return c.writeErr()
+}
+
+// holdLocked keeps a copy of a write made while StartTLS runs; it counts
+// as buffered. c.mu is held; holdLocked releases it.
+func (c *conn) holdLocked(p []byte, bufs [][]byte, total int64) {
+	if bufs == nil {
+		c.held = append(c.held, append([]byte(nil), p...))
+	} else {
+		c.held = append(c.held, joinBufs(bufs, total))
+	}
+	tr := c.flow.Add(int(total))
+	c.flowLocked(tr)
+	h := c.handler
+	c.mu.Unlock()
+	c.afterFlow(h, tr)
+}
+
+// noteFlow tells the adapter about a pause or resume that a record
+// caused inside crypto/tls, where it could not (a PauseWriting callback
+// that writes would deadlock on crypto/tls's lock).
+func (c *conn) noteFlow() {
+	c.mu.Lock()
+	noted, h := c.flowNoted, c.handler
+	c.flowNoted = false
+	c.mu.Unlock()
+	if noted && h != nil {
+		h.FlowChanged()
+	}
+}
+
+// tlsWriteEOF sends close_notify: a half-close under TLS 1.3. c.mu is
+// held; tlsWriteEOF releases it.
+func (c *conn) tlsWriteEOF() error {
+	if c.up != nil {
+		c.mu.Unlock()
+		return errUpgrading
+	}
+	s := c.sec
+	if !s.halfCloses() {
+		c.mu.Unlock()
+		return errHalfCloseTLS12
+	}
+	c.eofWritten = true
+	c.mu.Unlock()
+	err := s.tc.CloseWrite()
+	c.noteFlow()
+	if err != nil {
+		return c.tlsWriteFailed(err)
+	}
+	return nil
+}
+
+// closeStarted finishes Close (core.close's onClose): a plain conn shuts
+// at once when nothing is buffered; a TLS conn sends close_notify and
+// waits for the peer's, bounded by the shutdown timeout; a conn in the
+// middle of StartTLS aborts it.
+func (c *conn) closeStarted(now bool) {
+	c.mu.Lock()
+	s, upgrading := c.sec, c.up != nil
+	c.mu.Unlock()
+	switch {
+	case upgrading:
+		c.shut(nil)
+	case s != nil:
+		c.tlsClose(s)
+	case now:
+		c.shut(nil)
+	}
+}
+
+// tlsClose queues close_notify after every record and waits for the
+// peer's (the read goroutine reads it: tlsLinger), with a timer.
+func (c *conn) tlsClose(s *secure) {
+	err := s.tc.CloseWrite()
+	c.noteFlow()
+	c.mu.Lock()
+	if c.state != stateClosing {
+		c.mu.Unlock()
+		return
+	}
+	s.notified = true
+	done := c.tlsClosedLocked() && !c.flushing
+	if !done && err == nil {
+		c.timer = time.AfterFunc(s.shutdown, func() { c.shut(ErrShutdownTimeout) })
+	}
+	c.mu.Unlock()
+	if done || err != nil {
+		c.shut(nil)
+	}
+}
+
+// tlsClosedLocked reports whether a closing TLS conn is done once its
+// buffer is flushed: close_notify queued and the peer's side ended.
+func (c *conn) tlsClosedLocked() bool { return c.sec.notified && c.eofRead }
+
+// tlsReadLoop is the read goroutine's work over TLS: decrypt, deliver,
+// and tell close_notify (EOF) from a bare FIN (truncation).
+func (c *conn) tlsReadLoop(h sink.Handler) {
+	c.mu.Lock()
+	c.noRead.Store(c.state != stateOpen || c.readPaused)
+	s := c.sec
+	c.mu.Unlock()
+	s.w.stoppable = true
+	for c.waitReadable() {
+		buf := sock.GetBuf()
+		n, err := s.tc.Read((*buf)[:c.readCap])
+		c.noteFlow()
+		if n == 0 {
+			sock.PutBuf(buf)
+		} else if !c.deliverData(h, buf, n) {
+			break
+		}
+		if err != nil && !c.tlsReadFailed(h, s, err) {
+			return
+		}
+	}
+	c.tlsLinger(s)
+}
+
+// tlsReadFailed handles a read error; it reports whether reading goes on.
+func (c *conn) tlsReadFailed(h sink.Handler, s *secure, err error) bool {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() && errors.Is(err, errStopped):
+		return true // paused or closing: waitReadable decides
+	case errors.Is(err, io.EOF) && !s.w.sawEOF:
+		c.eof(h) // close_notify
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		c.shut(c.opError("read", ErrTruncated))
+	default:
+		c.readFailed(err)
+	}
+	return false
+}
+
+// tlsLinger reads, after Close, until the peer's close_notify (or its
+// end), dropping the data, then finishes the close; the shutdown timer
+// bounds it.
+func (c *conn) tlsLinger(s *secure) {
+	c.mu.Lock()
+	wait := c.state == stateClosing && !c.eofRead
+	c.mu.Unlock()
+	if !wait {
+		return
+	}
+	s.w.stoppable = false
+	buf := sock.GetBuf()
+	for {
+		if _, err := s.tc.Read(*buf); err != nil {
+			break
+		}
+	}
+	sock.PutBuf(buf)
+	c.noteFlow()
+	c.mu.Lock()
+	c.eofRead = true
+	done := c.state == stateClosing && c.tlsClosedLocked() && !c.flushing
+	c.mu.Unlock()
+	if done {
+		c.shut(nil)
+	}
+}

@@ -1,0 +1,89 @@
+package transport
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"time"
+)
+
+// DefaultHandshakeTimeout bounds a TLS handshake unless
+// WithHandshakeTimeout says otherwise (asyncio's ssl_handshake_timeout).
+const DefaultHandshakeTimeout = 60 * time.Second
+
+// DefaultShutdownTimeout bounds the wait for the peer's close_notify after
+// Close unless WithShutdownTimeout says otherwise (asyncio's
+// ssl_shutdown_timeout).
+const DefaultShutdownTimeout = 30 * time.Second
+
+// tlsOptions are the options of a TLS transport, a ListenTLS or a
+// StartTLS.
+type tlsOptions struct {
+	config    *tls.Config // WithTLS: Dial and Listen speak TLS
+	server    bool        // StartTLS: the server side of the handshake
+	handshake time.Duration
+	shutdown  time.Duration
+	onFailure func(remote net.Addr, err error)
+}
+
+// WithTLS makes Dial (and adapters.Connect) and Listen speak TLS with
+// tc, as DialTLS and ListenTLS do: the way to pass TLS through an
+// API that takes options. A nil config is an error.
+func WithTLS(tc *tls.Config) Option {
+	return func(c *config) {
+		if tc == nil {
+			c.errs = append(c.errs, ErrNilTLSConfig)
+		}
+		c.tls.config = tc
+	}
+}
+
+// WithServerSide makes StartTLS run the server side of the handshake (the
+// default is the client side). config must then hold a certificate.
+func WithServerSide() Option {
+	return func(c *config) { c.tls.server = true }
+}
+
+// WithHandshakeTimeout bounds each TLS handshake: DialTLS's, StartTLS's
+// and every connection's on a ListenTLS server. A handshake that takes
+// longer fails with an error matching ErrHandshakeTimeout. d must be
+// positive; the default is DefaultHandshakeTimeout. The ctx given to
+// DialTLS or StartTLS bounds the handshake too.
+func WithHandshakeTimeout(d time.Duration) Option {
+	return func(c *config) { c.tls.handshake = c.positive("TLS handshake timeout", d) }
+}
+
+// WithShutdownTimeout bounds how long Close waits for the peer's
+// close_notify after sending its own; when it passes, the connection is
+// closed anyway and Lost carries an error matching ErrShutdownTimeout. d
+// must be positive; the default is DefaultShutdownTimeout.
+func WithShutdownTimeout(d time.Duration) Option {
+	return func(c *config) { c.tls.shutdown = c.positive("TLS shutdown timeout", d) }
+}
+
+// WithHandshakeFailures has a ListenTLS server call fn, on the
+// handshake's goroutine, for every connection whose handshake failed,
+// with the peer's address and the error, so that it can be logged. Such
+// a connection is closed and never accepted; the server goes on. fn must
+// not block for long.
+func WithHandshakeFailures(fn func(remote net.Addr, err error)) Option {
+	return func(c *config) { c.tls.onFailure = fn }
+}
+
+// positive returns d, recording an error unless it is positive.
+func (c *config) positive(what string, d time.Duration) time.Duration {
+	if d <= 0 {
+		c.errs = append(c.errs, fmt.Errorf("transport: %s %v must be positive", what, d))
+	}
+	return d
+}
+
+// defaults fills in the timeouts that were not given.
+func (o *tlsOptions) defaults() {
+	if o.handshake == 0 {
+		o.handshake = DefaultHandshakeTimeout
+	}
+	if o.shutdown == 0 {
+		o.shutdown = DefaultShutdownTimeout
+	}
+}

@@ -1,0 +1,232 @@
+package transport
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"sync/atomic"
+
+	"github.com/rxnet/rxnet/internal/flow"
+	"github.com/rxnet/rxnet/internal/sink"
+)
+
+// errUpgrading is what WriteEOF returns while StartTLS runs.
+var errUpgrading = errors.New("transport: WriteEOF during StartTLS")
+
+// errPeerEOF is what StartTLS returns once the peer has sent EOF.
+var errPeerEOF = fmt.Errorf("%w: the peer sent EOF", ErrNotUpgradable)
+
+// upgrade is one StartTLS: whoever runs it (the read goroutine, or the
+// caller when it is the read goroutine or there is none yet) wins run.
+type upgrade struct {
+	ctx      context.Context
+	opts     tlsOptions
+	run      atomic.Bool
+	finished chan struct{} // closed once it succeeded or failed
+	err      error         // set before finished closes
+}
+
+// handshake runs a TLS handshake over c's socket with config (the
+// client's may name the server: see clientConfig), prefix being what
+// was read before. On success c speaks TLS; on failure the caller closes
+// c. ctx and the handshake timeout bound it.
+func (c *conn) handshake(ctx context.Context, o tlsOptions, config *tls.Config, prefix []byte) error {
+	w := &wire{c: c, prefix: prefix}
+	var tc *tls.Conn
+	if o.server {
+		tc = tls.Server(w, config)
+	} else {
+		tc = tls.Client(w, config)
+	}
+	hctx, cancel := context.WithTimeout(ctx, o.handshake)
+	defer cancel()
+	err := tc.HandshakeContext(hctx)
+	c.noteFlow()
+	if err != nil {
+		if ctx.Err() == nil && hctx.Err() != nil {
+			return ErrHandshakeTimeout
+		}
+		return err
+	}
+	s := &secure{tc: tc, w: w, config: o.config, state: tc.ConnectionState(), shutdown: o.shutdown}
+	c.mu.Lock()
+	c.sec = s
+	c.mu.Unlock()
+	return nil
+}
+
+// startTLS is StartTLS on c.
+func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
+	up := &upgrade{ctx: ctx, opts: o, finished: make(chan struct{})}
+	c.mu.Lock()
+	if err := c.upgradableLocked(); err != nil {
+		c.mu.Unlock()
+		return err
+	}
+	c.up, c.switching = up, true
+	c.noRead.Store(true)
+	h, claimed := c.handler, c.q.Claimed()
+	c.mu.Unlock()
+	c.tlsOn.Store(true)
+	if !claimed || (h != nil && h.OnReader()) {
+		c.runUpgrade(up, nil) // nobody reads meanwhile
+		return up.err
+	}
+	_ = c.fd.Interrupt() // the read goroutine runs it, at an event boundary
+	c.signal()
+	select {
+	case <-up.finished:
+	case <-ctx.Done():
+		if up.run.CompareAndSwap(false, true) {
+			c.endUpgrade(up, ctx.Err())
+		}
+		<-up.finished
+	}
+	return up.err
+}
+
+// upgradableLocked returns why c cannot start TLS now, if it cannot.
+// c.mu is held.
+func (c *conn) upgradableLocked() error {
+	switch {
+	case c.state != stateOpen:
+		return c.deadErr
+	case c.sec != nil || c.up != nil:
+		return fmt.Errorf("%w: it is already TLS", ErrNotUpgradable)
+	case c.eofRead:
+		return errPeerEOF
+	case c.eofWritten:
+		return ErrEOFWritten
+	}
+	return nil
+}
+
+// upgradeReader is where the read goroutine leaves plain reading: it runs
+// a pending StartTLS (chunk being a plain read it had not delivered),
+// then reads through TLS, unless the upgrade failed.
+func (c *conn) upgradeReader(h sink.Handler, chunk []byte) {
+	c.readingTLS = true
+	c.mu.Lock()
+	up := c.up
+	c.mu.Unlock()
+	if up != nil {
+		c.runUpgrade(up, chunk)
+	}
+	c.mu.Lock()
+	ok := c.sec != nil && c.state == stateOpen
+	c.mu.Unlock()
+	if ok {
+		c.tlsReadLoop(h)
+	}
+}
+
+// runUpgrade runs up once: the handshake, with what was read and not
+// taken yet as its first input, then the writes held meanwhile. A second
+// caller waits for the first.
+func (c *conn) runUpgrade(up *upgrade, chunk []byte) {
+	if !up.run.CompareAndSwap(false, true) {
+		<-up.finished
+		return
+	}
+	_ = c.fd.Resume()
+	prefix := append(c.q.TakeBack(), chunk...)
+	err := c.handshake(up.ctx, up.opts, up.opts.config, prefix)
+	if err == nil {
+		err = c.flushHeld()
+	}
+	c.endUpgrade(up, err)
+}
+
+// flushHeld encrypts the writes held while the handshake ran, in order;
+// new writes are held until none is left.
+func (c *conn) flushHeld() error {
+	for {
+		c.mu.Lock()
+		held, s := c.held, c.sec
+		c.held = nil
+		if len(held) == 0 {
+			c.up = nil
+			c.mu.Unlock()
+			return nil
+		}
+		n := 0
+		for _, b := range held {
+			n += len(b)
+		}
+		tr := c.flow.Sub(n)
+		c.flowLocked(tr)
+		c.flowNoted = c.flowNoted || tr != flow.Unchanged
+		c.mu.Unlock()
+		for _, b := range held {
+			if _, err := s.tc.Write(b); err != nil {
+				return err
+			}
+		}
+		c.noteFlow()
+	}
+}
+
+// endUpgrade records up's outcome: on failure c closes, with err as
+// Lost's error (asyncio's start_tls closes the transport too).
+func (c *conn) endUpgrade(up *upgrade, err error) {
+	c.mu.Lock()
+	c.up, c.switching, c.held = nil, false, nil
+	c.mu.Unlock()
+	if err != nil {
+		c.shut(err)
+		c.q.Release()
+	}
+	up.err = err
+	close(up.finished)
+}
+
+// abandonUpgrade fails a StartTLS that the read goroutine, ending, will
+// not run.
+func (c *conn) abandonUpgrade() {
+	c.mu.Lock()
+	up := c.up
+	err := c.deadErr
+	c.mu.Unlock()
+	if up != nil && up.run.CompareAndSwap(false, true) {
+		if err == nil {
+			err = errClosedLocally
+		}
+		c.endUpgrade(up, err)
+	}
+}
+
+// maxHandshakes bounds the TLS handshakes a server runs at once; the
+// kernel's backlog holds the connections beyond.
+const maxHandshakes = 128
+
+// secure runs c's server handshake on its own goroutine, then hands c
+// out; a failure closes c only and is reported. It reports false when
+// the server stops accepting while waiting for a handshake slot.
+func (s *Server) secure(c *conn) bool {
+	select {
+	case s.hslots <- struct{}{}:
+	case <-s.stop:
+		c.Abort()
+		return false
+	}
+	s.handshakes.Add(1)
+	go func() {
+		defer s.handshakes.Done()
+		o := s.cfg.tls
+		o.server = true
+		err := c.handshake(s.hctx, o, o.config, nil)
+		<-s.hslots
+		if err != nil {
+			c.Abort()
+			s.hfailed.Add(1)
+			if o.onFailure != nil {
+				o.onFailure(c.info.peer, err)
+			}
+			return
+		}
+		c.tlsOn.Store(true)
+		s.hand(c)
+	}()
+	return true
+}
