@@ -41,9 +41,9 @@ type conn struct {
 	sec        *secure  // the TLS layer, once its handshake is done
 	up         *upgrade // a StartTLS in progress
 	held       [][]byte // writes made while it runs
-	flowNoted  bool     // a record paused or resumed the flow (noteFlow)
 
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
+	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
 	readingTLS bool        // the read goroutine's: it reads through TLS
 }
 

@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"io"
-	"net"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/sink"
@@ -108,11 +107,10 @@ func (c *conn) holdLocked(p []byte, bufs [][]byte, total int64) {
 // caused inside crypto/tls, where it could not (a PauseWriting callback
 // that writes would deadlock on crypto/tls's lock).
 func (c *conn) noteFlow() {
-	c.mu.Lock()
-	noted, h := c.flowNoted, c.handler
-	c.flowNoted = false
-	c.mu.Unlock()
-	if noted && h != nil {
+	if !c.flowNoted.Swap(false) {
+		return
+	}
+	if h := c.Handler(); h != nil {
 		h.FlowChanged()
 	}
 }
@@ -208,9 +206,8 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 
 // tlsReadFailed handles a read error; it reports whether reading goes on.
 func (c *conn) tlsReadFailed(h sink.Handler, s *secure, err error) bool {
-	var ne net.Error
 	switch {
-	case errors.As(err, &ne) && ne.Timeout() && errors.Is(err, errStopped):
+	case errors.Is(err, errStopped):
 		return true // paused or closing: waitReadable decides
 	case errors.Is(err, io.EOF) && !s.w.sawEOF:
 		c.eof(h) // close_notify

@@ -68,12 +68,16 @@ func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
 	c.noRead.Store(true)
 	h, claimed := c.handler, c.q.Claimed()
 	c.mu.Unlock()
-	c.tlsOn.Store(true)
 	if !claimed || (h != nil && h.OnReader()) {
+		c.tlsOn.Store(true)
 		c.runUpgrade(up, nil) // nobody reads meanwhile
 		return up.err
 	}
-	_ = c.fd.Interrupt() // the read goroutine runs it, at an event boundary
+	// The read goroutine runs it, at an event boundary: a read that waits
+	// is interrupted first, so that the interrupt cannot reach the
+	// handshake's reads (runUpgrade undoes it once it sees tlsOn).
+	_ = c.fd.Interrupt()
+	c.tlsOn.Store(true)
 	c.signal()
 	select {
 	case <-up.finished:
@@ -156,7 +160,9 @@ func (c *conn) flushHeld() error {
 		}
 		tr := c.flow.Sub(n)
 		c.flowLocked(tr)
-		c.flowNoted = c.flowNoted || tr != flow.Unchanged
+		if tr != flow.Unchanged {
+			c.flowNoted.Store(true)
+		}
 		c.mu.Unlock()
 		for _, b := range held {
 			if _, err := s.tc.Write(b); err != nil {

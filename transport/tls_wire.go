@@ -89,7 +89,7 @@ func (w *wire) Write(p []byte) (int, error) {
 	}
 	tr, err := c.sendLocked(p, nil, int64(len(p)))
 	if tr != flow.Unchanged {
-		c.flowNoted = true
+		c.flowNoted.Store(true)
 	}
 	c.mu.Unlock()
 	if err != nil {
