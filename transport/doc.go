@@ -10,6 +10,8 @@
 // [Exec] and [Shell] run a child with its standard streams as pipes
 // ([SubprocessTransport]); [ReadPipe] and [WritePipe] make transports of
 // pipes, FIFOs and character devices. Every transport has [Stats].
+// [DialTLS] and [ListenTLS] (or the [WithTLS] option) speak TLS through
+// crypto/tls, and [StartTLS] upgrades an open connection in place.
 //
 //	t, err := transport.Dial(ctx, "tcp", "example.com:7")
 //	if err != nil { ... }
@@ -39,6 +41,17 @@
 // PauseWriting is emitted and Writable's channel stays open; when it comes
 // back to the low-water mark or below, ResumeWriting is emitted, Writable
 // is closed and Drain returns.
+//
+// # TLS
+//
+// A TLS transport is a stream transport with the same methods, events and
+// guarantees. Certificates are verified as crypto/tls verifies them; a
+// failed handshake is DialTLS's or StartTLS's error. EOF is the peer's
+// close_notify only: a bare TCP FIN is Lost with [ErrTruncated]. Close
+// sends close_notify and waits for the peer's ([WithShutdownTimeout]).
+// Under TLS 1.3 close_notify half-closes, so WriteEOF and WithHalfClose
+// work; under TLS 1.2 WriteEOF returns an error wrapping
+// errors.ErrUnsupported. The write buffer counts encrypted bytes.
 //
 // # Concurrency
 //
