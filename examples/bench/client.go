@@ -37,9 +37,15 @@ type worker struct {
 
 // dialAll opens n connections to addr.
 func dialAll(addr string, n int) ([]net.Conn, error) {
+	return dialEach(n, func() (net.Conn, error) { return net.Dial("tcp", addr) })
+}
+
+// dialEach opens n connections with dial, one after the other; if one
+// fails, it closes those already open.
+func dialEach(n int, dial func() (net.Conn, error)) ([]net.Conn, error) {
 	conns := make([]net.Conn, 0, n)
 	for range n {
-		c, err := net.Dial("tcp", addr)
+		c, err := dial()
 		if err != nil {
 			closeAll(conns)
 			return nil, err

@@ -77,6 +77,16 @@
 //
 //	go run ./examples/bench -lines -rounds 5 -size 64,1024
 //
+// With -tls, bench runs the TLS echo matrix instead (tls.go): the TCP
+// load over crypto/tls client connections, each handshaken before the
+// load, against tls-netconn (the baseline, crypto/tls's tls.Conn in the
+// netconn loop), tls-protocol (adapters.Serve over transport.ListenTLS)
+// and tls-events (ranging over a transport.ListenTLS transport's
+// events), with a certificate made at start by internal/certs; no idle or
+// flood pass:
+//
+//	go run ./examples/bench -tls -rounds 5 -size 64,1024,16384
+//
 // -pprof DIR writes, for every server process, a CPU profile and a heap
 // profile (allocations over the run; for the idle and flood passes, what
 // is live with every connection open) to DIR; inspect them with go tool pprof. -json
@@ -118,6 +128,9 @@ type config struct {
 	jsonFile string
 	udp      bool // the UDP echo matrix (udp.go)
 	lines    bool // the line-echo matrix (rxlines.go)
+	tls      bool // the TLS echo matrix (tls.go)
+
+	tlsSetup *tlsSetup // with tls: the certificate and the clients' config, made by run
 }
 
 func main() {
@@ -128,6 +141,8 @@ func main() {
 	flag.StringVar(&child.memProfile, "memprofile", "", "the server child's heap profile file")
 	flag.IntVar(&child.memRate, "memprofilerate", 0, "the server child's runtime.MemProfileRate")
 	flag.BoolVar(&child.exitGC, "exitgc", false, "the server child collects garbage before its exit stats")
+	flag.StringVar(&child.tlsCert, "tlscert", "", "the server child's TLS certificate file (PEM), for the TLS modes")
+	flag.StringVar(&child.tlsKey, "tlskey", "", "the server child's TLS key file (PEM)")
 
 	conns := flag.Int("conns", 100, "client connections")
 	sizes := flag.String("size", "1024", "message size in bytes; a comma-separated list gives one table per size")
@@ -142,6 +157,7 @@ func main() {
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
 	udp := flag.Bool("udp", false, "run the UDP echo matrix (modes "+strings.Join(udpModes, ",")+") instead of TCP's; no idle or flood pass")
 	lines := flag.Bool("lines", false, "run the line-echo matrix (modes "+strings.Join(linesModes, ",")+") instead; no idle or flood pass")
+	tlsFlag := flag.Bool("tls", false, "run the TLS echo matrix (modes "+strings.Join(tlsModes, ",")+") instead; no idle or flood pass")
 	flag.Usage = printUsage
 	flag.Parse()
 
@@ -157,18 +173,12 @@ func main() {
 	cfg := config{
 		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
 		idle: *idle, idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
-		udp: *udp, lines: *lines,
+		udp: *udp, lines: *lines, tls: *tlsFlag,
 	}
-	if cfg.udp {
+	if m := cfg.matrixModes(); m != nil {
 		cfg.idle, cfg.flood = 0, 0
 		if !isFlagSet("modes") {
-			*modes = strings.Join(udpModes, ",")
-		}
-	}
-	if cfg.lines {
-		cfg.idle, cfg.flood = 0, 0
-		if !isFlagSet("modes") {
-			*modes = strings.Join(linesModes, ",")
+			*modes = strings.Join(m, ",")
 		}
 	}
 	var err error
@@ -237,6 +247,9 @@ func (c *config) check() error {
 	case c.flood < 0:
 		return errors.New("-flood must not be negative")
 	}
+	if err := checkTLS(c); err != nil {
+		return err
+	}
 	if err := checkLines(c); err != nil {
 		return err
 	}
@@ -260,7 +273,9 @@ type results struct {
 		Flood    int64
 		UDP      bool
 		Lines    bool
+		TLS      bool
 	}
+	TLS   string // with -tls: the negotiated version and cipher suite
 	Runs  []runResult
 	Idle  []idleResult
 	Flood []floodResult
@@ -312,6 +327,12 @@ func run(cfg config, out io.Writer) error {
 			return err
 		}
 	}
+	if cfg.tls {
+		if cfg.tlsSetup, err = newTLSSetup(); err != nil {
+			return fmt.Errorf("making the TLS certificate: %w", err)
+		}
+		defer cfg.tlsSetup.close()
+	}
 
 	var res results
 	res.Command = commandLine()
@@ -319,7 +340,7 @@ func run(cfg config, out io.Writer) error {
 	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
 	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
 	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
-	res.Config.Flood, res.Config.UDP, res.Config.Lines = cfg.flood, cfg.udp, cfg.lines
+	res.Config.Flood, res.Config.UDP, res.Config.Lines, res.Config.TLS = cfg.flood, cfg.udp, cfg.lines, cfg.tls
 	fmt.Fprintf(out, "command: %s\n", res.Command)
 	m := res.Machine
 	fmt.Fprintf(out, "machine: %s %s/%s, %d CPUs (%s), Linux %s, load average %s at start\n",
@@ -362,6 +383,9 @@ func run(cfg config, out io.Writer) error {
 		}
 	}
 	res.LoadEnd = loadAvg()
+	if cfg.tls {
+		res.TLS = cfg.tlsSetup.negotiated
+	}
 
 	report(out, &res)
 	if cfg.jsonFile != "" {
@@ -383,13 +407,17 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		name := filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d", mode, size, round))
 		child.cpuProfile, child.memProfile = name+".cpu.pprof", name+".heap.pprof"
 	}
+	dial := dialAll
+	switch {
+	case cfg.udp:
+		dial = dialUDP
+	case cfg.tls:
+		dial = cfg.tlsSetup.dial
+		child.tlsCert, child.tlsKey = cfg.tlsSetup.certFile, cfg.tlsSetup.keyFile
+	}
 	srv, err := startServer(child)
 	if err != nil {
 		return runResult{}, err
-	}
-	dial := dialAll
-	if cfg.udp {
-		dial = dialUDP
 	}
 	conns, err := dial(srv.addr, cfg.conns)
 	if err != nil {
@@ -573,40 +601,3 @@ func commandLine() string {
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
-
-// matrix is a family of modes that a flag selects (-udp, -lines), with
-// the sizes its messages may have.
-type matrix struct {
-	flag     string
-	on       bool // the flag was given
-	servers  map[string]serveFunc
-	modes    []string
-	kind     string // "UDP", "line-echo"
-	outside  string // what another mode is: "a TCP mode"
-	item     string // what a message is: "datagram", "line"
-	min, max int
-	note     string // appended to the size error
-}
-
-// checkMatrix checks the modes and sizes against the kind of run: the
-// matrix's modes and sizes with its flag, other modes without.
-func checkMatrix(c *config, m matrix) error {
-	for _, mode := range c.modes {
-		_, in := m.servers[mode]
-		switch {
-		case in && !m.on:
-			return fmt.Errorf("mode %s is a %s mode: add %s", mode, m.kind, m.flag)
-		case !in && m.on:
-			return fmt.Errorf("mode %s is %s; with %s the modes are %s", mode, m.outside, m.flag, strings.Join(m.modes, ", "))
-		}
-	}
-	if !m.on {
-		return nil
-	}
-	for _, n := range c.sizes {
-		if n < m.min || n > m.max {
-			return fmt.Errorf("-size %d: with %s a %s is %d to %d bytes%s", n, m.flag, m.item, m.min, m.max, m.note)
-		}
-	}
-	return nil
-}

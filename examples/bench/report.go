@@ -69,12 +69,8 @@ func median(v []float64) float64 {
 // report prints one table per message size, the per-round figures, the
 // idle pass and the DESIGN.md targets.
 func report(out io.Writer, res *results) {
-	if res.Config.UDP || res.Config.Lines {
-		if res.Config.UDP {
-			reportUDP(out, res)
-		} else {
-			reportLines(out, res)
-		}
+	if other := otherMatrix(res.Config.UDP, res.Config.Lines, res.Config.TLS); other != nil {
+		other(out, res)
 		fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
 		return
 	}
@@ -100,20 +96,7 @@ func report(out io.Writer, res *results) {
 				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), s.allocReq, s.faultsReq, idleKiB)
 		}
 
-		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
-		header := []string{"mode"}
-		for r := 1; r <= c.Rounds; r++ {
-			header = append(header, fmt.Sprintf("round %d", r))
-		}
-		fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
-		fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
-		for _, s := range sums {
-			cells := []string{s.mode}
-			for _, r := range s.perRound {
-				cells = append(cells, fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq))
-			}
-			fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
-		}
+		reportPerRound(out, sums, c.Rounds, "req/s / server CPU µs/req", rpsAndCPU)
 
 		if haveBase {
 			fmt.Fprintf(out, "\nDESIGN.md targets at %s:\n\n", sizeName(size))
@@ -217,4 +200,47 @@ func ratios(s, base summary, haveBase bool) (rps, cpu string) {
 		return "-", "-"
 	}
 	return fmt.Sprintf("%.2f", s.reqPerSec/base.reqPerSec), fmt.Sprintf("%.2f", s.cpuPerReq/base.cpuPerReq)
+}
+
+// reportPerRound prints every mode's figures round by round, in the
+// order they ran: cell formats one run as what says.
+func reportPerRound(out io.Writer, sums []summary, rounds int, what string, cell func(runResult) string) {
+	fmt.Fprintf(out, "\nPer round (%s), in the order they ran:\n\n", what)
+	header := []string{"mode"}
+	for r := 1; r <= rounds; r++ {
+		header = append(header, fmt.Sprintf("round %d", r))
+	}
+	fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
+	fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
+	for _, s := range sums {
+		cells := []string{s.mode}
+		for _, r := range s.perRound {
+			cells = append(cells, cell(r))
+		}
+		fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
+	}
+}
+
+// rpsAndCPU is a per-round cell: req/s / server CPU µs/req.
+func rpsAndCPU(r runResult) string { return fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq) }
+
+// reportStream prints one table per message size for a stream matrix
+// without idle or flood pass (-lines, -tls), with the per-round figures:
+// the title names the echo ("Line echo") and item its messages ("lines").
+func reportStream(out io.Writer, res *results, baseline, title, item string) {
+	c := res.Config
+	for _, size := range c.Sizes {
+		sums, base, haveBase := summaries(res, size, baseline)
+		fmt.Fprintf(out, "\n### %s, %s %s, %d connections, median of %d rounds x %s\n\n",
+			title, sizeName(size), item, c.Conns, c.Rounds, c.Duration)
+		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s |\n", baseline)
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		for _, s := range sums {
+			rpsRatio, cpuRatio := ratios(s, base, haveBase)
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.1f |\n",
+				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
+				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, gcRate(s.perRound, c.Warmup, c.Duration))
+		}
+		reportPerRound(out, sums, c.Rounds, "req/s / server CPU µs/req", rpsAndCPU)
+	}
 }

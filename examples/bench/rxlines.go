@@ -28,7 +28,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -138,33 +137,5 @@ func lineMessage(size int) []byte {
 // reportLines prints one table per line size for a -lines run, with the
 // per-round figures.
 func reportLines(out io.Writer, res *results) {
-	c := res.Config
-	for _, size := range c.Sizes {
-		sums, base, haveBase := summaries(res, size, linesBaseline)
-		fmt.Fprintf(out, "\n### Line echo, %s lines, %d connections, median of %d rounds x %s\n\n",
-			sizeName(size), c.Conns, c.Rounds, c.Duration)
-		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s |\n", linesBaseline)
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-		for _, s := range sums {
-			rpsRatio, cpuRatio := ratios(s, base, haveBase)
-			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.1f |\n",
-				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
-				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, gcRate(s.perRound, c.Warmup, c.Duration))
-		}
-
-		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req), in the order they ran:\n\n")
-		header := []string{"mode"}
-		for r := 1; r <= c.Rounds; r++ {
-			header = append(header, fmt.Sprintf("round %d", r))
-		}
-		fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
-		fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
-		for _, s := range sums {
-			cells := []string{s.mode}
-			for _, r := range s.perRound {
-				cells = append(cells, fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq))
-			}
-			fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
-		}
-	}
+	reportStream(out, res, linesBaseline, "Line echo", "lines")
 }

@@ -109,7 +109,13 @@ func (p *echoProtocol) DataReceived(data []byte) { _, _ = p.t.Write(data) }
 
 // serveProtocol serves echoProtocol through adapters.Serve.
 func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
-	srv, err := transport.Listen(ctx, "tcp", addr)
+	return serveEchoProtocol(ctx, addr)
+}
+
+// serveEchoProtocol listens on addr with opts and serves echoProtocol
+// through adapters.Serve.
+func serveEchoProtocol(ctx context.Context, addr string, opts ...transport.Option) (net.Addr, error) {
+	srv, err := transport.Listen(ctx, "tcp", addr, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -117,10 +123,10 @@ func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
 	return srv.Addr(), nil
 }
 
-// acceptEach listens on addr and runs handle on its own goroutine for
-// every accepted transport.
-func acceptEach(ctx context.Context, addr string, handle func(context.Context, transport.Transport)) (net.Addr, error) {
-	srv, err := transport.Listen(ctx, "tcp", addr)
+// acceptEach listens on addr with opts and runs handle on its own
+// goroutine for every accepted transport.
+func acceptEach(ctx context.Context, addr string, handle func(context.Context, transport.Transport), opts ...transport.Option) (net.Addr, error) {
+	srv, err := transport.Listen(ctx, "tcp", addr, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -139,13 +145,17 @@ func acceptEach(ctx context.Context, addr string, handle func(context.Context, t
 // serveEvents ranges over each transport's event channel and writes every
 // Data event back.
 func serveEvents(ctx context.Context, addr string) (net.Addr, error) {
-	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
-		for ev := range t.Events() {
-			if ev.Kind == stream.Data {
-				_, _ = t.Write(ev.Data)
-			}
+	return acceptEach(ctx, addr, echoEvents)
+}
+
+// echoEvents ranges over t's event channel and writes every Data event
+// back.
+func echoEvents(_ context.Context, t transport.Transport) {
+	for ev := range t.Events() {
+		if ev.Kind == stream.Data {
+			_, _ = t.Write(ev.Data)
 		}
-	})
+	}
 }
 
 // serveRx observes each transport's events through an rxgo Map stage that
@@ -215,6 +225,8 @@ type childConfig struct {
 	memProfile string // heap profile file, written as the child stops
 	memRate    int    // runtime.MemProfileRate, if not 0
 	exitGC     bool   // collect garbage before the exit stats
+	tlsCert    string // the TLS modes' certificate file (PEM)
+	tlsKey     string // and its key's
 }
 
 // args returns the command-line flags that give c to a child.
@@ -231,6 +243,9 @@ func (c childConfig) args() []string {
 	}
 	if c.exitGC {
 		args = append(args, "-exitgc")
+	}
+	if c.tlsCert != "" {
+		args = append(args, "-tlscert", c.tlsCert, "-tlskey", c.tlsKey)
 	}
 	return args
 }
@@ -251,6 +266,11 @@ func serverChild(c childConfig) error {
 	}
 	if _, err := raiseNoFile(); err != nil {
 		fmt.Fprintln(os.Stderr, "bench server: raising the fd limit:", err)
+	}
+	if c.tlsCert != "" {
+		if err := loadServerTLS(c.tlsCert, c.tlsKey); err != nil {
+			return err
+		}
 	}
 	if c.memRate != 0 {
 		runtime.MemProfileRate = c.memRate
@@ -321,7 +341,10 @@ func writeHeapProfile(file string) error {
 }
 
 // hiddenFlags are the flags of the server child, left out of -help.
-var hiddenFlags = map[string]bool{"serve": true, "addr": true, "cpuprofile": true, "memprofile": true, "memprofilerate": true, "exitgc": true}
+var hiddenFlags = map[string]bool{
+	"serve": true, "addr": true, "cpuprofile": true, "memprofile": true, "memprofilerate": true, "exitgc": true,
+	"tlscert": true, "tlskey": true,
+}
 
 // printUsage prints the public flags.
 func printUsage() {

@@ -33,7 +33,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -185,16 +184,7 @@ func sockname(t transport.DatagramTransport) (net.Addr, error) {
 
 // dialUDP opens n connected UDP sockets to addr.
 func dialUDP(addr string, n int) ([]net.Conn, error) {
-	conns := make([]net.Conn, 0, n)
-	for range n {
-		c, err := net.Dial("udp", addr)
-		if err != nil {
-			closeAll(conns)
-			return nil, err
-		}
-		conns = append(conns, c)
-	}
-	return conns, nil
+	return dialEach(n, func() (net.Conn, error) { return net.Dial("udp", addr) })
 }
 
 // udpLoad is what the UDP load client measured in one run.
@@ -221,7 +211,7 @@ type udpWorker struct {
 // been answered or given up on; the caller closes conns.
 func runUDPLoad(conns []net.Conn, size int, warmup, window, timeout time.Duration) (udpLoad, error) {
 	var phase atomic.Int32
-	msg := bytes.Repeat([]byte("rxnet-bench\n"), size/12+1)[:size]
+	msg := echoMessage(size)
 	ws := make([]*udpWorker, len(conns))
 	var wg sync.WaitGroup
 	for i, c := range conns {
@@ -340,20 +330,9 @@ func reportUDP(out io.Writer, res *results) {
 				lost, 100*float64(lost)/float64(max(sent, 1)))
 		}
 
-		fmt.Fprintf(out, "\nPer round (req/s / server CPU µs/req / lost), in the order they ran:\n\n")
-		header := []string{"mode"}
-		for r := 1; r <= c.Rounds; r++ {
-			header = append(header, fmt.Sprintf("round %d", r))
-		}
-		fmt.Fprintf(out, "| %s |\n", strings.Join(header, " | "))
-		fmt.Fprintf(out, "|%s\n", strings.Repeat(" --- |", len(header)))
-		for _, s := range sums {
-			cells := []string{s.mode}
-			for _, r := range s.perRound {
-				cells = append(cells, fmt.Sprintf("%.0f / %.1f / %d", r.ReqPerSec, r.CPUPerReq, r.Lost))
-			}
-			fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
-		}
+		reportPerRound(out, sums, c.Rounds, "req/s / server CPU µs/req / lost", func(r runResult) string {
+			return fmt.Sprintf("%.0f / %.1f / %d", r.ReqPerSec, r.CPUPerReq, r.Lost)
+		})
 	}
 	fmt.Fprintf(out, "\nA datagram counts as lost when its echo has not come back within %v. No peak RSS column:\n", udpTimeout)
 	fmt.Fprintln(out, "a child's ru_maxrss includes its parent's resident set at the spawn (os/exec's vfork, then")
