@@ -1,0 +1,292 @@
+// Command tls-echo is the echo example (examples/echo) over TLS, written
+// with rxnet's Protocol adapter: a transport.ListenTLS server served by
+// adapters.Serve, and a client that connects with adapters.Connect and
+// transport.WithTLS. The protocols are plain Protocols: TLS is only an
+// option. A certificate authority and the server's certificate are made
+// at start with crypto/x509 (internal/certs): no key or certificate is
+// shipped.
+//
+// Run without flags, it starts the server on a free local port, runs the
+// client against it and exits:
+//
+//	go run ./examples/tls-echo
+//
+// The client prints the negotiated TLS version and cipher suite, sends
+// each argument as a line (two lines when there is none), prints the
+// echo, and closes with a close_notify, which the server answers.
+//
+// With -mode server it serves on -addr and writes its CA's certificate
+// to the -ca file, which -mode client (or openssl s_client -CAfile)
+// trusts:
+//
+//	go run ./examples/tls-echo -mode server -addr 127.0.0.1:8443 -ca /tmp/ca.pem
+//	go run ./examples/tls-echo -mode client -addr 127.0.0.1:8443 -ca /tmp/ca.pem one two
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/rxnet/rxnet/adapters"
+	"github.com/rxnet/rxnet/internal/certs"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// out is where both sides print; tests replace it.
+var out io.Writer = os.Stdout
+
+// defaultLines are what the client sends when given no arguments.
+var defaultLines = []string{"Hello World!", "Hello TLS!"}
+
+// lineBuffer splits a byte stream into lines.
+type lineBuffer struct{ partial []byte }
+
+// feed adds data and returns the lines it completed, without their
+// newlines.
+func (b *lineBuffer) feed(data []byte) []string {
+	b.partial = append(b.partial, data...) // data is borrowed: copy it
+	var lines []string
+	for {
+		i := bytes.IndexByte(b.partial, '\n')
+		if i < 0 {
+			return lines
+		}
+		lines = append(lines, string(b.partial[:i]))
+		b.partial = b.partial[i+1:]
+	}
+}
+
+// describe returns the TLS version and cipher suite t negotiated.
+func describe(t transport.Transport) string {
+	v, _ := t.ExtraInfo("cipher")
+	c, _ := v.(transport.CipherInfo)
+	return c.Version + ", " + c.Name
+}
+
+// echoServer sends back what it receives. At the client's close_notify
+// (EOFReceived) it closes, answering with its own.
+type echoServer struct {
+	adapters.BaseProtocol
+	t     transport.Transport
+	lines lineBuffer
+	peer  any
+	done  func() // called by ConnectionLost
+}
+
+func (p *echoServer) ConnectionMade(t transport.Transport) {
+	p.t = t
+	p.peer, _ = t.ExtraInfo("peername")
+	fmt.Fprintf(out, "server: connection from %v (%s)\n", p.peer, describe(t))
+}
+
+func (p *echoServer) DataReceived(data []byte) {
+	p.t.Write(data)
+	for _, line := range p.lines.feed(data) {
+		fmt.Fprintf(out, "server: echo %s\n", line)
+	}
+}
+
+func (p *echoServer) EOFReceived() bool {
+	fmt.Fprintln(out, "server: the client sent close_notify; close")
+	return false
+}
+
+func (p *echoServer) ConnectionLost(err error) {
+	fmt.Fprintf(out, "server: connection from %v closed: %v\n", p.peer, err)
+	p.done()
+}
+
+// echoClient sends its lines, prints the echo, and closes once every
+// line came back.
+type echoClient struct {
+	adapters.BaseProtocol
+	t     transport.Transport
+	lines []string
+	echo  lineBuffer
+	got   int   // lines echoed
+	err   error // ConnectionLost's; read after done is closed
+	done  chan struct{}
+}
+
+func (p *echoClient) ConnectionMade(t transport.Transport) {
+	p.t = t
+	peer, _ := t.ExtraInfo("peername")
+	fmt.Fprintf(out, "client: connected to %v (%s)\n", peer, describe(t))
+	if v, ok := t.ExtraInfo("peercert"); ok {
+		fmt.Fprintf(out, "client: server certificate for %v, issued by %q\n",
+			v.(*x509.Certificate).DNSNames, v.(*x509.Certificate).Issuer.CommonName)
+	}
+	for _, line := range p.lines {
+		fmt.Fprintf(out, "client: send %s\n", line)
+		t.Write([]byte(line + "\n"))
+	}
+}
+
+func (p *echoClient) DataReceived(data []byte) {
+	for _, line := range p.echo.feed(data) {
+		fmt.Fprintf(out, "client: received %s\n", line)
+		if p.got++; p.got == len(p.lines) {
+			fmt.Fprintln(out, "client: every line came back; close (close_notify)")
+			p.t.Close()
+		}
+	}
+}
+
+func (p *echoClient) ConnectionLost(err error) {
+	fmt.Fprintf(out, "client: connection closed: %v\n", err)
+	p.err = err
+	close(p.done)
+}
+
+func main() {
+	mode := flag.String("mode", "both", "both, server or client")
+	addr := flag.String("addr", "127.0.0.1:0", "address to listen on or connect to")
+	caFile := flag.String("ca", "", "server: write the CA's certificate (PEM) here; client: trust the CA in this file")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *mode, *addr, *caFile, flag.Args()); err != nil {
+		log.Fatal(err)
+	}
+}
+
+func run(ctx context.Context, mode, addr, caFile string, lines []string) error {
+	if len(lines) == 0 {
+		lines = defaultLines
+	}
+	switch mode {
+	case "server":
+		s, err := serve(ctx, addr, caFile)
+		if err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return s.close(nil)
+	case "client":
+		config, err := trust(caFile)
+		if err != nil {
+			return err
+		}
+		return client(ctx, addr, config, lines)
+	case "both":
+		s, err := serve(ctx, addr, "")
+		if err != nil {
+			return err
+		}
+		err = client(ctx, s.srv.Addr().String(), &tls.Config{RootCAs: s.ca.Pool}, lines)
+		return errors.Join(err, s.close(ctx)) // the server side closes on its own
+	}
+	return fmt.Errorf("unknown -mode %q (want both, server or client)", mode)
+}
+
+// server is a TLS echo server: its CA, its listener, Serve's result and
+// the connections still open.
+type server struct {
+	ca     *certs.CA
+	srv    *transport.Server
+	served chan error
+	conns  sync.WaitGroup // one per echoServer, until its ConnectionLost
+}
+
+// serve makes a CA and a server certificate for localhost and addr's
+// host, writes the CA's certificate to caFile (unless it is empty), and
+// serves echoServer protocols on addr in the background.
+func serve(ctx context.Context, addr, caFile string) (*server, error) {
+	ca, err := certs.NewCA()
+	if err != nil {
+		return nil, err
+	}
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
+	}
+	cert, err := ca.Issue(certs.Leaf{Hosts: hosts})
+	if err != nil {
+		return nil, err
+	}
+	if caFile != "" {
+		pemCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
+		if err := os.WriteFile(caFile, pemCA, 0o644); err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(out, "server: CA certificate written to %s\n", caFile)
+	}
+	srv, err := transport.ListenTLS(ctx, "tcp", addr, &tls.Config{Certificates: []tls.Certificate{cert}})
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "server: serving on %v, certificate for %s\n", srv.Addr(), strings.Join(hosts, " "))
+	s := &server{ca: ca, srv: srv, served: make(chan error, 1)}
+	go func() {
+		s.served <- adapters.Serve(ctx, srv, func() *echoServer {
+			s.conns.Add(1)
+			return &echoServer{done: s.conns.Done}
+		})
+	}()
+	return s, nil
+}
+
+// close shuts the server down, waiting for its connections to end (a nil
+// ctx closes them at once), then for Serve and every ConnectionLost.
+func (s *server) close(ctx context.Context) error {
+	var err error
+	if ctx == nil {
+		err = s.srv.Close()
+	} else {
+		err = s.srv.Shutdown(ctx)
+	}
+	<-s.served
+	s.conns.Wait()
+	return err
+}
+
+// trust returns a client config that trusts the CA certificates in
+// caFile.
+func trust(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, errors.New("-mode client needs -ca FILE, the server's CA certificate (-mode server -ca FILE writes it)")
+	}
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("no PEM certificate in %s", caFile)
+	}
+	return &tls.Config{RootCAs: pool}, nil
+}
+
+// client connects to addr over TLS with config, echoes lines and waits
+// for the connection to close. A certificate config does not trust is
+// Connect's error: the protocol never sees the connection.
+func client(ctx context.Context, addr string, config *tls.Config, lines []string) error {
+	t, p, err := adapters.Connect(ctx, "tcp", addr, func() *echoClient {
+		return &echoClient{lines: lines, done: make(chan struct{})}
+	}, transport.WithTLS(config))
+	if err != nil {
+		return err
+	}
+	select {
+	case <-p.done:
+		return p.err
+	case <-ctx.Done():
+		t.Abort()
+		<-p.done
+		return ctx.Err()
+	}
+}
