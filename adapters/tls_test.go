@@ -586,14 +586,9 @@ func TestTL1_R10_BareFINIsTruncated(t *testing.T) {
 // TestTL1_T3_CloseInConnectionMadeEndsCleanly: a Protocol that closes
 // its TLS transport inside ConnectionMade sends close_notify, reads the
 // peer's answer and gets ConnectionLost(nil) (asyncio T3), not the
-// shutdown timeout's error.
-//
-// Known bug, skipped until fixed: a Close made before the read goroutine
-// enters the TLS read loop (here inside ConnectionMade, delivered just
-// before it) never reads the peer's close_notify, so Lost waits for the
-// shutdown timeout. Remove the Skip with the fix.
+// shutdown timeout's error: the read goroutine waits for close_notify
+// even when the transport is closing before it first reads.
 func TestTL1_T3_CloseInConnectionMadeEndsCleanly(t *testing.T) {
-	t.Skip("known bug: a TLS Close before the read goroutine reaches the TLS read loop ends with ErrShutdownTimeout")
 	serverCfg, clientCfg := tlsConfigs(t)
 	server := newRecorder()
 	srv := startServeTLS(t, serverCfg, only(server))

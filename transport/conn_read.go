@@ -23,9 +23,13 @@ func (c *conn) read(h sink.Handler) {
 
 // readLoop reads and delivers until EOF, a failure or a local close.
 func (c *conn) readLoop(h sink.Handler) {
-	for c.waitReadable() {
-		if c.tlsOn.Load() {
+	for {
+		readable := c.waitReadable()
+		if c.tlsOn.Load() { // even when closing: Close waits for close_notify
 			c.upgradeReader(h, nil)
+			return
+		}
+		if !readable {
 			return
 		}
 		buf, n, err := c.fd.Read(c.readCap)

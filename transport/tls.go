@@ -83,6 +83,10 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 //   - what was written before StartTLS is sent, in plain, before the
 //     handshake; what is written while it runs is encrypted after it.
 //
+// Unlike DialTLS, StartTLS knows no host name: a client config must
+// name the server (ServerName, as asyncio's server_hostname) or skip
+// verification.
+//
 // StartTLS may be called from any goroutine, and from inside a Protocol
 // callback (the adapter's DataReceived, say). With an Observable
 // consumer, the items already emitted stay the pipeline's. ctx and

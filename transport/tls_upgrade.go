@@ -108,7 +108,8 @@ func (c *conn) upgradableLocked() error {
 
 // upgradeReader is where the read goroutine leaves plain reading: it runs
 // a pending StartTLS (chunk being a plain read it had not delivered),
-// then reads through TLS, unless the upgrade failed.
+// then reads through TLS (a closing transport only waits there for the
+// peer's close_notify), unless the upgrade failed.
 func (c *conn) upgradeReader(h sink.Handler, chunk []byte) {
 	c.readingTLS = true
 	c.mu.Lock()
@@ -118,9 +119,9 @@ func (c *conn) upgradeReader(h sink.Handler, chunk []byte) {
 		c.runUpgrade(up, chunk)
 	}
 	c.mu.Lock()
-	ok := c.sec != nil && c.state == stateOpen
+	s := c.sec
 	c.mu.Unlock()
-	if ok {
+	if s != nil {
 		c.tlsReadLoop(h)
 	}
 }
