@@ -149,6 +149,7 @@ func testConcurrentWrites(t *testing.T, newPair NewPair) {
 		next[id]++
 	}
 	tr.Close()
+	answerClose(t, p)
 	select {
 	case evs := <-trace:
 		checkTrace(t, append([]stream.Event{{Kind: stream.Made}}, evs...))
@@ -254,6 +255,7 @@ func testConcurrentClaims(t *testing.T, newPair NewPair) {
 	}
 	cancel()
 	tr.Close()
+	answerClose(t, p)
 	evs := collect(t, ch)
 	checkTrace(t, evs)
 }

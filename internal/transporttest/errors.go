@@ -26,29 +26,31 @@ func isReset(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
 }
 
-// resetPeer ends the connection from the peer with a reset: SO_LINGER 0
-// on TCP. AF_UNIX has no reset, but Linux reports ECONNRESET to the
-// other end when a socket closes with unread data, so there the
-// transport first makes sure the peer has some (a transport with a
-// buffer has filled the peer's already).
+// resetPeer ends the connection from the peer's socket (under a TLS
+// peer: no close_notify) with a reset: SO_LINGER 0 on TCP. AF_UNIX has
+// no reset, but Linux reports ECONNRESET to the other end when a socket
+// closes with unread data, so there the transport first makes sure the
+// peer has some (a transport with a buffer has filled the peer's
+// already).
 func resetPeer(t *testing.T, p Pair) {
 	t.Helper()
-	if tc, ok := p.Peer.(*net.TCPConn); ok {
+	raw := p.raw()
+	if tc, ok := raw.(*net.TCPConn); ok {
 		if err := tc.SetLinger(0); err != nil {
 			t.Fatalf("SetLinger(0): %v", err)
 		}
-		p.Peer.Close()
+		raw.Close()
 		return
 	}
 	if runtime.GOOS != "linux" {
-		t.Skipf("no way to reset a %T on %s", p.Peer, runtime.GOOS)
+		t.Skipf("no way to reset a %T on %s", raw, runtime.GOOS)
 	}
 	if p.Transport.WriteBufferSize() == 0 { // else the peer has unread data already
 		if _, err := p.Transport.Write([]byte("unread")); err != nil {
 			t.Fatalf("Write: %v", err)
 		}
 	}
-	p.Peer.Close()
+	raw.Close()
 }
 
 // checkLostCause checks that err carries a reset: the kernel's errno
@@ -189,6 +191,7 @@ func testBadLimits(t *testing.T, newPair NewPair) {
 		t.Fatalf("IsClosing true after bad arguments")
 	}
 	tr.Close()
+	answerClose(t, p)
 	if lost := expectLost(t, ch); lost.Err != nil {
 		t.Fatalf("Lost(%v), want Lost(nil)", lost.Err)
 	}

@@ -237,6 +237,7 @@ func testAlternate(t *testing.T, newPair NewPair) {
 		}
 	}
 	tr.Close()
+	answerClose(t, p)
 	evs := append([]stream.Event{{Kind: stream.Made}}, collect(t, ch)...)
 	checkTrace(t, evs)
 }

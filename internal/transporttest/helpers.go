@@ -2,6 +2,7 @@ package transporttest
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -284,21 +285,24 @@ func (r *in) readToEOF(t testing.TB, tolerate func(error) bool) int64 {
 	}
 }
 
-// discardToEOF reads whatever comes until EOF or a reset.
+// discardToEOF reads whatever comes until EOF or a cut (isCut).
 func discardToEOF(t testing.TB, c net.Conn) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(waitTimeout))
 	defer c.SetReadDeadline(time.Time{})
-	if _, err := io.Copy(io.Discard, c); err != nil && !isReset(err) {
+	if _, err := io.Copy(io.Discard, c); err != nil && !isCut(err) {
 		t.Fatalf("peer read: %v", err)
 	}
 }
 
 // flood writes pattern bytes from c until the connection stalls (a write
 // makes no progress for stallWindow) or limit bytes went out; it reports
-// whether it stalled.
+// whether it stalled. A TLS peer floods with floodTLS.
 func (w *peerOut) flood(t testing.TB, limit int64) (stalled bool) {
 	t.Helper()
+	if _, ok := w.c.(*tls.Conn); ok {
+		return w.floodTLS(t, limit)
+	}
 	defer w.c.SetWriteDeadline(time.Time{})
 	for start := w.off; w.off-start < limit; {
 		w.c.SetWriteDeadline(time.Now().Add(stallWindow))
@@ -320,12 +324,15 @@ func (w *peerOut) flood(t testing.TB, limit int64) (stalled bool) {
 // peerOut writes the pattern from the peer.
 type peerOut struct {
 	c   net.Conn
-	off int64 // bytes the kernel accepted so far
+	off int64 // bytes the kernel accepted so far, with pending's
+	// pending is a TLS peer's write still running, left by floodTLS.
+	pending <-chan error
 }
 
 // write writes the next n pattern bytes.
 func (w *peerOut) write(t testing.TB, n int) {
 	t.Helper()
+	w.settle(t)
 	w.c.SetWriteDeadline(time.Now().Add(waitTimeout))
 	defer w.c.SetWriteDeadline(time.Time{})
 	k, err := w.c.Write(pattern(w.off, n))

@@ -39,12 +39,12 @@ var lifecycleTests = []test{
 // cleanEnds are the ways a connection ends cleanly, with Lost(nil).
 var cleanEnds = []struct {
 	name string
-	end  func(p Pair)
+	end  func(t *testing.T, p Pair)
 	eof  bool // EOF comes before Lost
 }{
-	{name: "Close", end: func(p Pair) { p.Transport.Close() }},
-	{name: "Abort", end: func(p Pair) { p.Transport.Abort() }},
-	{name: "PeerEOF", end: func(p Pair) { p.Peer.Close() }, eof: true},
+	{name: "Close", end: func(t *testing.T, p Pair) { p.Transport.Close(); answerClose(t, p) }},
+	{name: "Abort", end: func(t *testing.T, p Pair) { p.Transport.Abort() }},
+	{name: "PeerEOF", end: func(t *testing.T, p Pair) { p.Peer.Close() }, eof: true},
 }
 
 // claim makes a pair, claims its events and receives Made.
@@ -94,7 +94,7 @@ func testMadeWhenClaimedLate(t *testing.T, newPair NewPair) {
 	for _, tc := range cleanEnds {
 		t.Run(tc.name, func(t *testing.T) {
 			p := newPair(t)
-			tc.end(p) // before anything is claimed
+			tc.end(t, p) // before anything is claimed
 			evs := collect(t, p.Transport.Events())
 			checkTrace(t, evs)
 			want := []stream.Kind{stream.Made, stream.Lost}
@@ -138,6 +138,7 @@ func testSecondConsumerRefused(t *testing.T, newPair NewPair) {
 	var d dataIn
 	d.until(t, ch, 10)
 	p.Transport.Close()
+	answerClose(t, p)
 	expectLost(t, ch)
 }
 
@@ -154,6 +155,7 @@ func testLostLastOnce(t *testing.T, newPair NewPair) {
 	if got := r.readToEOF(t, nil); got != w.off {
 		t.Fatalf("peer read %d bytes, want %d", got, w.off)
 	}
+	answerClose(t, p)
 	evs := append([]stream.Event{{Kind: stream.Made}}, collect(t, ch)...)
 	checkTrace(t, evs) // Lost last, once; collect returned, so the channel is closed
 	if got := p.Transport.Events(); got != ch {
@@ -199,7 +201,7 @@ func testLostNilOnCleanEnd(t *testing.T, newPair NewPair) {
 	for _, tc := range cleanEnds {
 		t.Run(tc.name, func(t *testing.T) {
 			p, ch := claim(t, newPair)
-			tc.end(p)
+			tc.end(t, p)
 			if tc.eof {
 				expect(t, ch, stream.EOF)
 			}
@@ -218,6 +220,7 @@ func testCloseIdempotent(t *testing.T, newPair NewPair) {
 			t.Fatalf("Close #%d: %v", i+1, err)
 		}
 	}
+	answerClose(t, p)
 	expectLost(t, ch)
 	if err := p.Transport.Close(); err != nil {
 		t.Fatalf("Close after Lost: %v", err)
@@ -226,10 +229,11 @@ func testCloseIdempotent(t *testing.T, newPair NewPair) {
 
 func testIsClosingSticks(t *testing.T, newPair NewPair) {
 	for _, tc := range []struct {
-		name string
-		end  func(tr transport.Transport)
+		name   string
+		end    func(tr transport.Transport)
+		answer bool // the peer answers a TLS close_notify
 	}{
-		{name: "Close", end: func(tr transport.Transport) { tr.Close() }},
+		{name: "Close", end: func(tr transport.Transport) { tr.Close() }, answer: true},
 		{name: "Abort", end: func(tr transport.Transport) { tr.Abort() }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -238,8 +242,12 @@ func testIsClosingSticks(t *testing.T, newPair NewPair) {
 			if tr.IsClosing() {
 				t.Fatalf("IsClosing true on a fresh transport")
 			}
-			if err := tr.WriteEOF(); err != nil {
+			err := tr.WriteEOF()
+			if p.halfCloses() && err != nil {
 				t.Fatalf("WriteEOF: %v", err)
+			}
+			if !p.halfCloses() && !errors.Is(err, errors.ErrUnsupported) {
+				t.Fatalf("WriteEOF without half-close (TLS 1.2) = %v, want an error matching errors.ErrUnsupported", err)
 			}
 			if tr.IsClosing() {
 				t.Fatalf("IsClosing true after WriteEOF (W13, L9)")
@@ -247,6 +255,9 @@ func testIsClosingSticks(t *testing.T, newPair NewPair) {
 			tc.end(tr)
 			if !tr.IsClosing() {
 				t.Fatalf("IsClosing false right after %s", tc.name)
+			}
+			if tc.answer {
+				answerClose(t, p)
 			}
 			expectLost(t, ch)
 			if !tr.IsClosing() {
@@ -286,6 +297,7 @@ func testCloseFlushes(t *testing.T, newPair NewPair) {
 	if got := r.readToEOF(t, nil); got != w.off {
 		t.Fatalf("peer read %d bytes then EOF, want all %d written before Close", got, w.off)
 	}
+	answerClose(t, p)
 	if lost := expectLost(t, ch); lost.Err != nil {
 		t.Fatalf("Lost(%v) after a flushed Close, want Lost(nil)", lost.Err)
 	}
@@ -307,7 +319,7 @@ func testAbortDropsBuffer(t *testing.T, newPair NewPair) {
 		t.Fatalf("Close after Abort: %v", err)
 	}
 	r := &in{c: p.Peer}
-	if got := r.readToEOF(t, isReset); got >= w.off {
+	if got := r.readToEOF(t, isCut); got >= w.off {
 		t.Fatalf("peer read all %d bytes after Abort, want the buffer dropped", got)
 	}
 	evs := append([]stream.Event{{Kind: stream.Made}}, collect(t, ch)...)
@@ -324,6 +336,7 @@ func testAbortAfterGracefulClose(t *testing.T, newPair NewPair) {
 	p.Transport.Close()
 	r := &in{c: p.Peer}
 	r.readToEOF(t, nil)
+	answerClose(t, p)
 	expectLost(t, ch)
 	p.Transport.Abort() // L13: a no-op, not a panic
 	if !p.Transport.IsClosing() {
@@ -337,7 +350,7 @@ func testEveryMethodAfterLost(t *testing.T, newPair NewPair) {
 			p, ch := claim(t, newPair)
 			tr := p.Transport
 			peerBefore, _ := tr.ExtraInfo("peername")
-			tc.end(p)
+			tc.end(t, p)
 			if tc.eof {
 				expect(t, ch, stream.EOF)
 			}
@@ -437,6 +450,7 @@ func testExtraInfo(t *testing.T, newPair NewPair) {
 	}
 	check("open")
 	tr.Close()
+	answerClose(t, p)
 	expectLost(t, ch)
 	check("after Lost")
 }
@@ -454,6 +468,7 @@ func testReleases(t *testing.T, newPair NewPair) {
 	w.backUp(t) // a flush goroutine, flow events
 	p.Transport.Close()
 	(&in{c: p.Peer}).readToEOF(t, nil)
+	answerClose(t, p)
 	expectLost(t, ch)
 	if !closedFD(t, p.Transport) {
 		t.Errorf("the descriptor is still open after Lost")
@@ -478,7 +493,7 @@ func testObservableCancel(t *testing.T, newPair NewPair) {
 	cancel()
 	// Cancelling the subscription aborts the transport: the peer sees the
 	// connection end.
-	(&in{c: p.Peer}).readToEOF(t, isReset)
+	(&in{c: p.Peer}).readToEOF(t, isCut)
 	if !p.Transport.IsClosing() {
 		t.Errorf("IsClosing false after the subscription's context ended")
 	}

@@ -8,8 +8,9 @@
 //
 //	go test -run 'Conformance/tcp/WR4' ./transport/
 //
-// runs the WR4 tests for TCP. The suite waits on events, never on sleeps:
-// every timeout is a failure guard only.
+// runs the WR4 tests for TCP ('ConformanceTLS/tls13/WR4' over TLS 1.3).
+// The suite waits on events, never on sleeps: every timeout is a failure
+// guard only.
 //
 // Tests in this package must not run in parallel with other tests of the
 // same binary: LC5 counts goroutines.
@@ -23,13 +24,18 @@ import (
 	"github.com/rxnet/rxnet/transport"
 )
 
-// Pair is a connected transport and the raw connection at the other end.
+// Pair is a connected transport and the connection at the other end.
 type Pair struct {
 	// Transport is the transport under test. Its events are not claimed
 	// yet.
 	Transport transport.Transport
 	// Peer is the other end of the connection: a *net.TCPConn or a
-	// *net.UnixConn the suite reads and writes directly.
+	// *net.UnixConn the suite reads and writes directly, or a *tls.Conn
+	// over one, its handshake done, when the transport speaks TLS. The
+	// suite then checks TLS's ends (DESIGN.md TL1): EOF is the peer's
+	// close_notify, Close waits for the peer's answer to its own, a
+	// reset goes through the socket under Peer, and half-closing needs
+	// TLS 1.3 (the version Peer negotiated says which).
 	Peer net.Conn
 }
 

@@ -65,6 +65,7 @@ func testEmptyWrite(t *testing.T, newPair NewPair) {
 	if got := (&in{c: p.Peer}).readToEOF(t, nil); got != 3 {
 		t.Fatalf("peer read %d bytes, want 3", got)
 	}
+	answerClose(t, p)
 	evs := append([]stream.Event{{Kind: stream.Made}}, collect(t, ch)...)
 	checkTrace(t, evs)
 	if len(evs) != 2 {
@@ -109,6 +110,7 @@ func testWriteAfterClose(t *testing.T, newPair NewPair) {
 	if got := (&in{c: p.Peer}).readToEOF(t, nil); got != w.off {
 		t.Fatalf("peer read %d bytes, want exactly the %d written before Close", got, w.off)
 	}
+	answerClose(t, p)
 	expectLost(t, ch)
 }
 
@@ -121,7 +123,7 @@ func testWriteAfterAbort(t *testing.T, newPair NewPair) {
 	if n, err := p.Transport.WriteBuffers([][]byte{[]byte("x")}); n != 0 || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("WriteBuffers after Abort = %d, %v; want 0 and an error matching net.ErrClosed", n, err)
 	}
-	if got := (&in{c: p.Peer}).readToEOF(t, isReset); got != 0 {
+	if got := (&in{c: p.Peer}).readToEOF(t, isCut); got != 0 {
 		t.Fatalf("peer read %d bytes, want none", got)
 	}
 	expectLost(t, ch)
@@ -130,8 +132,12 @@ func testWriteAfterAbort(t *testing.T, newPair NewPair) {
 func testWriteAfterWriteEOF(t *testing.T, newPair NewPair) {
 	p, ch := claim(t, newPair)
 	tr := p.Transport
-	if !tr.CanWriteEOF() {
-		t.Skipf("%T cannot write EOF", tr)
+	if got, want := tr.CanWriteEOF(), p.halfCloses(); got != want {
+		t.Fatalf("CanWriteEOF() = %v, want %v", got, want)
+	}
+	if !p.halfCloses() {
+		checkWriteEOFRefused(t, p, ch, &out{tr: tr})
+		return
 	}
 	if err := tr.WriteEOF(); err != nil {
 		t.Fatalf("WriteEOF: %v", err)
@@ -152,7 +158,32 @@ func testWriteAfterWriteEOF(t *testing.T, newPair NewPair) {
 		t.Fatalf("peer read %d bytes before EOF, want none", got)
 	}
 	tr.Close()
+	answerClose(t, p)
 	expectLost(t, ch)
+}
+
+// checkWriteEOFRefused checks WriteEOF on a transport that cannot
+// half-close (TLS 1.2): an error matching errors.ErrUnsupported that
+// changes nothing. The transport still writes, and Close still sends
+// every byte, w's buffer included, then ends cleanly.
+func checkWriteEOFRefused(t *testing.T, p Pair, ch <-chan stream.Event, w *out) {
+	t.Helper()
+	tr := p.Transport
+	if err := tr.WriteEOF(); !errors.Is(err, errors.ErrUnsupported) {
+		t.Fatalf("WriteEOF without half-close (TLS 1.2) = %v, want an error matching errors.ErrUnsupported", err)
+	}
+	if tr.IsClosing() {
+		t.Fatalf("IsClosing true after a refused WriteEOF")
+	}
+	w.write(t, 5)
+	tr.Close()
+	if got := (&in{c: p.Peer}).readToEOF(t, nil); got != w.off {
+		t.Fatalf("peer read %d bytes then EOF, want all %d", got, w.off)
+	}
+	answerClose(t, p)
+	if lost := expectLost(t, ch); lost.Err != nil {
+		t.Fatalf("Lost(%v), want Lost(nil)", lost.Err)
+	}
 }
 
 func testWriteEOFFlushes(t *testing.T, newPair NewPair) {
@@ -160,6 +191,10 @@ func testWriteEOFFlushes(t *testing.T, newPair NewPair) {
 	tr := p.Transport
 	w := &out{tr: tr}
 	w.backUp(t)
+	if !p.halfCloses() {
+		checkWriteEOFRefused(t, p, ch, w)
+		return
+	}
 	if err := tr.WriteEOF(); err != nil {
 		t.Fatalf("WriteEOF with a buffer: %v", err)
 	}
@@ -270,6 +305,7 @@ func writeBuffersThenClose(t *testing.T, newPair NewPair, makeBufs func(off int6
 			if got := (&in{c: p.Peer}).readToEOF(t, nil); got != w.off {
 				t.Fatalf("peer read %d bytes, want %d", got, w.off)
 			}
+			answerClose(t, p)
 			expectLost(t, ch)
 		})
 	}
