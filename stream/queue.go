@@ -423,9 +423,11 @@ func (q *Queue) Release() {
 }
 
 // Finish delivers lost as the last event and closes the channel. It waits
-// for room until Release; after Release it makes room by dropping the
-// events still queued (never Made: see Send). The producer calls Finish
-// once, after its last Send.
+// for room until Release; after Release it waits for room a little
+// longer (finishGrace: a consumer still receiving makes room itself, and
+// sees every event), then makes room by dropping the events still queued
+// (never Made: see Send). The producer calls Finish once, after its last
+// Send.
 func (q *Queue) Finish(lost Event) {
 	q.mu.Lock()
 	q.done = true
@@ -446,10 +448,27 @@ func (q *Queue) Finish(lost Event) {
 	select {
 	case q.ch <- lost:
 	case <-q.freed:
+		q.finishReleased(lost)
+	}
+	close(q.ch)
+}
+
+// finishGrace is how long Finish waits for room after Release before it
+// drops events. Dropping while the consumer still receives could take an
+// event from between two it gets (a ResumeWriting between two
+// PauseWritings, say); a consumer that still receives makes room sooner.
+const finishGrace = 100 * time.Millisecond
+
+// finishReleased delivers lost after Release.
+func (q *Queue) finishReleased(lost Event) {
+	t := time.NewTimer(finishGrace)
+	defer t.Stop()
+	select {
+	case q.ch <- lost:
+	case <-t.C:
 		q.makeRoom()
 		q.ch <- lost
 	}
-	close(q.ch)
 }
 
 // makeRoom empties the channel so that Lost fits.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"net"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,38 +32,12 @@ var confTLSKinds = []confTLSKind{
 	{name: "tls13_unix_accepted", network: "unix", accepted: true, maxVersion: tls.VersionTLS13},
 }
 
-// confTLSBugs are the subtests that fail, on the kinds of one network
-// ("" for all), for a bug of the implementation: they are skipped until
-// it is fixed.
-var confTLSBugs = []struct{ network, test, bug string }{
-	{"unix", "LC1_MadeWhenClaimedAfterTheEnd/PeerEOF", bugPipeAfterCloseNotify},
-	{"unix", "LC2_ObservableCompletesAfterLost", bugPipeAfterCloseNotify},
-	{"unix", "LC3_L6_LostNilOnCleanEnd/PeerEOF", bugPipeAfterCloseNotify},
-	{"unix", "RD1_R1_ChunksNonEmptyConcatenate", bugPipeAfterCloseNotify},
-	{"", "WR6_FlowEventsNeverBlockWriter", bugMakeRoomSplitsFlow},
-}
-
-const (
-	bugPipeAfterCloseNotify = "bug: the peer's close_notify then close gives Lost(EPIPE), not Lost(nil): the reply close_notify's failed write ends the transport with its error"
-	bugMakeRoomSplitsFlow   = "bug (plain kinds too, ~2%): Queue.Finish's makeRoom drops a queued ResumeWriting while the consumer takes the PauseWriting behind it: Pause, Pause"
-)
-
-// skipKnownBug skips t if it is one of confTLSBugs.
-func skipKnownBug(t *testing.T, kind confTLSKind) {
-	for _, b := range confTLSBugs {
-		if (b.network == "" || b.network == kind.network) && strings.HasSuffix(t.Name(), "/"+b.test) {
-			t.Skip(b.bug)
-		}
-	}
-}
-
 // TestConformanceTLS runs the stream-transport conformance suite over
 // TLS: the suite checks TLS's own ends (close_notify) where they differ.
 func TestConformanceTLS(t *testing.T) {
 	for _, kind := range confTLSKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			transporttest.Run(t, func(t *testing.T, opts ...transport.Option) transporttest.Pair {
-				skipKnownBug(t, kind)
 				if kind.accepted {
 					return confTLSAcceptedPair(t, kind, opts...)
 				}

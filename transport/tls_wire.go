@@ -91,10 +91,18 @@ func (w *wire) Write(p []byte) (int, error) {
 	if tr != flow.Unchanged {
 		c.flowNoted.Store(true)
 	}
+	// Closing after the peer's close_notify, what fails to go out now is
+	// our close_notify: the peer, gone, wanted nothing more (a failing
+	// flush of data still reports its error: it does not come here).
+	clean := c.state == stateClosing && c.eofRead
 	c.mu.Unlock()
 	if err != nil {
 		err = c.opError("write", err)
-		c.shut(err)
+		if clean {
+			c.shut(nil)
+		} else {
+			c.shut(err)
+		}
 		return 0, err
 	}
 	return len(p), nil
