@@ -121,8 +121,13 @@ func (c *conn) handover(h sink.Handler, p []byte) bool {
 // the consumer has received EOF, so that what it writes in reply to the
 // data before EOF is still sent (asyncio closes after data_received and
 // eof_received have returned). The adapter always asks for half-close.
-func (c *conn) eof(h sink.Handler) {
+// It reports false, delivering nothing, once the transport is closing.
+func (c *conn) eof(h sink.Handler) bool {
 	c.mu.Lock()
+	if c.state != stateOpen {
+		c.mu.Unlock()
+		return false
+	}
 	c.eofRead = true
 	// A read pipe always closes, and TLS before 1.3 cannot half-close.
 	half := c.cfg.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
@@ -131,4 +136,5 @@ func (c *conn) eof(h sink.Handler) {
 	if !half {
 		c.close(false)
 	}
+	return true
 }

@@ -205,17 +205,26 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 }
 
 // tlsReadFailed handles a read error; it reports whether reading goes on.
+// The peer's end (close_notify, or a FIN) found by a read that began
+// before Close completes the close, as in tlsLinger: no EOF after Close.
 func (c *conn) tlsReadFailed(h sink.Handler, s *secure, err error) bool {
 	switch {
 	case errors.Is(err, errStopped):
 		return true // paused or closing: waitReadable decides
 	case errors.Is(err, io.EOF) && !s.w.sawEOF:
-		c.eof(h) // close_notify
+		if c.eof(h) { // close_notify
+			return false
+		}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-		c.shut(c.opError("read", ErrTruncated))
+		if !c.IsClosing() {
+			c.shut(c.opError("read", ErrTruncated))
+			return false
+		}
 	default:
 		c.readFailed(err)
+		return false
 	}
+	c.tlsLinger(s)
 	return false
 }
 

@@ -24,23 +24,6 @@ import (
 // for one to pass; the waits themselves are guarded by waitTimeout.
 const tlsShort = 100 * time.Millisecond
 
-// Implementation bugs these tests show. A test that hits one skips with
-// its text until it is fixed; then delete the tlsKnownBug calls.
-const (
-	tlsBugInterrupt = "bug: StartTLS on a claimed transport whose read goroutine waits in a plain read " +
-		"fails it with \"raw-read: i/o timeout\": sock.FD.Read does not map Interrupt's past deadline to " +
-		"ErrInterrupted (internal/sock/sock_unix.go Read), which conn_read.go readLoop expects"
-	tlsBugCloseRace = "bug: a peer close_notify that the TLS read loop (not tlsLinger) reads after Close is " +
-		"delivered as EOF and does not finish the close: Lost waits for the shutdown timeout " +
-		"(tls_conn.go tlsReadFailed, close_notify case)"
-)
-
-// tlsKnownBug skips t because of bug (one of the tlsBug constants).
-func tlsKnownBug(t *testing.T, bug string) {
-	t.Helper()
-	t.Skip(bug)
-}
-
 // tlsCerts makes a CA, a server config with a certificate for localhost,
 // 127.0.0.1 and ::1, and a client config that trusts the CA.
 func tlsCerts(t testing.TB) (ca *certs.CA, server, client *tls.Config) {

@@ -86,9 +86,6 @@ func TestTL1_SF2_StartTLSWithNetConnPeer(t *testing.T) {
 	for _, serverSide := range []bool{false, true} {
 		for _, claimed := range []bool{true, false} {
 			t.Run(fmt.Sprintf("server_side=%v/claimed=%v", serverSide, claimed), func(t *testing.T) {
-				if claimed {
-					tlsKnownBug(t, tlsBugInterrupt)
-				}
 				_, server, client := tlsCerts(t)
 				client.ServerName = "localhost"
 				p := dialedPair(t, "tcp")
@@ -135,7 +132,6 @@ func TestTL1_SF2_StartTLSWithNetConnPeer(t *testing.T) {
 // TestTL1_SF2_StartTLSBetweenTransports: both ends are transports that
 // upgrade at once; then they talk, and a Close ends both cleanly.
 func TestTL1_SF2_StartTLSBetweenTransports(t *testing.T) {
-	tlsKnownBug(t, tlsBugInterrupt)
 	_, server, client := tlsCerts(t)
 	client.ServerName = "localhost"
 	srv := listen(t, "tcp")
@@ -337,9 +333,6 @@ func TestTL1_SF3_StartTLSFailureClosesTransport(t *testing.T) {
 	for _, tt := range tests {
 		for _, claimed := range []bool{true, false} {
 			t.Run(fmt.Sprintf("%s/claimed=%v", tt.name, claimed), func(t *testing.T) {
-				if claimed {
-					tlsKnownBug(t, tlsBugInterrupt)
-				}
 				p := dialedPair(t, "tcp")
 				tr := p.Transport
 				var ch <-chan stream.Event
@@ -403,7 +396,6 @@ func (g *tlsHelloGate) Read(p []byte) (int, error) {
 // read but not taken, plain writes still buffered, and writes made while
 // the handshake runs.
 func TestTL1_SF2_StartTLSLosesNoByte(t *testing.T) {
-	tlsKnownBug(t, tlsBugInterrupt)
 	t.Run("client_hello_queued", func(t *testing.T) { tlsHelloQueued(t, false) })
 	t.Run("client_hello_split_queue_full", func(t *testing.T) { tlsHelloQueued(t, true) })
 	t.Run("plain_writes_buffered", tlsPlainBuffered)
@@ -605,7 +597,6 @@ func tlsWritesDuringHandshake(t *testing.T) {
 // whose read goroutine waits in a plain read (events claimed, nothing to
 // read) interrupts that read and runs the handshake.
 func TestTL1_SF2_StartTLSInterruptsWaitingRead(t *testing.T) {
-	tlsKnownBug(t, tlsBugInterrupt)
 	_, server, client := tlsCerts(t)
 	client.ServerName = "localhost"
 	p := dialedPair(t, "tcp")

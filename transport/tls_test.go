@@ -650,7 +650,6 @@ func TestTL1_X3_TLSExtraInfo(t *testing.T) {
 // Close's close_notify, the transport ends with Lost(nil) at once, and
 // delivers no EOF after Close.
 func TestTL1_T3_T7_TLSCloseRacingPeerAnswer(t *testing.T) {
-	tlsKnownBug(t, tlsBugCloseRace)
 	for i := range 100 {
 		// Long enough for any answer; a lost one shows as ErrShutdownTimeout.
 		tr, peer := tlsPair(t, "dialed", nil, transport.WithShutdownTimeout(2*time.Second))

@@ -60,8 +60,8 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 // Read waits until the descriptor is readable and reads at most size bytes
 // (size <= MaxRead) into a borrowed buffer, which the caller returns with
 // PutBuf. It returns ErrStopped, without reading, when New's stop function
-// says so. n == 0 with a nil error is end of file. The buffer is nil
-// whenever n is 0.
+// says so, and ErrInterrupted when Interrupt was called. n == 0 with a
+// nil error is end of file. The buffer is nil whenever n is 0.
 func (f *FD) Read(size int) (buf *[]byte, n int, err error) {
 	f.rsize, f.rstopped = size, false
 	if err = f.rc.Read(f.readFn); err == nil {
@@ -69,8 +69,11 @@ func (f *FD) Read(size int) (buf *[]byte, n int, err error) {
 	}
 	buf, n = f.rbuf, f.rn
 	f.rbuf, f.rn, f.rerr = nil, 0, nil
-	if f.rstopped {
+	switch {
+	case f.rstopped:
 		return nil, 0, ErrStopped
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return nil, 0, ErrInterrupted
 	}
 	if n == 0 && buf != nil {
 		PutBuf(buf)
