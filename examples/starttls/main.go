@@ -237,7 +237,7 @@ func run(ctx context.Context, mode, addr, caFile string, lines []string) error {
 			return err
 		}
 		<-ctx.Done()
-		return s.close(nil)
+		return s.close()
 	case "client":
 		config, err := trust(caFile)
 		if err != nil {
@@ -250,7 +250,7 @@ func run(ctx context.Context, mode, addr, caFile string, lines []string) error {
 			return err
 		}
 		err = client(ctx, s.srv.Addr().String(), &tls.Config{RootCAs: s.ca.Pool}, lines)
-		return errors.Join(err, s.close(ctx)) // the server side closes on its own
+		return errors.Join(err, s.shutdown(ctx)) // the server side closes on its own
 	}
 	return fmt.Errorf("unknown -mode %q (want both, server or client)", mode)
 }
@@ -304,15 +304,15 @@ func serve(ctx context.Context, addr, caFile string) (*server, error) {
 	return s, nil
 }
 
-// close shuts the server down, waiting for its connections to end (a nil
-// ctx closes them at once), then for Serve and every ConnectionLost.
-func (s *server) close(ctx context.Context) error {
-	var err error
-	if ctx == nil {
-		err = s.srv.Close()
-	} else {
-		err = s.srv.Shutdown(ctx)
-	}
+// close aborts the server's connections and waits for its goroutines.
+func (s *server) close() error { return s.wait(s.srv.Close()) }
+
+// shutdown waits, bounded by ctx, for the connections to end on their
+// own, then for the server's goroutines.
+func (s *server) shutdown(ctx context.Context) error { return s.wait(s.srv.Shutdown(ctx)) }
+
+// wait waits for the serving goroutines and returns err.
+func (s *server) wait(err error) error {
 	<-s.served
 	s.conns.Wait()
 	return err
