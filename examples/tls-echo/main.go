@@ -28,16 +28,13 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log"
-	"net"
 	"os"
 	"os/signal"
-	"slices"
 	"strings"
 	"sync"
 
@@ -210,17 +207,13 @@ func serve(ctx context.Context, addr, caFile string) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	hosts := []string{"localhost", "127.0.0.1", "::1"}
-	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" && !slices.Contains(hosts, h) {
-		hosts = append(hosts, h)
-	}
+	hosts := certs.ServeHosts(addr)
 	cert, err := ca.Issue(certs.Leaf{Hosts: hosts})
 	if err != nil {
 		return nil, err
 	}
 	if caFile != "" {
-		pemCA := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})
-		if err := os.WriteFile(caFile, pemCA, 0o644); err != nil {
+		if err := ca.WriteCA(caFile); err != nil {
 			return nil, err
 		}
 		fmt.Fprintf(out, "server: CA certificate written to %s\n", caFile)
@@ -260,15 +253,7 @@ func trust(caFile string) (*tls.Config, error) {
 	if caFile == "" {
 		return nil, errors.New("-mode client needs -ca FILE, the server's CA certificate (-mode server -ca FILE writes it)")
 	}
-	data, err := os.ReadFile(caFile)
-	if err != nil {
-		return nil, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(data) {
-		return nil, fmt.Errorf("no PEM certificate in %s", caFile)
-	}
-	return &tls.Config{RootCAs: pool}, nil
+	return certs.Trusting(caFile)
 }
 
 // client connects to addr over TLS with config, echoes lines and waits

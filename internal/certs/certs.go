@@ -16,6 +16,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -118,6 +119,36 @@ func (ca *CA) Localhost() (server, client *tls.Config, err error) {
 		return nil, nil, err
 	}
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, &tls.Config{RootCAs: ca.Pool}, nil
+}
+
+// ServeHosts returns the hosts a server on addr needs a certificate for:
+// localhost, 127.0.0.1, ::1, and addr's host when it names another.
+func ServeHosts(addr string) []string {
+	hosts := []string{"localhost", "127.0.0.1", "::1"}
+	if h, _, err := net.SplitHostPort(addr); err == nil && h != "" && !slices.Contains(hosts, h) {
+		hosts = append(hosts, h)
+	}
+	return hosts
+}
+
+// WriteCA writes the CA's certificate, PEM-encoded, to path: what a
+// client (or openssl -CAfile) needs to trust the CA.
+func (ca *CA) WriteCA(path string) error {
+	return os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw}), 0o644)
+}
+
+// Trusting returns a client config whose roots are the PEM certificates
+// in the file at path (one WriteCA wrote, say).
+func Trusting(path string) (*tls.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("certs: no PEM certificate in %s", path)
+	}
+	return &tls.Config{RootCAs: pool}, nil
 }
 
 // WritePEM writes the CA's certificate (ca.pem), and cert's certificate

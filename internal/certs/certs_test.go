@@ -179,3 +179,37 @@ func TestCertsWritePEM(t *testing.T) {
 		t.Errorf("WritePEM into a missing directory succeeded")
 	}
 }
+
+// TestCertsWriteCATrusting: a config from Trusting on WriteCA's file
+// verifies the CA's certificates for the hosts ServeHosts lists, and a
+// file without a certificate is an error.
+func TestCertsWriteCATrusting(t *testing.T) {
+	ca := newCA(t)
+	hosts := certs.ServeHosts("192.0.2.7:443")
+	if len(hosts) != 4 || hosts[3] != "192.0.2.7" {
+		t.Fatalf("ServeHosts: %v, want localhost, 127.0.0.1, ::1 and 192.0.2.7", hosts)
+	}
+	if got := certs.ServeHosts("localhost:0"); len(got) != 3 {
+		t.Fatalf("ServeHosts(localhost:0): %v, want the three local names", got)
+	}
+	cert, err := ca.Issue(certs.Leaf{Hosts: hosts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := t.TempDir() + "/ca.pem"
+	if err := ca.WriteCA(path); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := certs.Trusting(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := x509.VerifyOptions{Roots: cfg.RootCAs, DNSName: "192.0.2.7"}
+	if _, err := cert.Leaf.Verify(opts); err != nil {
+		t.Fatalf("verify with Trusting's roots: %v", err)
+	}
+	os.WriteFile(path, []byte("not PEM"), 0o600)
+	if _, err := certs.Trusting(path); err == nil {
+		t.Fatal("Trusting a file without a certificate: no error")
+	}
+}
