@@ -189,16 +189,7 @@ func TestTL1_RD4_TLSCloseNotifyClosesWithoutHalfClose(t *testing.T) {
 		tr, peer := tlsPair(t, side, nil)
 		ch := tr.Events()
 		tlsMade(t, ch)
-		tlsWrite(t, peer, "last")
-		peer.CloseWrite()
-		if got := tlsData(t, ch, 4); got != "last" {
-			t.Fatalf("read %q, want last", got)
-		}
-		evs := tlsUntilLost(t, ch)
-		if len(evs) != 2 || evs[0].Kind != stream.EOF || evs[1].Err != nil {
-			t.Fatalf("got %v, want EOF, Lost(nil)", evs)
-		}
-		tlsPeerReadToCloseNotify(t, peer)
+		tlsPeerEndsWithLast(t, ch, peer)
 	})
 }
 
@@ -258,16 +249,7 @@ func TestTL1_T1_W14_R9_TLS12CannotHalfClose(t *testing.T) {
 		if got := tlsPeerRead(t, peer, 5); got != "still" {
 			t.Fatalf("peer read %q, want still", got)
 		}
-		tlsWrite(t, peer, "last")
-		peer.CloseWrite()
-		if got := tlsData(t, ch, 4); got != "last" {
-			t.Fatalf("read %q, want last", got)
-		}
-		evs := tlsUntilLost(t, ch)
-		if len(evs) != 2 || evs[0].Kind != stream.EOF || evs[1].Err != nil {
-			t.Fatalf("got %v, want EOF, Lost(nil)", evs)
-		}
-		tlsPeerReadToCloseNotify(t, peer)
+		tlsPeerEndsWithLast(t, ch, peer)
 	})
 }
 
@@ -318,4 +300,22 @@ func TestTL1_T3_T7_TLSCloseRacingPeerAnswer(t *testing.T) {
 			t.Fatalf("connection %d: after Close: %v, want only Lost(nil)", i, evs)
 		}
 	}
+}
+
+// tlsPeerEndsWithLast has the peer send "last" and its close_notify, and
+// checks that the transport delivers the data, EOF and Lost(nil),
+// answering with its own close_notify: the transport closes at the
+// peer's close_notify.
+func tlsPeerEndsWithLast(t *testing.T, ch <-chan stream.Event, peer *tlsPeer) {
+	t.Helper()
+	tlsWrite(t, peer, "last")
+	peer.CloseWrite()
+	if got := tlsData(t, ch, 4); got != "last" {
+		t.Fatalf("read %q, want last", got)
+	}
+	evs := tlsUntilLost(t, ch)
+	if len(evs) != 2 || evs[0].Kind != stream.EOF || evs[1].Err != nil {
+		t.Fatalf("got %v, want EOF, Lost(nil)", evs)
+	}
+	tlsPeerReadToCloseNotify(t, peer)
 }
