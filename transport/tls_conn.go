@@ -21,7 +21,8 @@ type secure struct {
 	state    tls.ConnectionState
 	shutdown time.Duration
 
-	notified bool // close_notify is queued; guarded by the conn's mu
+	notified bool    // close_notify is queued; guarded by the conn's mu
+	first    [1]byte // the read goroutine's: see tlsRead
 }
 
 // halfCloses reports whether close_notify closes only one direction
@@ -189,12 +190,8 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 	c.mu.Unlock()
 	s.w.stoppable = true
 	for c.waitReadable() {
-		buf := sock.GetBuf()
-		n, err := s.tc.Read((*buf)[:c.readCap])
-		c.noteFlow()
-		if n == 0 {
-			sock.PutBuf(buf)
-		} else if !c.deliverData(h, buf, n) {
+		buf, n, err := c.tlsRead(s)
+		if n > 0 && !c.deliverData(h, buf, n) {
 			break
 		}
 		if err != nil && !c.tlsReadFailed(h, s, err) {
@@ -202,6 +199,29 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 		}
 	}
 	c.tlsLinger(s)
+}
+
+// tlsRead reads what one record holds, as Read does without TLS: it
+// waits with a one-byte read, so that an idle connection holds no read
+// buffer, then borrows one for the rest, which crypto/tls has decrypted
+// already (a read that would wait again stops: errStopped is dropped).
+// buf is nil when n is 0.
+func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
+	n, err = s.tc.Read(s.first[:])
+	c.noteFlow()
+	if n == 0 {
+		return nil, 0, err
+	}
+	buf = sock.GetBuf()
+	(*buf)[0] = s.first[0]
+	s.w.noWait = true
+	more, rerr := s.tc.Read((*buf)[1:c.readCap])
+	s.w.noWait = false
+	c.noteFlow()
+	if err == nil && !errors.Is(rerr, errStopped) {
+		err = rerr
+	}
+	return buf, 1 + more, err
 }
 
 // tlsReadFailed handles a read error; it reports whether reading goes on.

@@ -19,15 +19,17 @@ import (
 // crypto/tls never waits for the socket (its writes are counted by
 // WriteBufferSize, encrypted). Read reads the descriptor on the read
 // goroutine (or the handshake's), first replaying what was read before
-// StartTLS. When reading is paused or closing, a read stops with
-// errStopped, a temporary net.Error that crypto/tls does not keep: the
-// next Read resumes the record where it was.
+// StartTLS. When reading is paused or closing (or, with noWait, when it
+// would have to wait), a read stops with errStopped, a temporary
+// net.Error that crypto/tls does not keep: the next Read resumes the
+// record where it was.
 type wire struct {
 	c      *conn
 	prefix []byte // read before the upgrade: handshake input
 
 	// Used by the goroutine reading only.
 	stoppable bool // pause and close stop a read (not while handshaking)
+	noWait    bool // a read that would wait stops instead
 	sawEOF    bool // the socket said EOF: a TLS EOF then is a truncation
 }
 
@@ -56,9 +58,15 @@ func (w *wire) Read(p []byte) (int, error) {
 		}
 		return n, nil
 	}
-	n, err := w.c.fd.ReadInto(p, w.stoppable)
+	var n int
+	var err error
+	if w.noWait {
+		n, err = w.c.fd.TryReadInto(p)
+	} else {
+		n, err = w.c.fd.ReadInto(p, w.stoppable)
+	}
 	switch {
-	case errors.Is(err, sock.ErrStopped):
+	case errors.Is(err, sock.ErrStopped), errors.Is(err, sock.ErrWouldBlock):
 		return 0, errStopped
 	case errors.Is(err, sock.ErrInterrupted):
 		return 0, errHandshakeAborted

@@ -28,5 +28,8 @@ func PutBuf(b *[]byte) { pool.Put(b) }
 // ErrStopped is returned by Read when its stop function asked it not to read.
 var ErrStopped = errors.New("sock: read stopped")
 
+// ErrWouldBlock is returned by TryReadInto when there is nothing to read.
+var ErrWouldBlock = errors.New("sock: nothing to read now")
+
 // ErrInterrupted is returned by a read that Interrupt woke.
 var ErrInterrupted = errors.New("sock: read interrupted")

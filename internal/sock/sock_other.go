@@ -38,3 +38,6 @@ func (f *FD) Interrupt() error { return errors.ErrUnsupported }
 
 // Resume is unsupported off Unix.
 func (f *FD) Resume() error { return errors.ErrUnsupported }
+
+// TryReadInto is unsupported off Unix.
+func (f *FD) TryReadInto(p []byte) (int, error) { return 0, errors.ErrUnsupported }

@@ -35,6 +35,7 @@ type FD struct {
 	werr     error
 
 	into     []byte // ReadInto's destination
+	rnow     bool   // TryReadInto: do not wait
 	intoFn   func(uintptr) bool
 	deadline deadliner // for Interrupt, when the connection has one
 
@@ -134,6 +135,15 @@ func (f *FD) ReadInto(p []byte, stoppable bool) (n int, err error) {
 
 func neverStop() bool { return false }
 
+// TryReadInto is ReadInto (stoppable) without the wait: when nothing is
+// there to read it returns ErrWouldBlock.
+func (f *FD) TryReadInto(p []byte) (n int, err error) {
+	f.rnow = true
+	n, err = f.ReadInto(p, true)
+	f.rnow = false
+	return n, err
+}
+
 func (f *FD) readInto(fd uintptr) bool {
 	if f.stop() {
 		f.rstopped = true
@@ -148,6 +158,10 @@ func (f *FD) readInto(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
+			if f.rnow {
+				f.rerr = ErrWouldBlock
+				return true
+			}
 			return false
 		default:
 			f.rerr = err
