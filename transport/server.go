@@ -142,7 +142,7 @@ func (s *Server) acceptLoop() {
 		case err != nil:
 			continue // that connection only
 		case s.hslots != nil:
-			if !s.secure(c) {
+			if !s.acceptTLS(c) {
 				return
 			}
 		case !s.hand(c):
