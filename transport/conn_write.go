@@ -203,17 +203,16 @@ func (c *conn) WriteEOF() error {
 		return c.Close() // asyncio: write_eof is close on a write pipe
 	}
 	c.mu.Lock()
-	switch {
-	case c.state != stateOpen:
-		defer c.mu.Unlock()
-		return c.deadErr
-	case c.eofWritten:
-		c.mu.Unlock()
-		return nil
-	case c.up != nil || c.sec != nil:
+	if c.up != nil || c.sec != nil {
 		return c.tlsWriteEOF() // releases c.mu
 	}
 	defer c.mu.Unlock()
+	switch {
+	case c.state != stateOpen:
+		return c.deadErr
+	case c.eofWritten:
+		return nil
+	}
 	c.eofWritten = true
 	if c.flushing {
 		return nil // the flush goroutine shuts down the write side

@@ -119,23 +119,28 @@ func (c *conn) noteFlow() {
 // tlsWriteEOF sends close_notify: a half-close under TLS 1.3. c.mu is
 // held; tlsWriteEOF releases it.
 func (c *conn) tlsWriteEOF() error {
-	if c.up != nil {
+	var err error
+	switch {
+	case c.state != stateOpen:
+		err = c.deadErr
+	case c.eofWritten:
+	case c.up != nil:
+		err = errUpgrading
+	case !c.sec.halfCloses():
+		err = errHalfCloseTLS12
+	default:
+		c.eofWritten = true
+		s := c.sec
 		c.mu.Unlock()
-		return errUpgrading
+		if err := s.tc.CloseWrite(); err != nil {
+			c.noteFlow()
+			return c.tlsWriteFailed(err)
+		}
+		c.noteFlow()
+		return nil
 	}
-	s := c.sec
-	if !s.halfCloses() {
-		c.mu.Unlock()
-		return errHalfCloseTLS12
-	}
-	c.eofWritten = true
 	c.mu.Unlock()
-	err := s.tc.CloseWrite()
-	c.noteFlow()
-	if err != nil {
-		return c.tlsWriteFailed(err)
-	}
-	return nil
+	return err
 }
 
 // closeStarted finishes Close (core.close's onClose): a plain conn shuts
