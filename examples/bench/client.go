@@ -142,10 +142,14 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// openIdle opens n connections to addr, with up to parallel dials at a
-// time, and does one echo round trip of size bytes on each, checking the
-// bytes, so that the server has accepted and served every one.
-func openIdle(addr string, n, parallel, size int) ([]net.Conn, error) {
+// dialTCP opens one plain connection to addr, as the idle pass does.
+func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
+
+// openIdle opens n connections to addr with dial (dialTCP, or a -tls
+// run's tlsSetup.dialOne), with up to parallel dials at a time, and does
+// one echo round trip of size bytes on each, checking the bytes, so that
+// the server has accepted and served every one.
+func openIdle(dial func(addr string) (net.Conn, error), addr string, n, parallel, size int) ([]net.Conn, error) {
 	msg := bytes.Repeat([]byte{'i'}, size)
 	conns := make([]net.Conn, n)
 	next := atomic.Int64{}
@@ -160,7 +164,7 @@ func openIdle(addr string, n, parallel, size int) ([]net.Conn, error) {
 				if i >= n {
 					return
 				}
-				c, err := roundTrip(addr, msg, buf)
+				c, err := roundTrip(dial, addr, msg, buf)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -186,9 +190,9 @@ func openIdle(addr string, n, parallel, size int) ([]net.Conn, error) {
 	return conns, nil
 }
 
-// roundTrip dials addr and echoes msg once.
-func roundTrip(addr string, msg, buf []byte) (net.Conn, error) {
-	c, err := net.DialTimeout("tcp", addr, 10*time.Second)
+// roundTrip dials addr with dial and echoes msg once.
+func roundTrip(dial func(addr string) (net.Conn, error), addr string, msg, buf []byte) (net.Conn, error) {
+	c, err := dial(addr)
 	if err != nil {
 		return nil, err
 	}

@@ -25,11 +25,11 @@
 // client-bound; CPU per request is the figure to compare.
 //
 // A separate pass per mode (after the rounds) opens -idle connections
-// with plain net.Conn, echoes -idlesize bytes once on each so that the
-// server has accepted and served every one, and reports the growth of
-// the server's VmRSS per connection, with the server's goroutines, stack
-// and live heap per connection. Both processes raise RLIMIT_NOFILE to
-// its hard limit.
+// with plain net.Conn (crypto/tls clients with -tls), echoes -idlesize
+// bytes once on each so that the server has accepted and served every
+// one, and reports the growth of the server's VmRSS per connection, with
+// the server's goroutines, stack and live heap per connection. Both
+// processes raise RLIMIT_NOFILE to its hard limit.
 //
 // A flood pass (flood.go) follows: for events, protocol and rx (those of
 // -modes), a fresh server that claims each connection's events and then
@@ -82,8 +82,10 @@
 // load, against tls-netconn (the baseline, crypto/tls's tls.Conn in the
 // netconn loop), tls-protocol (adapters.Serve over transport.ListenTLS)
 // and tls-events (ranging over a transport.ListenTLS transport's
-// events), with a certificate made at start by internal/certs; no idle or
-// flood pass:
+// events), with a certificate made at start by internal/certs. The idle
+// pass runs over TLS (-idle crypto/tls clients, each handshaken before
+// its one echo), and also reports the server's RSS after a GC that
+// returns the handshakes' garbage to the OS; no flood pass:
 //
 //	go run ./examples/bench -tls -rounds 5 -size 64,1024,16384
 //
@@ -150,14 +152,14 @@ func main() {
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured load before each run's measured time")
 	rounds := flag.Int("rounds", 3, "rounds over the whole matrix (medians are taken over them)")
 	modes := flag.String("modes", strings.Join(allModes, ","), "comma-separated server modes; netconn is the baseline of the ratios")
-	idle := flag.Int("idle", 10000, "connections of the idle-memory pass (0 skips it)")
+	idle := flag.Int("idle", 10000, "connections of the idle-memory pass, TLS ones with -tls (0 skips it)")
 	idleSize := flag.Int("idlesize", 1024, "bytes echoed once on each idle connection")
 	floodBytes := flag.Int64("flood", 100<<20, "bytes the flood pass's peer tries to write to each stalled server (0 skips the pass)")
 	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
 	jsonFile := flag.String("json", "", "also write every measurement as JSON to this file")
 	udp := flag.Bool("udp", false, "run the UDP echo matrix (modes "+strings.Join(udpModes, ",")+") instead of TCP's; no idle or flood pass")
 	lines := flag.Bool("lines", false, "run the line-echo matrix (modes "+strings.Join(linesModes, ",")+") instead; no idle or flood pass")
-	tlsFlag := flag.Bool("tls", false, "run the TLS echo matrix (modes "+strings.Join(tlsModes, ",")+") instead; no idle or flood pass")
+	tlsFlag := flag.Bool("tls", false, "run the TLS echo matrix (modes "+strings.Join(tlsModes, ",")+") instead; its idle pass is over TLS, no flood pass")
 	flag.Usage = printUsage
 	flag.Parse()
 
@@ -176,7 +178,10 @@ func main() {
 		udp: *udp, lines: *lines, tls: *tlsFlag,
 	}
 	if m := cfg.matrixModes(); m != nil {
-		cfg.idle, cfg.flood = 0, 0
+		cfg.flood = 0 // the flood pass is plain TCP's
+		if !cfg.tls {
+			cfg.idle = 0 // -udp and -lines have no idle pass
+		}
 		if !isFlagSet("modes") {
 			*modes = strings.Join(m, ",")
 		}
@@ -402,7 +407,7 @@ func run(cfg config, out io.Writer) error {
 
 // runOne measures one mode at one size in a fresh server process.
 func runOne(cfg config, mode string, size, round int) (runResult, error) {
-	child := childConfig{mode: mode, addr: "127.0.0.1:0"}
+	child := cfg.child(mode)
 	if cfg.pprofDir != "" {
 		name := filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d", mode, size, round))
 		child.cpuProfile, child.memProfile = name+".cpu.pprof", name+".heap.pprof"
@@ -413,7 +418,6 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		dial = dialUDP
 	case cfg.tls:
 		dial = cfg.tlsSetup.dial
-		child.tlsCert, child.tlsKey = cfg.tlsSetup.certFile, cfg.tlsSetup.keyFile
 	}
 	srv, err := startServer(child)
 	if err != nil {
@@ -470,9 +474,21 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	}, nil
 }
 
-// idleOne measures the server's resident memory per idle connection.
+// child returns the server child's config for mode: with -tls, it
+// serves the run's certificate.
+func (c *config) child(mode string) childConfig {
+	child := childConfig{mode: mode, addr: "127.0.0.1:0"}
+	if c.tls {
+		child.tlsCert, child.tlsKey = c.tlsSetup.certFile, c.tlsSetup.keyFile
+	}
+	return child
+}
+
+// idleOne measures the server's resident memory per idle connection;
+// with -tls the connections are TLS clients, each handshaken.
 func idleOne(cfg config, mode string) (idleResult, error) {
-	child := childConfig{mode: mode, addr: "127.0.0.1:0", exitGC: true}
+	child := cfg.child(mode)
+	child.exitGC = true
 	if cfg.pprofDir != "" {
 		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("idle-%s.heap.pprof", mode))
 		child.memRate = 512
@@ -488,7 +504,11 @@ func idleOne(cfg config, mode string) (idleResult, error) {
 		srv.stop()
 		return idleResult{}, err
 	}
-	conns, err := openIdle(srv.addr, cfg.idle, 32, cfg.idleSize)
+	dial := dialTCP
+	if cfg.tls {
+		dial = cfg.tlsSetup.dialOne
+	}
+	conns, err := openIdle(dial, srv.addr, cfg.idle, 32, cfg.idleSize)
 	if err != nil {
 		srv.stop()
 		return idleResult{}, err

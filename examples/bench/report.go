@@ -106,23 +106,49 @@ func report(out io.Writer, res *results) {
 		}
 	}
 
-	if len(res.Idle) > 0 {
-		fmt.Fprintf(out, "\n### Idle memory, %d connections, one %d-byte echo each\n\n", res.Idle[0].Conns, res.Config.IdleSize)
-		fmt.Fprintln(out, "| mode | server RSS before MiB | with the connections MiB | KiB/conn | target <= 4 KiB | goroutines/conn | stack KiB/conn | live heap KiB/conn |")
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | --- | ---: | ---: | ---: |")
-		for _, r := range res.Idle {
-			verdict := "-"
-			if r.Mode != baseline {
-				verdict = metOrMissed(r.PerConn/1024 <= 4)
-			}
-			n := float64(r.Conns)
-			fmt.Fprintf(out, "| %s | %.1f | %.1f | %.2f | %s | %.1f | %.2f | %.2f |\n",
-				r.Mode, mib(r.Before), mib(r.After), r.PerConn/1024, verdict,
-				float64(r.Stats.Goroutines)/n, float64(r.Stats.StackInuse)/1024/n, float64(r.Stats.HeapAlloc)/1024/n)
+	reportIdle(out, res, idleColumn{"target <= 4 KiB", "---", func(r idleResult) string {
+		if r.Mode == baseline {
+			return "-"
 		}
-	}
+		return metOrMissed(r.PerConn/1024 <= 4)
+	}})
 	reportFlood(out, res.Flood)
 	fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
+}
+
+// idleColumn is a column of the idle table that one kind of run adds
+// after KiB/conn.
+type idleColumn struct {
+	name  string
+	align string // "---" or "---:"
+	cell  func(idleResult) string
+}
+
+// reportIdle prints the idle pass's table, if it ran, with the columns
+// cols after KiB/conn.
+func reportIdle(out io.Writer, res *results, cols ...idleColumn) {
+	if len(res.Idle) == 0 {
+		return
+	}
+	fmt.Fprintf(out, "\n### Idle memory, %d connections, one %d-byte echo each\n\n", res.Idle[0].Conns, res.Config.IdleSize)
+	header := []string{"mode", "server RSS before MiB", "with the connections MiB", "KiB/conn"}
+	align := []string{"---", "---:", "---:", "---:"}
+	for _, c := range cols {
+		header, align = append(header, c.name), append(align, c.align)
+	}
+	header = append(header, "goroutines/conn", "stack KiB/conn", "live heap KiB/conn")
+	align = append(align, "---:", "---:", "---:")
+	fmt.Fprintf(out, "| %s |\n| %s |\n", strings.Join(header, " | "), strings.Join(align, " | "))
+	for _, r := range res.Idle {
+		n := float64(r.Conns)
+		cells := []string{r.Mode, fmt.Sprintf("%.1f", mib(r.Before)), fmt.Sprintf("%.1f", mib(r.After)), fmt.Sprintf("%.2f", r.PerConn/1024)}
+		for _, c := range cols {
+			cells = append(cells, c.cell(r))
+		}
+		cells = append(cells, fmt.Sprintf("%.1f", float64(r.Stats.Goroutines)/n),
+			fmt.Sprintf("%.2f", float64(r.Stats.StackInuse)/1024/n), fmt.Sprintf("%.2f", float64(r.Stats.HeapAlloc)/1024/n))
+		fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
+	}
 }
 
 // printTargets prints the DESIGN.md targets that apply to s.
@@ -225,7 +251,8 @@ func reportPerRound(out io.Writer, sums []summary, rounds int, what string, cell
 func rpsAndCPU(r runResult) string { return fmt.Sprintf("%.0f / %.1f", r.ReqPerSec, r.CPUPerReq) }
 
 // reportStream prints one table per message size for a stream matrix
-// without idle or flood pass (-lines, -tls), with the per-round figures:
+// without the TCP report's targets and flood pass (-lines, -tls; -tls
+// adds its idle table), with the per-round figures:
 // the title names the echo ("Line echo") and item its messages ("lines").
 func reportStream(out io.Writer, res *results, baseline, title, item string) {
 	c := res.Config

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -198,15 +199,21 @@ type serverStats struct {
 	HeapInuse  uint64
 	StackInuse uint64
 	Sys        uint64
+	RSS        int64 // VmRSS, bytes (with -exitgc, once the free memory is returned to the OS); 0 if unknown
 }
 
+// readServerStats reads the server's figures; with gc, it first collects
+// the garbage and returns the free memory to the OS, so that RSS is what
+// the live heap, the stacks and the runtime hold.
 func readServerStats(gc bool) serverStats {
 	if gc {
-		runtime.GC()
+		debug.FreeOSMemory() // a GC, then the scavenge
 	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	rss, _ := vmRSS(os.Getpid())
 	return serverStats{
+		RSS:        rss,
 		Goroutines: runtime.NumGoroutine(),
 		NumGC:      ms.NumGC,
 		TotalAlloc: ms.TotalAlloc,

@@ -22,7 +22,13 @@ package main
 // internal/certs at start and writes them to a temporary directory: each
 // server child loads the certificate (-tlscert, -tlskey) and the clients
 // trust the CA. Both sides keep crypto/tls's defaults, so TLS 1.3 with
-// the AES-GCM suite crypto/tls prefers. The idle and flood passes do not
+// the AES-GCM suite crypto/tls prefers.
+//
+// The idle pass (idleOne) runs too, its connections crypto/tls clients
+// (tlsSetup.dialOne), each handshaken before its one echo; its table adds
+// the ratio to tls-netconn and the server's RSS per connection after a GC
+// that returns the free memory to the OS, since the handshakes leave
+// garbage up to the GC's heap goal. The flood pass, plain TCP's, does not
 // run.
 
 import (
@@ -33,6 +39,7 @@ import (
 	"math"
 	"net"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/certs"
@@ -162,8 +169,7 @@ func (s *tlsSetup) close() { os.RemoveAll(s.dir) }
 // dial opens n TLS connections to addr, each handshaken, and notes what
 // the first one negotiated.
 func (s *tlsSetup) dial(addr string, n int) ([]net.Conn, error) {
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: s.client}
-	conns, err := dialEach(n, func() (net.Conn, error) { return d.Dial("tcp", addr) })
+	conns, err := dialEach(n, func() (net.Conn, error) { return s.dialOne(addr) })
 	if err != nil {
 		return nil, err
 	}
@@ -172,9 +178,33 @@ func (s *tlsSetup) dial(addr string, n int) ([]net.Conn, error) {
 	return conns, nil
 }
 
+// dialOne opens one TLS connection to addr and does its handshake (the
+// idle pass's dial under -tls).
+func (s *tlsSetup) dialOne(addr string) (net.Conn, error) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: s.client}
+	return d.Dial("tcp", addr)
+}
+
 // reportTLS prints one table per message size for a -tls run, with the
 // per-round figures.
 func reportTLS(out io.Writer, res *results) {
 	fmt.Fprintf(out, "\nTLS: %s\n", res.TLS)
 	reportStream(out, res, tlsBaseline, "TLS echo", "messages")
+	base := slices.IndexFunc(res.Idle, func(r idleResult) bool { return r.Mode == tlsBaseline })
+	reportIdle(out, res,
+		idleColumn{"x " + tlsBaseline, "---:", func(r idleResult) string {
+			if base < 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", r.PerConn/res.Idle[base].PerConn)
+		}},
+		// The handshakes leave garbage up to the GC's heap goal, resident
+		// until the scavenger returns it: the server's VmRSS as it stops,
+		// after a GC and FreeOSMemory, is what the connections hold.
+		idleColumn{"after GC KiB/conn", "---:", func(r idleResult) string {
+			if r.Stats.RSS == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.2f", float64(r.Stats.RSS-r.Before)/1024/float64(r.Conns))
+		}})
 }

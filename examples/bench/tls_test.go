@@ -129,3 +129,56 @@ func TestCheckTLS(t *testing.T) {
 		}
 	}
 }
+
+func TestTLSIdleConnections(t *testing.T) {
+	setup := withTLS(t)
+	for _, mode := range tlsModes {
+		t.Run(mode, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			addr, err := tlsServers[mode](ctx, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			conns, err := openIdle(setup.dialOne, addr.String(), 20, 4, 1024)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeAll(conns)
+			for i, c := range conns {
+				if _, ok := c.(*tls.Conn); !ok {
+					t.Fatalf("connection %d is a %T, not a TLS client", i, c)
+				}
+			}
+			// A plain client gets no echo from a TLS server.
+			if _, err := openIdle(dialTCP, addr.String(), 1, 1, 1024); err == nil {
+				t.Error("a plain connection was echoed by a TLS server")
+			}
+		})
+	}
+}
+
+func TestReportTLSIdle(t *testing.T) {
+	res := &results{TLS: "TLS 1.3, TLS_AES_128_GCM_SHA256"}
+	res.Config.TLS, res.Config.IdleSize = true, 1024
+	const conns = 1000
+	idle := func(mode string, before, after, rss int64) idleResult {
+		return idleResult{Mode: mode, Conns: conns, Before: before, After: after,
+			PerConn: float64(after-before) / conns, Stats: serverStats{Goroutines: conns, RSS: rss}}
+	}
+	res.Idle = []idleResult{
+		idle("tls-netconn", 8<<20, 8<<20+conns*40<<10, 8<<20+conns*30<<10),
+		idle("tls-protocol", 8<<20, 8<<20+conns*20<<10, 0),
+	}
+	var out strings.Builder
+	reportTLS(&out, res)
+	for _, want := range []string{
+		"| mode | server RSS before MiB | with the connections MiB | KiB/conn | x tls-netconn | after GC KiB/conn | goroutines/conn |",
+		"| tls-netconn | 8.0 | 47.1 | 40.00 | 1.00 | 30.00 | 1.0 |",
+		"| tls-protocol | 8.0 | 27.5 | 20.00 | 0.50 | - | 1.0 |",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
