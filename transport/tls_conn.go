@@ -210,6 +210,8 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 // waits with a one-byte read, so that an idle connection holds no read
 // buffer, then borrows one for the rest, which crypto/tls has decrypted
 // already (a read that would wait again stops: errStopped is dropped).
+// One tls.Conn.Read returns one record's plaintext at most: the buffer
+// is record-sized.
 // buf is nil when n is 0.
 func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
 	n, err = s.tc.Read(s.first[:])
@@ -217,10 +219,10 @@ func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
 	if n == 0 {
 		return nil, 0, err
 	}
-	buf = sock.GetBuf()
+	buf = sock.GetSmallBuf() // a record at most
 	(*buf)[0] = s.first[0]
 	s.w.noWait = true
-	more, rerr := s.tc.Read((*buf)[1:c.readCap])
+	more, rerr := s.tc.Read((*buf)[1:min(c.readCap, sock.SmallRead)])
 	s.w.noWait = false
 	c.noteFlow()
 	if err == nil && !errors.Is(rerr, errStopped) {

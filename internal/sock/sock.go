@@ -17,13 +17,29 @@ import (
 // MaxRead is the largest read one Read call makes.
 const MaxRead = 64 << 10
 
-var pool = sync.Pool{New: func() any { b := make([]byte, MaxRead); return &b }}
+// SmallRead is the size of GetSmallBuf's buffers: a TLS record's
+// plaintext at most, which is all one tls.Conn.Read returns.
+const SmallRead = 16 << 10
+
+var (
+	pool      = sync.Pool{New: func() any { b := make([]byte, MaxRead); return &b }}
+	smallPool = sync.Pool{New: func() any { b := make([]byte, SmallRead); return &b }}
+)
 
 // GetBuf borrows a MaxRead-byte buffer, returned with PutBuf.
 func GetBuf() *[]byte { return pool.Get().(*[]byte) }
 
-// PutBuf returns a buffer borrowed through Read.
-func PutBuf(b *[]byte) { pool.Put(b) }
+// GetSmallBuf borrows a SmallRead-byte buffer, returned with PutBuf.
+func GetSmallBuf() *[]byte { return smallPool.Get().(*[]byte) }
+
+// PutBuf returns a buffer borrowed through Read, GetBuf or GetSmallBuf.
+func PutBuf(b *[]byte) {
+	if cap(*b) == SmallRead {
+		smallPool.Put(b)
+		return
+	}
+	pool.Put(b)
+}
 
 // ErrStopped is returned by Read when its stop function asked it not to read.
 var ErrStopped = errors.New("sock: read stopped")
