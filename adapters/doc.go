@@ -15,6 +15,12 @@
 //	srv, _ := transport.Listen(ctx, "tcp", "127.0.0.1:8888")
 //	go adapters.Serve(ctx, srv, func() *Echo { return &Echo{} })
 //
+// Over TLS the protocols are the same: Serve a transport.ListenTLS
+// server, and Connect with the transport.WithTLS option. A handshake
+// failure never reaches a protocol. transport.StartTLS may be called
+// from inside a callback (DataReceived answering a STARTTLS, say): it
+// runs the handshake there, and the callbacks that follow get plaintext.
+//
 // # Event lifecycle
 //
 //	ConnectionMade ─▶ DataReceived* ─▶ EOFReceived? ─▶ ConnectionLost

@@ -61,7 +61,7 @@ func DialTLS(ctx context.Context, network, addr string, config *tls.Config, opts
 // ListenTLS listens like Listen; every accepted connection runs a TLS
 // server handshake with config, bounded by the handshake timeout, before
 // Accept (or Transports, or Observable) hands it out. Handshakes run
-// concurrently, at most maxHandshakes at once. A connection whose
+// concurrently, at most 128 at once. A connection whose
 // handshake fails is closed and never handed out: the server goes on, and
 // WithHandshakeFailures lets the caller log it.
 func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, opts ...Option) (*Server, error) {
