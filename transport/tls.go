@@ -46,8 +46,10 @@ var errHalfCloseTLS12 = fmt.Errorf("transport: WriteEOF needs TLS 1.3 (close_not
 // the handshake too. A failed handshake is DialTLS's error: no transport
 // exists, so no consumer sees anything.
 //
-// The transport has every stream-transport method (see tlsConn's notes in
-// DESIGN.md TL1), and ExtraInfo adds "peercert" (the peer's leaf
+// The transport has every stream-transport method, with TLS's own ends
+// (see the package doc's TLS section: EOF is close_notify, a bare FIN is
+// ErrTruncated, Close waits for the peer's close_notify, WriteEOF needs
+// TLS 1.3), and ExtraInfo adds "peercert" (the peer's leaf
 // *x509.Certificate, when it sent one), "cipher" (a CipherInfo),
 // "compression" (always nil: TLS compression is not supported),
 // "sslcontext" (config) and "ssl_object" (the tls.ConnectionState).
