@@ -92,9 +92,10 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 // StartTLS may be called from any goroutine, and from inside a Protocol
 // callback that the read goroutine runs (ConnectionMade, DataReceived):
 // there it runs the handshake itself. From any other goroutine it waits
-// for the read goroutine to reach an event boundary, so it must not be
-// called from a callback running elsewhere (a PauseWriting caused by
-// another goroutine's Write) unless ctx ends. With an Observable
+// for the read goroutine to reach an event boundary, so called from a
+// callback running elsewhere (a PauseWriting caused by another
+// goroutine's Write), which holds the adapter, it waits until ctx ends.
+// With an Observable
 // consumer, the items already emitted stay the pipeline's. ctx and
 // WithHandshakeTimeout bound the handshake. If it fails, times out or
 // is cancelled, StartTLS returns the error and t is closed, with that
