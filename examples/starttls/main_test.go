@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -10,48 +9,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/certs"
+	"github.com/rxnet/rxnet/internal/exampletest"
 
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer is a bytes.Buffer safe for the server's and client's prints.
-// When lines is not nil, it also sends every complete line to it.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	partial string
-	lines   chan string
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lines != nil {
-		s.partial += string(p)
-		for {
-			line, rest, ok := strings.Cut(s.partial, "\n")
-			if !ok {
-				break
-			}
-			s.lines <- line
-			s.partial = rest
-		}
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects both sides' prints (see exampletest.Buffer).
+type syncBuffer = exampletest.Buffer
 
 var (
 	addrRE   = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
@@ -124,7 +94,7 @@ func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() e
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case line := <-buf.lines:
+		case line := <-buf.Lines:
 			if addr, ok := strings.CutPrefix(line, "server: serving on "); ok {
 				return addr, func() error { stop(); return <-served }
 			}
@@ -139,7 +109,7 @@ func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() e
 }
 
 func TestStartTLSServerThenClient(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 256)}
+	buf := syncBuffer{Lines: make(chan string, 256)}
 	out = &buf
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	addr, stop := startServer(t, &buf, caFile)
@@ -171,7 +141,7 @@ func TestStartTLSServerThenClient(t *testing.T) {
 // its StartTLS; both sides' connections end with the handshake's error,
 // no line is sent, and the server goes on serving.
 func TestStartTLSUntrustedServer(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 256)}
+	buf := syncBuffer{Lines: make(chan string, 256)}
 	out = &buf
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	addr, stop := startServer(t, &buf, caFile)
@@ -216,7 +186,7 @@ func waitLine(t *testing.T, buf *syncBuffer, prefix string) {
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case line := <-buf.lines:
+		case line := <-buf.Lines:
 			if strings.HasPrefix(line, prefix) {
 				return
 			}
@@ -229,7 +199,7 @@ func waitLine(t *testing.T, buf *syncBuffer, prefix string) {
 // TestStartTLSRequired: the server answers plain-text commands other
 // than STARTTLS with 530.
 func TestStartTLSRequired(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 256)}
+	buf := syncBuffer{Lines: make(chan string, 256)}
 	out = &buf
 	addr, stop := startServer(t, &buf, "")
 	defer stop()

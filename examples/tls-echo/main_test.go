@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/x509"
 	"errors"
@@ -9,48 +8,19 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/certs"
+	"github.com/rxnet/rxnet/internal/exampletest"
 
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer is a bytes.Buffer safe for the server's and client's prints.
-// When lines is not nil, it also sends every complete line to it.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	partial string
-	lines   chan string
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lines != nil {
-		s.partial += string(p)
-		for {
-			line, rest, ok := strings.Cut(s.partial, "\n")
-			if !ok {
-				break
-			}
-			s.lines <- line
-			s.partial = rest
-		}
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects both sides' prints (see exampletest.Buffer).
+type syncBuffer = exampletest.Buffer
 
 // side returns the lines of out that start with who's prefix, in order,
 // with addresses and the cipher suite masked.
@@ -118,7 +88,7 @@ func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() e
 	timeout := time.After(10 * time.Second)
 	for {
 		select {
-		case line := <-buf.lines:
+		case line := <-buf.Lines:
 			if rest, ok := strings.CutPrefix(line, "server: serving on "); ok {
 				addr, _, _ := strings.Cut(rest, ",")
 				return addr, func() error { stop(); return <-served }
@@ -134,7 +104,7 @@ func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() e
 }
 
 func TestTLSEchoServerThenClient(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 256)}
+	buf := syncBuffer{Lines: make(chan string, 256)}
 	out = &buf
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	addr, stop := startServer(t, &buf, caFile)
@@ -166,7 +136,7 @@ func TestTLSEchoServerThenClient(t *testing.T) {
 // the handshake, before its protocol sees anything, and the server goes
 // on serving.
 func TestTLSEchoUntrustedServer(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 256)}
+	buf := syncBuffer{Lines: make(chan string, 256)}
 	out = &buf
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	addr, stop := startServer(t, &buf, caFile)

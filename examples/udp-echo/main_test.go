@@ -1,53 +1,24 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/rxnet/rxnet/internal/exampletest"
 
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer is a bytes.Buffer safe for the server's and client's prints.
-// When lines is not nil, it also sends every complete line to it.
-type syncBuffer struct {
-	mu      sync.Mutex
-	b       bytes.Buffer
-	partial string
-	lines   chan string
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.lines != nil {
-		s.partial += string(p)
-		for {
-			line, rest, ok := strings.Cut(s.partial, "\n")
-			if !ok {
-				break
-			}
-			s.lines <- line
-			s.partial = rest
-		}
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+// syncBuffer collects both sides' prints (see exampletest.Buffer).
+type syncBuffer = exampletest.Buffer
 
 var addrRE = regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
 
@@ -86,7 +57,7 @@ connection closed
 }
 
 func TestUDPEchoServerThenClient(t *testing.T) {
-	buf := syncBuffer{lines: make(chan string, 64)}
+	buf := syncBuffer{Lines: make(chan string, 64)}
 	out = &buf
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -96,7 +67,7 @@ func TestUDPEchoServerThenClient(t *testing.T) {
 
 	var first string
 	select {
-	case first = <-buf.lines:
+	case first = <-buf.Lines:
 	case err := <-served:
 		t.Fatalf("server returned before serving: %v", err)
 	case <-ctx.Done():
