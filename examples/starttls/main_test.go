@@ -88,24 +88,9 @@ server: connection closed: <nil>
 // it and returns run's result.
 func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() error) {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- run(ctx, "server", "127.0.0.1:0", caFile, nil) }()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case line := <-buf.Lines:
-			if addr, ok := strings.CutPrefix(line, "server: serving on "); ok {
-				return addr, func() error { stop(); return <-served }
-			}
-		case err := <-served:
-			stop()
-			t.Fatalf("server returned before serving: %v", err)
-		case <-timeout:
-			stop()
-			t.Fatal("the server did not say where it serves")
-		}
-	}
+	return exampletest.StartServer(t, buf, "server: serving on ", func(ctx context.Context) error {
+		return run(ctx, "server", "127.0.0.1:0", caFile, nil)
+	})
 }
 
 func TestStartTLSServerThenClient(t *testing.T) {
@@ -165,7 +150,7 @@ func TestStartTLSUntrustedServer(t *testing.T) {
 	if !errors.As(err, &ua) {
 		t.Fatalf("client trusting another CA: %v, want x509.UnknownAuthorityError", err)
 	}
-	waitLine(t, &buf, "server: connection closed: ")
+	buf.WaitLine(t, "server: connection closed: ")
 	got := buf.String()
 	for _, want := range []string{"client: StartTLS failed: ", "server: StartTLS failed: "} {
 		if !strings.Contains(got, want) {
@@ -177,22 +162,6 @@ func TestStartTLSUntrustedServer(t *testing.T) {
 	}
 	if err := run(ctx, "client", addr, caFile, []string{"trusted"}); err != nil {
 		t.Fatalf("a trusting client after the failed one: %v", err)
-	}
-}
-
-// waitLine waits for a line of output starting with prefix.
-func waitLine(t *testing.T, buf *syncBuffer, prefix string) {
-	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case line := <-buf.Lines:
-			if strings.HasPrefix(line, prefix) {
-				return
-			}
-		case <-timeout:
-			t.Fatalf("no output line %q:\n%s", prefix, buf.String())
-		}
 	}
 }
 

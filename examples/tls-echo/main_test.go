@@ -82,25 +82,9 @@ server: connection from ADDR closed: <nil>
 // it and returns run's result.
 func startServer(t *testing.T, buf *syncBuffer, caFile string) (string, func() error) {
 	t.Helper()
-	ctx, stop := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- run(ctx, "server", "127.0.0.1:0", caFile, nil) }()
-	timeout := time.After(10 * time.Second)
-	for {
-		select {
-		case line := <-buf.Lines:
-			if rest, ok := strings.CutPrefix(line, "server: serving on "); ok {
-				addr, _, _ := strings.Cut(rest, ",")
-				return addr, func() error { stop(); return <-served }
-			}
-		case err := <-served:
-			stop()
-			t.Fatalf("server returned before serving: %v", err)
-		case <-timeout:
-			stop()
-			t.Fatal("the server did not say where it serves")
-		}
-	}
+	return exampletest.StartServer(t, buf, "server: serving on ", func(ctx context.Context) error {
+		return run(ctx, "server", "127.0.0.1:0", caFile, nil)
+	})
 }
 
 func TestTLSEchoServerThenClient(t *testing.T) {
