@@ -29,12 +29,7 @@ func TestTLSServersEcho(t *testing.T) {
 	setup := withTLS(t)
 	for _, mode := range tlsModes {
 		t.Run(mode, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			addr, err := tlsServers[mode](ctx, "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			addr := startTLSServer(t, mode)
 			conns, err := setup.dial(addr.String(), 2)
 			if err != nil {
 				t.Fatal(err)
@@ -134,12 +129,7 @@ func TestTLSIdleConnections(t *testing.T) {
 	setup := withTLS(t)
 	for _, mode := range tlsModes {
 		t.Run(mode, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			addr, err := tlsServers[mode](ctx, "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
+			addr := startTLSServer(t, mode)
 			conns, err := openIdle(setup.dialOne, addr.String(), 20, 4, 1024)
 			if err != nil {
 				t.Fatal(err)
@@ -181,4 +171,17 @@ func TestReportTLSIdle(t *testing.T) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
 		}
 	}
+}
+
+// startTLSServer starts the server of mode on a free local port until
+// the test ends, and returns its address.
+func startTLSServer(t *testing.T, mode string) net.Addr {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	addr, err := tlsServers[mode](ctx, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return addr
 }
