@@ -215,8 +215,8 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 // buf is nil when n is 0.
 func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
 	n, err = s.tc.Read(s.first[:])
-	c.noteFlow()
 	if n == 0 {
+		c.noteFlow()
 		return nil, 0, err
 	}
 	buf = sock.GetSmallBuf() // a record at most
