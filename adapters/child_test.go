@@ -57,6 +57,8 @@ func runChild(name string, args []string) int {
 		os.NewFile(3, "gate").Read(make([]byte, 1))
 		io.Copy(io.Discard, os.Stdin)
 		return 0
+	case "detach-abort-race": // args: rounds (TestDefect1)
+		return detachAbortRace(args)
 	}
 	os.Stderr.WriteString("unknown child behaviour " + name + "\n")
 	return 2

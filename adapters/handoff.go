@@ -3,9 +3,7 @@ package adapters
 import (
 	"bytes"
 	"errors"
-	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -20,6 +18,10 @@ import (
 // events went to an Observable or were handed back.
 var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no protocol drives them, or they went to an Observable")
 
+// forwardHook, when set (by tests only), is called with each event as
+// the read goroutine begins to forward it to a detached stream.
+var forwardHook atomic.Pointer[func(stream.Event)]
+
 // Detached is a transport whose events Detach took from its protocol: the
 // rest of the connection as a stream, for a channel consumer or an rx
 // pipeline, which Attach can hand back to a protocol.
@@ -29,14 +31,12 @@ type Detached struct {
 	r         *runner
 	t         transport.Transport
 	q         *stream.Queue
-	opened    chan struct{} // closed once the stream's Made is taken
-	freed     chan struct{} // closed once the transport is closing (release)
-	free      sync.Once
-	sendMu    sync.Mutex  // held while an event goes into q
-	back      bool        // guarded by sendMu: handed back
-	rx        atomic.Bool // claimed by an Observable: no way back
-	attaching atomic.Bool // Attach was called
-	rest      []byte      // the first Data, sent after Made
+	claimed   chan struct{} // closed by the stream's claim (q's start)
+	back      chan struct{} // closed by Attach: no event goes into q any more
+	returned  chan struct{} // closed once Attach has handed the events back
+	idle      chan struct{} // holds a token while no event is going into q
+	rx        atomic.Bool   // claimed by an Observable: no way back
+	attaching atomic.Bool   // Attach was called
 }
 
 // Detach stops delivering t's events to its protocol and returns them as
@@ -50,6 +50,11 @@ type Detached struct {
 // owned by the receiver. The transport stays half-open at EOF: the
 // consumer closes it (WithHalfClose). PauseWriting and ResumeWriting go
 // to the stream too.
+//
+// Claim the stream (Events, Observable or Attach), or close the
+// transport: until then the transport's read goroutine waits for a
+// consumer with the next event in hand, as an unclaimed transport reads
+// nothing. A Lost that comes first is kept for the claim.
 func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	at, ok := t.(sink.Attacher)
 	if !ok {
@@ -59,11 +64,20 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	if !ok {
 		return nil, ErrNotDetachable
 	}
-	d := &Detached{r: r, t: t, opened: make(chan struct{}), freed: make(chan struct{})}
-	if len(rest) > 0 {
-		d.rest = bytes.Clone(rest)
+	d := &Detached{
+		r: r, t: t,
+		claimed:  make(chan struct{}),
+		back:     make(chan struct{}),
+		returned: make(chan struct{}),
+		idle:     make(chan struct{}, 1),
 	}
-	d.q = stream.NewQueue(transport.DefaultEventBuffer, d.open, t.Abort)
+	d.idle <- struct{}{}
+	d.q = stream.NewQueue(transport.DefaultEventBuffer, func() { close(d.claimed) }, t.Abort)
+	first := []stream.Event{{Kind: stream.Made}}
+	if len(rest) > 0 {
+		first = append(first, stream.Event{Kind: stream.Data, Data: bytes.Clone(rest)})
+	}
+	d.q.Prelude(first...)
 	inCallback := r.inCallback()
 	if !inCallback {
 		r.lock(goid.Get())
@@ -80,20 +94,8 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	r.detached.Store(d)
 	r.told = false  // the stream was told nothing yet:
 	r.deliverFlow() // a pause now is its first PauseWriting (after Made)
-	if t.IsClosing() {
-		d.release() // no Wake may come any more
-	}
+	d.releaseIfFreed()
 	return d, nil
-}
-
-// open sends the stream's Made, and rest, when its consumer claims it.
-func (d *Detached) open() {
-	go func() {
-		if d.q.Send(stream.Event{Kind: stream.Made}) && d.rest != nil {
-			d.q.Send(stream.Event{Kind: stream.Data, Data: d.rest})
-		}
-		close(d.opened)
-	}()
 }
 
 // Events claims the stream for a channel consumer, as a transport's
@@ -111,39 +113,66 @@ func (d *Detached) Observable(opts ...rxgo.Option) rxgo.Observable {
 // Transport returns the transport.
 func (d *Detached) Transport() transport.Transport { return d.t }
 
-// forward puts e into the stream; it reports false when the events were
-// handed back meanwhile (the protocol then takes e).
+// forward puts e into the stream, on the transport's read goroutine once
+// the stream is claimed (or the transport released); it reports false
+// when Attach handed the events back meanwhile (the protocol then takes
+// e, after every event that went into the stream).
 func (d *Detached) forward(e stream.Event) bool {
-	select {
-	case <-d.opened:
-	case <-d.freed:
-		if !d.q.Claimed() {
-			return true // nobody will read it: dropped
-		}
+	if h := forwardHook.Load(); h != nil {
+		(*h)(e)
 	}
-	d.sendMu.Lock()
-	defer d.sendMu.Unlock()
-	if d.back {
+	select {
+	case <-d.claimed:
+	case <-d.r.at.Released(): // closed locally: nobody may claim it
+	case <-d.q.Released(): // an Observable's context ended first
+	case <-d.back:
+	}
+	d.releaseIfFreed()
+	if d.put(e) {
+		return true
+	}
+	<-d.returned
+	return false
+}
+
+// put puts e into the stream holding the idle token, which Attach takes
+// to know that nothing goes in any more. It reports false, without
+// putting e, once Attach has begun.
+func (d *Detached) put(e stream.Event) bool {
+	select {
+	case <-d.idle:
+	case <-d.back:
 		return false
+	}
+	defer func() { d.idle <- struct{}{} }()
+	if e.Kind == stream.Lost {
+		d.q.Finish(e) // kept for the claim if there is none yet
+		return true
+	}
+	select {
+	case <-d.back:
+		return false
+	case <-d.claimed:
+	default:
+		return true // released before any claim: dropped, as by a close
 	}
 	if e.Kind == stream.Data {
 		e.Data = bytes.Clone(e.Data) // the transport lends it; the stream owns it
 	}
-	if e.Kind == stream.Lost {
-		d.q.Finish(e)
-		return true
-	}
-	d.q.Send(e)
-	return true
+	_, woken := d.q.SendData(e, d.back) // not sent otherwise: released, dropped
+	return !woken
 }
 
-// release lets the stream's producer stop waiting for its consumer once
-// the transport is closing, as the transport's own queue does.
-func (d *Detached) release() {
-	d.free.Do(func() {
-		close(d.freed)
+// releaseIfFreed lets the stream's producer stop waiting for its
+// consumer once the transport's consumer was released (a local Close or
+// Abort), as the transport's own queue does. After a failure the events
+// wait for the consumer.
+func (d *Detached) releaseIfFreed() {
+	select {
+	case <-d.r.at.Released():
 		d.q.Release()
-	})
+	default:
+	}
 }
 
 // flow queues a flow change (never blocking). The runner's mu is held.
@@ -173,54 +202,54 @@ func (d *Detached) Attach(p Protocol) error {
 	}
 	r.p = streamCallbacks{d.t, p}
 	r.mu.Unlock()
-	for {
-		d.drain(ch, false)
-		if d.sendMu.TryLock() {
-			break
-		}
-		d.drain(ch, true) // the transport is putting an event in: take it
-	}
-	d.drain(ch, false)
+	close(d.back)
+	d.takeOver(ch)
 	r.mu.Lock()
 	r.handoff = nil
 	r.detached.Store(nil)
 	r.told = false // p was told nothing yet: a pause now is its first
 	r.mu.Unlock()
-	d.back = true
-	d.sendMu.Unlock()
-	d.release()
+	close(d.returned)
+	d.q.Release() // a flow event on its way into ch stops waiting
 	r.flowPending.Store(true)
 	r.tryFlow()
 	return nil
 }
 
-// drain delivers the events waiting in ch to the protocol (waiting up to
-// a millisecond for one when wait is set).
-func (d *Detached) drain(ch <-chan stream.Event, wait bool) {
+// takeOver delivers the events in ch to the protocol until it holds the
+// idle token (no event is going in: one being put is taken here first),
+// then the rest of ch.
+func (d *Detached) takeOver(ch <-chan stream.Event) {
 	for {
-		var e stream.Event
-		var ok bool
-		if wait {
-			select {
-			case e, ok = <-ch:
-			case <-time.After(time.Millisecond):
-				return
+		select {
+		case <-d.idle:
+			for {
+				select {
+				case e, ok := <-ch:
+					if !ok {
+						return
+					}
+					d.deliver(e)
+				default:
+					return
+				}
 			}
-			wait = false
-		} else {
-			select {
-			case e, ok = <-ch:
-			default:
-				return
+		case e, ok := <-ch:
+			if !ok {
+				ch = nil // Lost was in it; the token comes next
+				continue
 			}
+			d.deliver(e)
 		}
-		if !ok {
-			return
-		}
-		if e.Kind == stream.Made || e.Kind == stream.PauseWriting || e.Kind == stream.ResumeWriting {
-			continue // the protocol learns the write state from the runner
-		}
-		d.r.lock(goid.Get())
-		d.r.dispatch(e)
 	}
+}
+
+// deliver hands an event taken from the stream to the protocol.
+func (d *Detached) deliver(e stream.Event) {
+	switch e.Kind {
+	case stream.Made, stream.PauseWriting, stream.ResumeWriting:
+		return // the protocol learns the write state from the runner
+	}
+	d.r.lock(goid.Get())
+	d.r.dispatch(e)
 }

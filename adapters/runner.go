@@ -248,15 +248,15 @@ func (r *runner) ReadingPaused() {
 	r.tryFlow()
 }
 
-// Wake implements sink.Handler. Once the transport is closing, a
-// detached stream's producer stops waiting for its consumer.
+// Wake implements sink.Handler. Once the transport's consumer is
+// released, a detached stream's producer stops waiting for its consumer.
 func (r *runner) Wake() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
-	if d := r.detached.Load(); d != nil && r.t.IsClosing() {
-		d.release()
+	if d := r.detached.Load(); d != nil {
+		d.releaseIfFreed()
 	}
 }
 

@@ -67,8 +67,12 @@ func NewReader(t transport.ReadTransport) *Reader {
 	return &Reader{events: t.Events()}
 }
 
-// Read reads the next bytes of the stream, waiting for them.
+// Read reads the next bytes of the stream, waiting for them. An empty p
+// returns 0, nil at once, as io.Reader asks.
 func (r *Reader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
 	for len(r.rest) == 0 {
 		if r.err != nil {
 			return 0, r.err

@@ -108,6 +108,43 @@ func TestReader_BytesThenEOF(t *testing.T) {
 	}
 }
 
+// TestDefect10_ReaderEmptyRead: Read with an empty p returns 0, nil at
+// once, with nothing waiting to be read, and consumes nothing. It used to
+// wait for the next event.
+func TestDefect10_ReaderEmptyRead(t *testing.T) {
+	tr, peer := dialRaw(t, 0)
+	rd := adapters.NewReader(tr)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := rd.Read(nil)
+		done <- result{n, err}
+	}()
+	select {
+	case r := <-done:
+		if r.n != 0 || r.err != nil {
+			t.Fatalf("Read(nil) = %d, %v; want 0, nil", r.n, r.err)
+		}
+	case <-time.After(failAfter):
+		tr.Abort() // ends the Read
+		<-done
+		t.Fatal("Read(nil) waited for the next event")
+	}
+	if _, err := peer.Write([]byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 3)
+	if _, err := io.ReadFull(rd, buf); err != nil || string(buf) != "abc" {
+		t.Fatalf("ReadFull after the empty Read: %q, %v", buf, err)
+	}
+	if n, err := rd.Read(buf[:0]); n != 0 || err != nil {
+		t.Fatalf("Read(empty) with data consumed: %d, %v; want 0, nil", n, err)
+	}
+}
+
 // TestReader_LostError: a connection lost with an error gives that error
 // (here the peer's reset), after the bytes that came before it.
 func TestReader_LostError(t *testing.T) {

@@ -30,9 +30,9 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 		}
 		return
 	}
-	q.mu.Lock()
-	q.items, q.finished = next, make(chan struct{})
-	q.mu.Unlock()
+	if !q.sink(ctx, next) {
+		return
+	}
 	q.startOnce(false) // the producer sends to next itself
 	select {
 	case <-q.finished:
@@ -43,8 +43,49 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 		}
 		<-q.finished // rxgo closes next once this returns: no send may follow
 	}
-	select {
+	select { // Finish counted it
 	case next <- rxgo.Of(q.lost):
 	case <-ctx.Done():
+	}
+}
+
+// sink delivers the prelude to next and makes next the producer's sink;
+// it reports false when the subscription already ended: its context, or
+// a Lost from before the claim (delivered here).
+func (q *Queue) sink(ctx context.Context, next chan<- rxgo.Item) bool {
+	q.mu.Lock()
+	prelude := q.prelude
+	q.mu.Unlock()
+	for _, e := range prelude {
+		if !q.emit(ctx, next, e) {
+			q.Release()
+			if q.abort != nil {
+				q.abort()
+			}
+			return false
+		}
+	}
+	q.mu.Lock()
+	ended, lost := q.ended, q.lost
+	if !ended {
+		q.items, q.finished = next, make(chan struct{})
+		q.sinking = true
+	}
+	q.mu.Unlock()
+	if ended {
+		q.emit(ctx, next, lost)
+		return false
+	}
+	return true
+}
+
+// emit sends e to next, counting it; it reports false when ctx ended first.
+func (q *Queue) emit(ctx context.Context, next chan<- rxgo.Item, e Event) bool {
+	select {
+	case next <- rxgo.Of(e):
+		q.sent.Add(1)
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }

@@ -46,6 +46,9 @@ type Queue struct {
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
+	prelude []Event // what the claim delivers first (Prelude)
+	sinking bool    // the consumer's sink (ch or items) is set
+	ended   bool    // Finish came before the sink: the claim delivers lost
 
 	// An Observable subscriber's producer goroutine waits for finished,
 	// then delivers lost itself, bounded by its context.
@@ -64,6 +67,17 @@ func NewQueue(capacity int, start, abort func()) *Queue {
 		abort: abort,
 		freed: make(chan struct{}),
 	}
+}
+
+// Prelude sets the events the claim delivers before any the producer
+// sends (a stream handed over mid-way starts with its own Made, say).
+// Call it before the queue can be claimed; the queue grows to hold them
+// and a Lost.
+func (q *Queue) Prelude(first ...Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.prelude = first
+	q.size = max(q.size, len(first)+1)
 }
 
 // Claimed reports whether a consumer claimed the queue (or reserved it).
@@ -141,8 +155,21 @@ func (q *Queue) startOnce(channel bool) {
 	q.once.Do(func() {
 		if channel {
 			q.mu.Lock()
-			q.ch = make(chan Event, q.size)
+			q.ch = make(chan Event, q.size) // room for the prelude and Lost
+			for _, e := range q.prelude {
+				q.ch <- e
+			}
+			q.sent.Add(int64(len(q.prelude)))
+			q.sinking = true
+			if q.ended {
+				q.sent.Add(1)
+				q.ch <- q.lost
+				close(q.ch)
+			}
 			q.mu.Unlock()
+		}
+		if len(q.prelude) > 0 {
+			q.opened() // the prelude's Made is in: control events follow it
 		}
 		if q.start != nil {
 			q.start()
@@ -422,15 +449,24 @@ func (q *Queue) Release() {
 	q.freeMu.Do(func() { close(q.freed) })
 }
 
+// Released returns a channel that is closed once Release is called.
+func (q *Queue) Released() <-chan struct{} { return q.freed }
+
 // Finish delivers lost as the last event and closes the channel. It waits
 // for room until Release; after Release it waits for room a little
 // longer (finishGrace: a consumer still receiving makes room itself, and
 // sees every event), then makes room by dropping the events still queued
 // (never Made: see Send). The producer calls Finish once, after its last
-// Send.
+// Send. Called before any consumer claimed the queue, Finish returns at
+// once and the claim delivers the prelude, then lost.
 func (q *Queue) Finish(lost Event) {
 	q.mu.Lock()
 	q.done = true
+	if !q.sinking {
+		q.ended, q.lost = true, lost
+		q.mu.Unlock()
+		return
+	}
 	q.mu.Unlock()
 	q.helper.Wait() // pending control events go first (or are dropped by Release)
 	q.sent.Add(1)   // Lost always reaches the consumer (or its context ended)
@@ -471,11 +507,16 @@ func (q *Queue) finishReleased(lost Event) {
 	}
 }
 
-// makeRoom empties the channel so that Lost fits.
+// makeRoom empties the channel so that Lost fits, keeping a Made at its
+// head (a prelude's).
 func (q *Queue) makeRoom() {
-	for {
+	for first := true; ; first = false {
 		select {
-		case <-q.ch:
+		case e := <-q.ch:
+			if first && e.Kind == Made {
+				defer func() { q.ch <- e }() // the channel is empty by then
+				continue
+			}
 			q.sent.Add(-1)
 		default:
 			return

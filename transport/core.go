@@ -134,7 +134,6 @@ func (c *core) IsClosing() bool {
 // Close implements BaseTransport.
 func (c *core) Close() error {
 	c.close(true)
-	c.q.Release() // the consumer may stop reading now
 	return nil
 }
 
@@ -147,6 +146,10 @@ func (c *core) close(local bool) {
 	c.mu.Lock()
 	if c.state != stateOpen {
 		c.mu.Unlock()
+		if local { // already closing or done: the consumer is released all the same
+			c.q.Release()
+			c.signal()
+		}
 		return
 	}
 	c.state = stateClosing
@@ -156,6 +159,7 @@ func (c *core) close(local bool) {
 	c.mu.Unlock()
 	if local {
 		c.gate.End(errClosedLocally)
+		c.q.Release() // the consumer may stop reading now (before the Wake)
 	}
 	c.signal()
 	switch {
@@ -168,15 +172,15 @@ func (c *core) close(local bool) {
 
 // Abort implements WriteTransport.
 func (c *core) Abort() {
+	c.q.Release() // before shut's Wake, which a detached stream checks
 	c.shut(nil)
-	c.q.Release()
 }
 
 // Fail implements sink.Attacher: it aborts the transport with err as
 // Lost's error.
 func (c *core) Fail(err error) {
-	c.shut(err)
 	c.q.Release()
+	c.shut(err)
 }
 
 // shut closes the descriptor, dropping buffered writes, with err as Lost's
@@ -301,6 +305,9 @@ func (c *core) ReadPaused(int) bool {
 	defer c.mu.Unlock()
 	return c.state == stateOpen && c.readPaused
 }
+
+// Released implements sink.Attacher.
+func (c *core) Released() <-chan struct{} { return c.q.Released() }
 
 // ReadBlocked implements sink.Attacher.
 func (c *core) ReadBlocked(int) bool { return c.noRead.Load() }

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/flow"
@@ -19,6 +20,15 @@ const DefaultReadLimit = 256 << 10
 // DefaultEventBuffer is the number of events a transport's channel holds,
 // unless WithEventBuffer says otherwise.
 const DefaultEventBuffer = 4
+
+// The upper bounds of the numeric options: a larger value is an error
+// (ER1), not an allocation that fails later.
+const (
+	maxEventBuffer = 1 << 16       // events in a channel
+	maxReadLimit   = 1 << 30       // bytes: 1 GiB
+	maxSocketBuf   = math.MaxInt32 // bytes: setsockopt takes a C int
+	maxKeepAlive   = 32767 * time.Second
+)
 
 // Option configures a transport, a Dial or a Listen. Options are validated
 // once, when the transport is made: a bad one makes Dial or Listen return
@@ -53,9 +63,9 @@ func WithWriteBufferLimits(high, low int) Option {
 
 // WithReadLimit bounds the read data a transport holds for a consumer that
 // does not keep up: at most n bytes in its event channel, plus one read.
-// Zero means DefaultReadLimit; a negative n is an error.
+// Zero means DefaultReadLimit; a negative n or one over 1 GiB is an error.
 func WithReadLimit(n int) Option {
-	return func(c *config) { c.readLimit = c.nonNegative("read limit", n) }
+	return func(c *config) { c.readLimit = c.bounded("read limit", n, maxReadLimit) }
 }
 
 // WithHalfClose keeps the transport open after the peer's EOF, so it can
@@ -68,9 +78,10 @@ func WithHalfClose() Option {
 
 // WithEventBuffer sets how many events a transport's channel holds (at
 // least 2). Each read is then at most the read limit divided by n bytes.
-// Zero means DefaultEventBuffer; a negative n is an error.
+// Zero means DefaultEventBuffer; a negative n or one over 65536 is an
+// error.
 func WithEventBuffer(n int) Option {
-	return func(c *config) { c.eventBuffer = c.nonNegative("event buffer", n) }
+	return func(c *config) { c.eventBuffer = c.bounded("event buffer", n, maxEventBuffer) }
 }
 
 // WithNoDelay sets TCP_NODELAY on TCP connections (Go's default is on).
@@ -81,10 +92,15 @@ func WithNoDelay(on bool) Option {
 
 // WithKeepAlive sets TCP keep-alive on TCP connections: a positive d turns
 // it on with d as both the idle time and the probe interval, a negative d
-// turns it off, zero keeps Go's default (on, 15 s). Ignored on Unix
-// sockets.
+// turns it off, zero keeps Go's default (on, 15 s). A d over 32767 s
+// (Linux's limit) is an error. Ignored on Unix sockets.
 func WithKeepAlive(d time.Duration) Option {
-	return func(c *config) { c.keepAlive = d }
+	return func(c *config) {
+		if d > maxKeepAlive {
+			c.errs = append(c.errs, fmt.Errorf("transport: keep-alive %v is over %v", d, maxKeepAlive))
+		}
+		c.keepAlive = d
+	}
 }
 
 // WithReusePort sets SO_REUSEPORT on a listening socket before it binds,
@@ -109,16 +125,16 @@ func WithBroadcast() Option {
 
 // WithReceiveBuffer sets the socket's kernel receive buffer (SO_RCVBUF)
 // to n bytes before it binds; the kernel may round or double it. Zero
-// keeps the system default; a negative n is an error. Linux only, like
-// WithReuseAddr.
+// keeps the system default; a negative n or one over math.MaxInt32 is an
+// error. Linux only, like WithReuseAddr.
 func WithReceiveBuffer(n int) Option {
-	return func(c *config) { c.recvBuf = c.nonNegative("receive buffer", n) }
+	return func(c *config) { c.recvBuf = c.bounded("receive buffer", n, maxSocketBuf) }
 }
 
 // WithSendBuffer sets the socket's kernel send buffer (SO_SNDBUF), with
 // WithReceiveBuffer's rules.
 func WithSendBuffer(n int) Option {
-	return func(c *config) { c.sendBuf = c.nonNegative("send buffer", n) }
+	return func(c *config) { c.sendBuf = c.bounded("send buffer", n, maxSocketBuf) }
 }
 
 // WithLocalAddr binds the socket that Dial or DialPacket opens to addr
@@ -166,10 +182,13 @@ func withStdio(fd int, s Stdio) Option {
 	}
 }
 
-// nonNegative returns n, recording an error when it is negative.
-func (c *config) nonNegative(what string, n int) int {
-	if n < 0 {
+// bounded returns n, recording an error when it is negative or over most.
+func (c *config) bounded(what string, n, most int) int {
+	switch {
+	case n < 0:
 		c.errs = append(c.errs, fmt.Errorf("transport: negative %s %d", what, n))
+	case n > most:
+		c.errs = append(c.errs, fmt.Errorf("transport: %s %d is over %d", what, n, most))
 	}
 	return n
 }

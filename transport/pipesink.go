@@ -147,6 +147,9 @@ func (p *process) ReadPaused(fd int) bool {
 	return false
 }
 
+// Released implements sink.Attacher.
+func (p *process) Released() <-chan struct{} { return p.q.Released() }
+
 // ReadBlocked implements sink.Attacher: the pipe's of fd.
 func (p *process) ReadBlocked(fd int) bool {
 	if c := p.readPipe(fd); c != nil {

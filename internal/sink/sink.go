@@ -47,6 +47,11 @@ type Attacher interface {
 	// the stream the data of an event with this FD comes from (a
 	// subprocess's pipe; other transports have one stream and ignore fd).
 	ReadPaused(fd int) bool
+	// Released returns a channel closed once the transport's consumer is
+	// released: a local Close or Abort, or Fail. After a failure of its
+	// own the transport keeps every event for its consumer; once released
+	// it may drop them.
+	Released() <-chan struct{}
 	// ReadBlocked reports, without locking, whether reading that stream is
 	// paused or closing: false means deliver at once.
 	ReadBlocked(fd int) bool

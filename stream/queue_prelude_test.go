@@ -1,0 +1,86 @@
+package stream
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/reactivex/rxgo/v2"
+)
+
+// The prelude (a detached stream's own Made and rest) and a Finish that
+// comes before any claim.
+
+// TestLC1_PreludeFirstThenControl: the claim puts the prelude in the
+// channel before anything else, and a control event queued before the
+// claim follows it.
+func TestLC1_PreludeFirstThenControl(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	q.Prelude(made(), data("rest"))
+	q.Control(pause) // before the claim: it waits for the prelude
+	ch := q.Events()
+	if cap(ch) < 3 {
+		t.Fatalf("capacity %d: no room for the prelude and a Lost", cap(ch))
+	}
+	for _, want := range []Event{made(), data("rest"), pause} {
+		if e := <-ch; e.Kind != want.Kind || string(e.Data) != string(want.Data) {
+			t.Fatalf("got %v, want %v", e, want)
+		}
+	}
+	q.Finish(lost(nil))
+	if got := trace(collect(ch)); got != "Lost(<nil>)" {
+		t.Fatalf("after the prelude: %s, want Lost(<nil>)", got)
+	}
+}
+
+// TestLC2_FinishBeforeClaimDeliveredByClaim: Finish before any consumer
+// returns at once; a later claim, channel or Observable, gets the
+// prelude, then Lost, then the end. (A detached stream whose transport
+// ended before anyone claimed it.)
+func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
+	boom := errors.New("boom")
+	t.Run("channel", func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		q.Prelude(made(), data("rest"))
+		q.Finish(lost(boom))
+		if got := trace(collect(q.Events())); got != "Made Data(4) Lost(boom)" {
+			t.Fatalf("stream %s, want Made Data(4) Lost(boom)", got)
+		}
+		if n := q.Delivered(); n != 3 {
+			t.Fatalf("Delivered = %d, want 3", n)
+		}
+	})
+	t.Run("observable", func(t *testing.T) {
+		q := NewQueue(2, nil, nil)
+		q.Prelude(made())
+		q.Finish(lost(boom))
+		its := items(q.Observable().Observe(rxgo.WithContext(context.Background())))
+		if len(its) != 2 || its[0].V.(Event).Kind != Made || its[1].V.(Event).Err != boom {
+			t.Fatalf("items %v, want Made, Lost(boom)", its)
+		}
+	})
+	t.Run("observable-cancelled", func(t *testing.T) {
+		var q *Queue
+		q = NewQueue(2, nil, func() { q.Finish(lost(nil)) }) // as a transport's Abort
+		q.Prelude(made())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		items(q.Observable().Observe(rxgo.WithContext(ctx))) // completes
+	})
+}
+
+// TestLC1_FinishAfterReleaseKeepsPreludeMade: making room for Lost after
+// Release drops queued events, but not the prelude's Made at the head.
+func TestLC1_FinishAfterReleaseKeepsPreludeMade(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	q.Prelude(made(), data("rest"))
+	ch := q.Events() // capacity 3: Made, Data, and room for one
+	if !q.Send(data("x")) {
+		t.Fatal("Send with room = false")
+	}
+	q.Release()
+	q.Finish(lost(nil))
+	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
+		t.Fatalf("stream %s, want Made Lost(<nil>)", got)
+	}
+}
