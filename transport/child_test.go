@@ -94,6 +94,8 @@ func runChild(name string, args []string) int {
 		return 0
 	case "flood": // args: bytes [progress]: the pattern to stdout, fast
 		return flood(args)
+	case "tlspanic": // args: the callback that panics (tls_panic_test.go)
+		return runTLSPanic(args[0])
 	case "gated": // read nothing until fd 3 gives a byte or ends
 		os.NewFile(3, "gate").Read(make([]byte, 1))
 		io.Copy(io.Discard, os.Stdin)

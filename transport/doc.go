@@ -51,7 +51,10 @@
 // sends close_notify and waits for the peer's ([WithShutdownTimeout]).
 // Under TLS 1.3 close_notify half-closes, so WriteEOF and WithHalfClose
 // work; under TLS 1.2 WriteEOF returns an error wrapping
-// errors.ErrUnsupported. The write buffer counts encrypted bytes.
+// errors.ErrUnsupported. The write buffer counts encrypted bytes. A
+// ListenTLS server bounds what it holds before Accept (silent peers,
+// handshakes, handshaken connections: see [ListenTLS]). A panic in a
+// tls.Config callback fails that one handshake with a [*PanicError].
 //
 // # Concurrency
 //

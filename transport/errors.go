@@ -38,3 +38,15 @@ var ErrNotPipe = errors.New("transport: not a pipe, socket or character device")
 
 // errReadPipe is what writing to a read pipe returns.
 var errReadPipe = fmt.Errorf("transport: write to a read pipe: %w", errors.ErrUnsupported)
+
+// ErrHelloTimeout is what a ListenTLS server reports (to
+// WithHandshakeFailures) for a connection that sent nothing within the
+// hello timeout (WithHelloTimeout), and closes. It matches
+// ErrHandshakeTimeout and context.DeadlineExceeded.
+var ErrHelloTimeout = fmt.Errorf("transport: no TLS ClientHello within the hello timeout: %w", ErrHandshakeTimeout)
+
+// ErrHelloDisplaced is what a ListenTLS server reports (to
+// WithHandshakeFailures) for a connection that had sent nothing yet when
+// the server, holding as many such connections as it keeps, closed it to
+// make room for a newer one.
+var ErrHelloDisplaced = errors.New("transport: silent TLS connection closed to make room for a newer one")

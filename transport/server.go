@@ -19,7 +19,9 @@ var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
 // Server accepts stream transports on a listening socket (asyncio's
 // Server, from create_server). It accepts in the background and hands each
 // new transport to one Accept call; until then at most one accepted
-// connection waits, and the kernel's backlog holds the rest.
+// connection waits (on a ListenTLS server, at most 128 handshaking or
+// handshaken ones and 128 not yet handshaking: see ListenTLS), and the
+// kernel's backlog holds the rest.
 //
 // Multiple goroutines may invoke methods on a Server simultaneously.
 type Server struct {
@@ -32,13 +34,7 @@ type Server struct {
 	stopOnce sync.Once
 	loopDone chan struct{} // closed when the accept goroutine has ended
 
-	// TLS: handshakes run concurrently, at most maxHandshakes, bounded
-	// by hctx, which ends when the server stops accepting.
-	hctx       context.Context
-	hcancel    context.CancelFunc
-	handshakes sync.WaitGroup
-	hslots     chan struct{}
-	hfailed    atomic.Int64
+	tls *tlsAcceptor // a ListenTLS server's handshakes (tls_accept.go)
 
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open transports, removed when they close
@@ -76,8 +72,8 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 		changed:  make(chan struct{}),
 	}
 	if cfg.tls.config != nil {
-		s.hctx, s.hcancel = context.WithCancel(context.Background())
-		s.hslots = make(chan struct{}, maxHandshakes)
+		s.tls = newTLSAcceptor(s)
+		deferAccept(ln, s.tls.helloTimeout())
 	}
 	go s.acceptLoop()
 	return s, nil
@@ -117,7 +113,9 @@ func (s *Server) Accept(ctx context.Context) (Transport, error) {
 func (s *Server) acceptLoop() {
 	defer close(s.loopDone)
 	defer close(s.accepted)
-	defer s.handshakes.Wait()
+	if s.tls != nil {
+		defer s.tls.wg.Wait()
+	}
 	var backoff time.Duration
 	for {
 		nc, err := s.ln.Accept()
@@ -141,8 +139,8 @@ func (s *Server) acceptLoop() {
 		switch {
 		case err != nil:
 			continue // that connection only
-		case s.hslots != nil:
-			if !s.acceptTLS(c) {
+		case s.tls != nil:
+			if !s.tls.accept(c) {
 				return
 			}
 		case !s.hand(c):
@@ -233,8 +231,8 @@ func (s *Server) stopAccepting() error {
 	var err error
 	s.stopOnce.Do(func() {
 		close(s.stop)
-		if s.hcancel != nil {
-			s.hcancel()
+		if s.tls != nil {
+			s.tls.stop()
 		}
 		err = s.ln.Close()
 	})

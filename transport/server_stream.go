@@ -87,7 +87,9 @@ type ServerStats struct {
 	Accepted int64
 	Open     int
 	// HandshakeFailures counts the connections a ListenTLS server closed
-	// because their TLS handshake failed.
+	// because their TLS handshake failed (a panicking config callback
+	// included), or because they sent nothing in time or were displaced
+	// by newer ones (ErrHelloTimeout, ErrHelloDisplaced).
 	HandshakeFailures int64
 	// Transports sums the Stats of every transport the server accepted,
 	// open or closed (PeakWriteBuffer is the largest).
@@ -110,5 +112,9 @@ func (s *Server) Stats() ServerStats {
 	for _, c := range live {
 		sum = sum.Add(c.Stats())
 	}
-	return ServerStats{Accepted: accepted, Open: open, HandshakeFailures: s.hfailed.Load(), Transports: sum}
+	st := ServerStats{Accepted: accepted, Open: open, Transports: sum}
+	if s.tls != nil {
+		st.HandshakeFailures = s.tls.failed.Load()
+	}
+	return st
 }

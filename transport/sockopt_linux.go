@@ -97,3 +97,25 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// deferAccept has the kernel hold a TCP listener's new connections until
+// their first bytes arrive, for about d (TCP_DEFER_ACCEPT, in whole
+// seconds; the kernel rounds up to its SYN-ACK retransmissions), after
+// which it hands them over anyway. A ListenTLS server uses it so that a
+// silent peer costs it nothing (tls_accept.go). Best effort: the server
+// copes without it, so a failure is ignored, and other listeners are left
+// alone.
+func deferAccept(ln net.Listener, d time.Duration) {
+	tl, ok := ln.(*net.TCPListener)
+	if !ok {
+		return
+	}
+	rc, err := tl.SyscallConn()
+	if err != nil {
+		return
+	}
+	secs := int(max((d+time.Second-1)/time.Second, 1))
+	_ = rc.Control(func(fd uintptr) {
+		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, secs)
+	})
+}

@@ -5,7 +5,9 @@ package transport
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
+	"time"
 )
 
 // checkSocketOptions: the socket options are Linux only for now.
@@ -24,3 +26,7 @@ func applyConnOptions(nc streamConn, cfg resolved) error { return nil }
 func socketControl(cfg resolved) func(network, address string, rc syscall.RawConn) error {
 	return nil
 }
+
+// deferAccept does nothing: TCP_DEFER_ACCEPT is Linux's. A ListenTLS
+// server's silent set copes without it (tls_accept.go).
+func deferAccept(ln net.Listener, d time.Duration) {}

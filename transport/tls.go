@@ -44,7 +44,12 @@ var errHalfCloseTLS12 = fmt.Errorf("transport: WriteEOF needs TLS 1.3 (close_not
 // ServerName and does not skip verification, the host of addr is used.
 // ctx bounds connecting and the handshake; WithHandshakeTimeout bounds
 // the handshake too. A failed handshake is DialTLS's error: no transport
-// exists, so no consumer sees anything.
+// exists, so no consumer sees anything. A panic in one of config's
+// callbacks (VerifyPeerCertificate, VerifyConnection,
+// GetClientCertificate, ...) is recovered: DialTLS returns it as a
+// *PanicError. So is one in a callback that a later message runs on the
+// read goroutine (a ClientSessionCache's Put, given the server's session
+// ticket): the transport is lost with it.
 //
 // The transport has every stream-transport method, with TLS's own ends
 // (see the package doc's TLS section: EOF is close_notify, a bare FIN is
@@ -61,11 +66,30 @@ func DialTLS(ctx context.Context, network, addr string, config *tls.Config, opts
 }
 
 // ListenTLS listens like Listen; every accepted connection runs a TLS
-// server handshake with config, bounded by the handshake timeout, before
-// Accept (or Transports, or Observable) hands it out. Handshakes run
-// concurrently, at most 128 at once. A connection whose
-// handshake fails is closed and never handed out: the server goes on, and
-// WithHandshakeFailures lets the caller log it.
+// server handshake with config before Accept (or Transports, or
+// Observable) hands it out. The server holds few connections that are
+// not handed out yet, and the kernel's backlog holds the rest:
+//
+//   - a connection must send its first byte within the hello timeout
+//     (WithHelloTimeout). Until then it holds no handshake slot: it
+//     waits among at most 128 connections not yet handshaking (on Linux
+//     the kernel holds a silent TCP connection first), and a newcomer
+//     closes the one silent longest, so silent peers cannot starve the
+//     others;
+//   - then it takes one of 128 handshake slots; the handshake timeout
+//     (WithHandshakeTimeout) bounds the handshake, a peer trickling its
+//     bytes included;
+//   - it keeps the slot until Accept takes it, so a consumer that stops
+//     accepting stops the handshakes: at most 128 handshaken connections
+//     wait.
+//
+// A connection whose handshake fails is closed and never handed out: the
+// server goes on, counts it (ServerStats.HandshakeFailures), and
+// WithHandshakeFailures lets the caller log it. A panic in one of
+// config's callbacks (GetCertificate, GetConfigForClient,
+// VerifyPeerCertificate, VerifyConnection, ...), which a peer may
+// trigger through its ClientHello, fails that handshake only, as a
+// *PanicError.
 func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, opts ...Option) (*Server, error) {
 	if config == nil {
 		return nil, ErrNilTLSConfig
@@ -99,7 +123,8 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 // consumer, the items already emitted stay the pipeline's. ctx and
 // WithHandshakeTimeout bound the handshake. If it fails, times out or
 // is cancelled, StartTLS returns the error and t is closed, with that
-// error as Lost's. A nil config, a transport that is not a plain stream
+// error as Lost's; a panic in one of config's callbacks is recovered and
+// is that error, as a *PanicError. A nil config, a transport that is not a plain stream
 // transport, a closing one, one whose peer sent EOF, or one after
 // WriteEOF is an error and t is left as it was.
 func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Option) (Transport, error) {

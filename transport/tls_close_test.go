@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -318,4 +319,74 @@ func tlsPeerEndsWithLast(t *testing.T, ch <-chan stream.Event, peer *tlsPeer) {
 		t.Fatalf("got %v, want EOF, Lost(nil)", evs)
 	}
 	tlsPeerReadToCloseNotify(t, peer)
+}
+
+// TestTL1_T3_Defect6_UnclaimedCloseEndsWhenPeerAnswers: Close on a TLS
+// transport whose events nobody claimed sends close_notify and reads the
+// peer's answer itself: the socket closes as soon as the peer answers,
+// not after the shutdown timeout (an hour here), and a later claim sees
+// Made and Lost(nil).
+func TestTL1_T3_Defect6_UnclaimedCloseEndsWhenPeerAnswers(t *testing.T) {
+	tlsSides(t, func(t *testing.T, side string) {
+		tr, peer := tlsPair(t, side, nil, transport.WithShutdownTimeout(time.Hour))
+		tlsWrite(t, tr, "bye")
+		tr.Close()
+		if got := tlsPeerReadToCloseNotify(t, peer); got != "bye" {
+			t.Fatalf("peer read %q before close_notify, want bye", got)
+		}
+		tlsWrite(t, peer, "late") // read and dropped
+		if err := peer.CloseWrite(); err != nil {
+			t.Fatalf("peer CloseWrite: %v", err)
+		}
+		tlsPeerSeesFIN(t, peer)
+		ch := tr.Events()
+		tlsMade(t, ch)
+		if evs := tlsUntilLost(t, ch); len(evs) != 1 || evs[0].Err != nil {
+			t.Fatalf("a claim after Close got %v, want only Lost(nil)", evs)
+		}
+	})
+}
+
+// TestTL1_T3_Defect6_ShutdownAfterUnclaimedClose: Server.Shutdown returns
+// nil as soon as the peer of an accepted transport closed with Close,
+// its events never claimed, answers close_notify.
+func TestTL1_T3_Defect6_ShutdownAfterUnclaimedClose(t *testing.T) {
+	_, server, client := tlsCerts(t)
+	srv := tlsListen(t, server, transport.WithShutdownTimeout(time.Hour))
+	client.ServerName = "localhost"
+	peer, err := tlsDialPeer(srv.Addr().String(), client)
+	if err != nil {
+		t.Fatalf("peer handshake: %v", err)
+	}
+	defer peer.Close()
+	tr := accept(t, srv)
+	tr.Close()
+	tlsPeerReadToCloseNotify(t, peer)
+	if err := peer.CloseWrite(); err != nil {
+		t.Fatalf("peer CloseWrite: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v; want nil once the peer answered close_notify", err)
+	}
+	if st := srv.Stats(); st.Open != 0 {
+		t.Errorf("Stats().Open = %d after Shutdown, want 0", st.Open)
+	}
+	tlsPeerSeesFIN(t, peer)
+	ch := tr.Events()
+	tlsMade(t, ch)
+	if e := waitLost(t, ch); e.Err != nil {
+		t.Fatalf("Lost(%v) after Shutdown, want nil", e.Err)
+	}
+}
+
+// tlsPeerSeesFIN reads the peer's socket until the transport closes it:
+// no more bytes, then EOF.
+func tlsPeerSeesFIN(t *testing.T, peer *tlsPeer) {
+	t.Helper()
+	peer.raw.SetReadDeadline(time.Now().Add(waitTimeout))
+	if n, err := io.Copy(io.Discard, peer.raw); n != 0 || err != nil {
+		t.Fatalf("peer's socket: %d more bytes, %v; want the transport to close it", n, err)
+	}
 }

@@ -22,7 +22,21 @@ type secure struct {
 	shutdown time.Duration
 
 	notified bool    // close_notify is queued; guarded by the conn's mu
+	reading  bool    // a goroutine reads tc (see tlsReadLoop); guarded by the conn's mu
 	first    [1]byte // the read goroutine's: see tlsRead
+}
+
+// read is tc.Read. A post-handshake message runs config callbacks on the
+// reading goroutine (a session ticket, a ClientSessionCache's Put; a TLS
+// 1.2 renegotiation, every client callback): a panic there is recovered
+// as a *PanicError, which ends the transport.
+func (s *secure) read(p []byte) (n int, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			n, err = 0, newPanicError(v)
+		}
+	}()
+	return s.tc.Read(p)
 }
 
 // halfCloses reports whether close_notify closes only one direction
@@ -162,7 +176,11 @@ func (c *conn) closeStarted(now bool) {
 }
 
 // tlsClose queues close_notify after every record and waits for the
-// peer's (the read goroutine reads it: tlsLinger), with a timer.
+// peer's, with a timer. The read goroutine reads it (tlsLinger) when it
+// reads already; otherwise (nobody claimed the events, or the read
+// goroutine has not begun reading) Close starts a goroutine that does,
+// so that the transport ends as soon as the peer answers, claimed or
+// not. A claim after that sees Made and Lost.
 func (c *conn) tlsClose(s *secure) {
 	err := s.tc.CloseWrite()
 	c.noteFlow()
@@ -173,12 +191,19 @@ func (c *conn) tlsClose(s *secure) {
 	}
 	s.notified = true
 	done := c.tlsClosedLocked() && !c.flushing
+	linger := !done && err == nil && !s.reading
+	if linger {
+		s.reading = true
+	}
 	if !done && err == nil {
 		c.timer = time.AfterFunc(s.shutdown, func() { c.shut(ErrShutdownTimeout) })
 	}
 	c.mu.Unlock()
-	if done || err != nil {
+	switch {
+	case done || err != nil:
 		c.shut(nil)
+	case linger:
+		go c.tlsLinger(s)
 	}
 }
 
@@ -187,11 +212,18 @@ func (c *conn) tlsClose(s *secure) {
 func (c *conn) tlsClosedLocked() bool { return c.sec.notified && c.eofRead }
 
 // tlsReadLoop is the read goroutine's work over TLS: decrypt, deliver,
-// and tell close_notify (EOF) from a bare FIN (truncation).
+// and tell close_notify (EOF) from a bare FIN (truncation). A transport
+// has one TLS reader: when Close came first (tlsClose), Close's goroutine
+// reads, and this one only waits for the end.
 func (c *conn) tlsReadLoop(h sink.Handler) {
 	c.mu.Lock()
-	c.noRead.Store(c.state != stateOpen || c.readPaused)
 	s := c.sec
+	if s.reading {
+		c.mu.Unlock()
+		return
+	}
+	s.reading = true
+	c.noRead.Store(c.state != stateOpen || c.readPaused)
 	c.mu.Unlock()
 	s.w.stoppable = true
 	for c.waitReadable() {
@@ -214,7 +246,7 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 // is record-sized.
 // buf is nil when n is 0.
 func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
-	n, err = s.tc.Read(s.first[:])
+	n, err = s.read(s.first[:])
 	if n == 0 {
 		c.noteFlow()
 		return nil, 0, err
@@ -222,7 +254,7 @@ func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
 	buf = sock.GetSmallBuf() // a record at most
 	(*buf)[0] = s.first[0]
 	s.w.noWait = true
-	more, rerr := s.tc.Read((*buf)[1:min(c.readCap, sock.SmallRead)])
+	more, rerr := s.read((*buf)[1:min(c.readCap, sock.SmallRead)])
 	s.w.noWait = false
 	c.noteFlow()
 	if err == nil && !errors.Is(rerr, errStopped) {
@@ -238,6 +270,9 @@ func (c *conn) tlsReadFailed(h sink.Handler, s *secure, err error) bool {
 	switch {
 	case errors.Is(err, errStopped):
 		return true // paused or closing: waitReadable decides
+	case isPanic(err):
+		c.shut(err)
+		return false
 	case errors.Is(err, io.EOF) && !s.w.sawEOF:
 		if c.eof(h) { // close_notify
 			return false
@@ -256,8 +291,9 @@ func (c *conn) tlsReadFailed(h sink.Handler, s *secure, err error) bool {
 }
 
 // tlsLinger reads, after Close, until the peer's close_notify (or its
-// end), dropping the data, then finishes the close; the shutdown timer
-// bounds it.
+// end, or an error), dropping the data, then finishes the close; the
+// shutdown timer bounds it. Its small buffer is all it holds while it
+// waits (crypto/tls keeps the record itself).
 func (c *conn) tlsLinger(s *secure) {
 	c.mu.Lock()
 	wait := c.state == stateClosing && !c.eofRead
@@ -266,14 +302,16 @@ func (c *conn) tlsLinger(s *secure) {
 		return
 	}
 	s.w.stoppable = false
-	buf := sock.GetBuf()
-	for {
-		if _, err := s.tc.Read(*buf); err != nil {
-			break
-		}
+	buf := make([]byte, 512)
+	var err error
+	for err == nil {
+		_, err = s.read(buf)
 	}
-	sock.PutBuf(buf)
 	c.noteFlow()
+	if isPanic(err) {
+		c.shut(err)
+		return
+	}
 	c.mu.Lock()
 	c.eofRead = true
 	done := c.state == stateClosing && c.tlsClosedLocked() && !c.flushing

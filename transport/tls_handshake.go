@@ -19,10 +19,10 @@ func (c *conn) handshake(ctx context.Context, o tlsOptions, config *tls.Config, 
 	}
 	hctx, cancel := context.WithTimeout(ctx, o.handshake)
 	defer cancel()
-	err := tc.HandshakeContext(hctx)
+	err := runHandshake(hctx, tc)
 	c.noteFlow()
 	if err != nil {
-		if ctx.Err() == nil && hctx.Err() != nil {
+		if !isPanic(err) && ctx.Err() == nil && hctx.Err() != nil {
 			return ErrHandshakeTimeout
 		}
 		return err
@@ -34,37 +34,17 @@ func (c *conn) handshake(ctx context.Context, o tlsOptions, config *tls.Config, 
 	return nil
 }
 
-// maxHandshakes bounds the TLS handshakes a server runs at once; the
-// kernel's backlog holds the connections beyond.
-const maxHandshakes = 128
-
-// acceptTLS runs c's server handshake on its own goroutine, then hands c
-// out; a failure closes c only and is reported. It reports false when
-// the server stops accepting while waiting for a handshake slot.
-func (s *Server) acceptTLS(c *conn) bool {
-	select {
-	case s.hslots <- struct{}{}:
-	case <-s.stop:
-		c.Abort()
-		return false
-	}
-	s.handshakes.Add(1)
-	go func() {
-		defer s.handshakes.Done()
-		o := s.cfg.tls
-		o.server = true
-		err := c.handshake(s.hctx, o, o.config, nil)
-		<-s.hslots
-		if err != nil {
-			c.Abort()
-			s.hfailed.Add(1)
-			if o.onFailure != nil {
-				o.onFailure(c.info.peer, err)
-			}
-			return
+// runHandshake runs tc's handshake. A panic in one of the config's
+// callbacks (GetCertificate, GetConfigForClient, VerifyPeerCertificate,
+// VerifyConnection, GetClientCertificate, a session cache, a KeyLogWriter,
+// ...), which crypto/tls calls on this goroutine, fails it with a
+// *PanicError, as net/http contains a handler's panic to its connection:
+// a peer's ClientHello must not crash the process.
+func runHandshake(ctx context.Context, tc *tls.Conn) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = newPanicError(v)
 		}
-		c.tlsOn.Store(true)
-		s.hand(c)
 	}()
-	return true
+	return tc.HandshakeContext(ctx)
 }

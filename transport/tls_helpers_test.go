@@ -352,10 +352,16 @@ type tlsFailure struct {
 	err    error
 }
 
-// tlsFailures returns a WithHandshakeFailures option and what it records.
+// tlsFailures returns a WithHandshakeFailures option and what it records:
+// the first 8 failures (a hook must not block the server).
 func tlsFailures() (transport.Option, <-chan tlsFailure) {
 	ch := make(chan tlsFailure, 8)
-	return transport.WithHandshakeFailures(func(remote net.Addr, err error) { ch <- tlsFailure{remote, err} }), ch
+	return transport.WithHandshakeFailures(func(remote net.Addr, err error) {
+		select {
+		case ch <- tlsFailure{remote, err}:
+		default:
+		}
+	}), ch
 }
 
 // tlsNextFailure returns the next handshake failure a server reported.

@@ -16,12 +16,17 @@ const DefaultHandshakeTimeout = 60 * time.Second
 // ssl_shutdown_timeout).
 const DefaultShutdownTimeout = 30 * time.Second
 
+// DefaultHelloTimeout bounds how long a ListenTLS server waits for a new
+// connection's first bytes unless WithHelloTimeout says otherwise.
+const DefaultHelloTimeout = 10 * time.Second
+
 // tlsOptions are the options of a TLS transport, a ListenTLS or a
 // StartTLS.
 type tlsOptions struct {
 	config    *tls.Config // WithTLS: Dial and Listen speak TLS
 	server    bool        // StartTLS: the server side of the handshake
 	handshake time.Duration
+	hello     time.Duration
 	shutdown  time.Duration
 	onFailure func(remote net.Addr, err error)
 }
@@ -53,19 +58,38 @@ func WithHandshakeTimeout(d time.Duration) Option {
 	return func(c *config) { c.tls.handshake = c.positive("TLS handshake timeout", d) }
 }
 
+// WithHelloTimeout bounds how long a ListenTLS server waits for a new
+// connection's first bytes (the start of its ClientHello), measured from
+// the moment it is accepted; the handshake timeout, when shorter, bounds
+// it too. A connection that stays silent is closed and reported with
+// ErrHelloTimeout. Until its first byte a connection holds none of the
+// server's handshake slots, so silent peers cannot starve the others; on
+// Linux the kernel itself holds a silent TCP connection for about d
+// before the server even sees it. d must be positive; the default is
+// DefaultHelloTimeout.
+func WithHelloTimeout(d time.Duration) Option {
+	return func(c *config) { c.tls.hello = c.positive("TLS hello timeout", d) }
+}
+
 // WithShutdownTimeout bounds how long Close waits for the peer's
 // close_notify after sending its own; when it passes, the connection is
-// closed anyway and Lost carries an error matching ErrShutdownTimeout. d
-// must be positive; the default is DefaultShutdownTimeout.
+// closed anyway and Lost carries an error matching ErrShutdownTimeout.
+// Close reads the answer even when nobody claimed the events, so the
+// transport ends (and Server.Shutdown sees it end) as soon as the peer
+// answers. d must be positive; the default is DefaultShutdownTimeout.
 func WithShutdownTimeout(d time.Duration) Option {
 	return func(c *config) { c.tls.shutdown = c.positive("TLS shutdown timeout", d) }
 }
 
 // WithHandshakeFailures has a ListenTLS server call fn, on the
-// handshake's goroutine, for every connection whose handshake failed,
-// with the peer's address and the error, so that it can be logged. Such
-// a connection is closed and never accepted; the server goes on. fn must
-// not block for long.
+// handshake's goroutine (or the accepting one), for every connection
+// whose handshake failed, with the peer's address and the error, so that
+// it can be logged. Such a connection is closed and never accepted; the
+// server goes on. The error is crypto/tls's, ErrHandshakeTimeout,
+// ErrHelloTimeout or ErrHelloDisplaced (see ListenTLS), or a
+// *PanicError when a config callback panicked. Connections cut short by
+// Close or Shutdown are not reported. fn must not block for long; a
+// panic in fn is recovered and dropped.
 func WithHandshakeFailures(fn func(remote net.Addr, err error)) Option {
 	return func(c *config) { c.tls.onFailure = fn }
 }
@@ -82,6 +106,9 @@ func (c *config) positive(what string, d time.Duration) time.Duration {
 func (o *tlsOptions) defaults() {
 	if o.handshake == 0 {
 		o.handshake = DefaultHandshakeTimeout
+	}
+	if o.hello == 0 {
+		o.hello = DefaultHelloTimeout
 	}
 	if o.shutdown == 0 {
 		o.shutdown = DefaultShutdownTimeout

@@ -194,6 +194,8 @@ func TestTL1_ER1_TLSBadOptions(t *testing.T) {
 		{"handshake_negative", transport.WithHandshakeTimeout(-time.Second)},
 		{"shutdown_zero", transport.WithShutdownTimeout(0)},
 		{"shutdown_negative", transport.WithShutdownTimeout(-time.Second)},
+		{"hello_zero", transport.WithHelloTimeout(0)},
+		{"hello_negative", transport.WithHelloTimeout(-time.Second)},
 	}
 	for _, b := range bad {
 		if tr, err := transport.DialTLS(ctx, "tcp", addr, client, b.opt); err == nil {

@@ -107,3 +107,47 @@ func TestTCPClosed(t *testing.T) {
 		}
 	})
 }
+
+// TestReadable: false while nothing is pending, also while a read waits
+// on another goroutine; true once data or the peer's FIN is there, and it
+// takes nothing.
+func TestReadable(t *testing.T) {
+	a, b := pair(t, "tcp")
+	f := newFD(t, a, never)
+	if f.Readable() {
+		t.Fatal("Readable on an idle connection")
+	}
+	got := make(chan string, 1)
+	go func() {
+		p := make([]byte, 8)
+		n, _ := f.ReadInto(p, false)
+		got <- string(p[:n])
+	}()
+	if f.Readable() {
+		t.Fatal("Readable while a read waits and nothing came")
+	}
+	if _, err := b.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	if s := <-got; s != "x" {
+		t.Fatalf("read %q, want x", s)
+	}
+	if _, err := b.Write([]byte("y")); err != nil {
+		t.Fatal(err)
+	}
+	waitReadable(t, a)
+	for i := range 2 { // the first call takes nothing
+		if !f.Readable() {
+			t.Fatalf("call %d: not Readable with data pending", i+1)
+		}
+	}
+	p := make([]byte, 8)
+	if n, err := f.ReadInto(p, false); err != nil || string(p[:n]) != "y" {
+		t.Fatalf("ReadInto after Readable = %q, %v; want y", p[:n], err)
+	}
+	b.CloseWrite()
+	waitReadable(t, a)
+	if !f.Readable() {
+		t.Fatal("not Readable after the peer's FIN")
+	}
+}

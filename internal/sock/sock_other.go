@@ -41,3 +41,6 @@ func (f *FD) Resume() error { return errors.ErrUnsupported }
 
 // TryReadInto is unsupported off Unix.
 func (f *FD) TryReadInto(p []byte) (int, error) { return 0, errors.ErrUnsupported }
+
+// Readable is unsupported off Unix: it reports false.
+func (f *FD) Readable() bool { return false }

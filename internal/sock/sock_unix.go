@@ -170,6 +170,24 @@ func (f *FD) readInto(fd uintptr) bool {
 	}
 }
 
+// Readable reports whether a read would not wait now: data, the end of
+// the stream or an error is pending. It takes nothing and may run while
+// another goroutine waits in a read.
+func (f *FD) Readable() bool {
+	ready := false
+	f.rc.Control(func(fd uintptr) {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for {
+			n, err := unix.Poll(fds, 0)
+			if err != unix.EINTR {
+				ready = err == nil && n > 0
+				return
+			}
+		}
+	})
+	return ready
+}
+
 // Interrupt makes a read that waits (Read, ReadInto, ReadFrom), or the
 // next one, return ErrInterrupted; Resume undoes it. The descriptor must
 // have come from a connection with SetReadDeadline.
