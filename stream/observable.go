@@ -37,6 +37,7 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 	select {
 	case <-q.finished:
 	case <-ctx.Done():
+		close(q.gone)
 		q.Release()
 		if q.abort != nil {
 			q.abort()
@@ -68,7 +69,7 @@ func (q *Queue) sink(ctx context.Context, next chan<- rxgo.Item) bool {
 	q.mu.Lock()
 	ended, lost := q.ended, q.lost
 	if !ended {
-		q.items, q.finished = next, make(chan struct{})
+		q.items, q.finished, q.gone = next, make(chan struct{}), make(chan struct{})
 		q.sinking = true
 	}
 	q.mu.Unlock()

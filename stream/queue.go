@@ -45,15 +45,18 @@ type Queue struct {
 	live    bool    // not between sending Made or EOF and its being taken
 	helping bool
 	done    bool // Finish has begun: Control drops its events
+	flowCut bool // a control event was dropped (Release): so are the later ones
 	helper  sync.WaitGroup
 	prelude []Event // what the claim delivers first (Prelude)
 	sinking bool    // the consumer's sink (ch or items) is set
 	ended   bool    // Finish came before the sink: the claim delivers lost
 
 	// An Observable subscriber's producer goroutine waits for finished,
-	// then delivers lost itself, bounded by its context.
+	// then delivers lost itself, bounded by its context; gone is closed
+	// when that context ends.
 	finished chan struct{}
 	lost     Event
+	gone     chan struct{}
 }
 
 // NewQueue returns a queue holding at most capacity events (at least 2).
@@ -183,7 +186,7 @@ func (q *Queue) opened() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.live = true
-	if len(q.pending) > 0 && q.hasSink() && !q.helping {
+	if len(q.pending) > 0 && q.hasSink() && !q.helping && !q.done { // done: Finish closes the sink
 		q.helping = true
 		q.helper.Add(1)
 		go q.help()
@@ -298,7 +301,7 @@ func (q *Queue) hold() {
 func (q *Queue) Control(e Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.done {
+	if q.done || q.flowCut {
 		return
 	}
 	if !q.live || !q.hasSink() {
@@ -338,9 +341,9 @@ func (q *Queue) help() {
 		}
 		e := q.pending[0]
 		q.mu.Unlock()
-		if !q.send(e) {
+		if !q.send(e) { // released: dropping any later one keeps the alternation
 			q.mu.Lock()
-			q.pending, q.helping = nil, false
+			q.pending, q.helping, q.flowCut = nil, false, true
 			q.mu.Unlock()
 			return
 		}
@@ -356,14 +359,20 @@ func (q *Queue) help() {
 
 func (q *Queue) hasSink() bool { return q.ch != nil || q.items != nil }
 
-// send delivers e, waiting for room until Release.
+// send delivers e, waiting for room until Release. An Observable
+// subscriber has no room to hold Made: Made waits for it until its
+// context ends, Release or not (LC1, as a channel's room keeps it).
 func (q *Queue) send(e Event) bool {
 	if q.items != nil {
+		freed := q.freed
+		if e.Kind == Made {
+			freed = q.gone
+		}
 		select {
 		case q.items <- rxgo.Of(e):
 			q.sent.Add(1)
 			return true
-		case <-q.freed:
+		case <-freed:
 			return false
 		}
 	}

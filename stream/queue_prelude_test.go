@@ -84,3 +84,16 @@ func TestLC1_FinishAfterReleaseKeepsPreludeMade(t *testing.T) {
 		t.Fatalf("stream %s, want Made Lost(<nil>)", got)
 	}
 }
+
+// TestWR6_ControlBeforeClaimOfFinishedQueue: a flow event that waited for
+// the claim of a queue finished before it is dropped: the claim closes
+// the channel after Lost, and nothing may be sent after that.
+func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	q.Prelude(made())
+	q.Control(pause)
+	q.Finish(lost(nil))
+	if got := trace(collect(q.Events())); got != "Made Lost(<nil>)" {
+		t.Fatalf("stream %s, want Made Lost(<nil>)", got)
+	}
+}

@@ -261,7 +261,10 @@ func (l *Log) Data(c *Consumer, b []byte) (upgradeNow bool) {
 		l.violationLocked(fmt.Sprintf("%s: empty Data", c.Name))
 	}
 	l.receiveLocked(c, "Data", entry{off: l.off, n: len(b)})
-	if !l.dataBroken {
+	// Past the agreed point of a StartTLS that failed (a Close or Abort
+	// came first), the peer's TLS records arrive as plain Data.
+	tlsInPlain := l.upgradeAt > 0 && l.off >= l.upgradeAt && l.upgradeErr != nil
+	if !l.dataBroken && !tlsInPlain {
 		if i := Mismatch(b, l.off); i >= 0 {
 			l.dataBroken = true
 			l.violationLocked(l.describeMismatch(c, b, i))
