@@ -35,6 +35,9 @@ type Detached struct {
 	back      chan struct{} // closed by Attach: no event goes into q any more
 	returned  chan struct{} // closed once Attach has handed the events back
 	idle      chan struct{} // holds a token while no event is going into q
+	poke      chan struct{} // wakes the producer: Attach, StartTLS
+	upgrade   atomic.Bool   // StartTLS waits for the read goroutine
+	held      []byte        // guarded by the token: Data kept for StartTLS
 	rx        atomic.Bool   // claimed by an Observable: no way back
 	attaching atomic.Bool   // Attach was called
 }
@@ -70,6 +73,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 		back:     make(chan struct{}),
 		returned: make(chan struct{}),
 		idle:     make(chan struct{}, 1),
+		poke:     make(chan struct{}, 1),
 	}
 	d.idle <- struct{}{}
 	d.q = stream.NewQueue(transport.DefaultEventBuffer, func() { close(d.claimed) }, t.Abort)
@@ -121,46 +125,104 @@ func (d *Detached) forward(e stream.Event) bool {
 	if h := forwardHook.Load(); h != nil {
 		(*h)(e)
 	}
-	select {
-	case <-d.claimed:
-	case <-d.r.at.Released(): // closed locally: nobody may claim it
-	case <-d.q.Released(): // an Observable's context ended first
-	case <-d.back:
+	for {
+		select {
+		case <-d.claimed:
+		case <-d.r.at.Released(): // closed locally: nobody may claim it
+		case <-d.q.Released(): // an Observable's context ended first
+		case <-d.back:
+		case <-d.poke: // StartTLS, or a stale poke: put says
+		}
+		d.releaseIfFreed()
+		switch d.put(e) {
+		case putDone:
+			return true
+		case putBack:
+			<-d.returned
+			return false
+		}
 	}
-	d.releaseIfFreed()
-	if d.put(e) {
-		return true
-	}
-	<-d.returned
-	return false
 }
 
-// put puts e into the stream holding the idle token, which Attach takes
-// to know that nothing goes in any more. It reports false, without
-// putting e, once Attach has begun.
-func (d *Detached) put(e stream.Event) bool {
+// What put did with an event.
+const (
+	putDone  = iota // put in the stream, kept for StartTLS, or dropped after a release
+	putBack         // not put: Attach has begun, the protocol takes it
+	putAgain        // not put yet: wait again (woken by a poke)
+)
+
+// put puts e into the stream holding the idle token, which Attach and
+// takeBack take to know that nothing goes in meanwhile.
+func (d *Detached) put(e stream.Event) int {
 	select {
 	case <-d.idle:
 	case <-d.back:
-		return false
+		return putBack
 	}
 	defer func() { d.idle <- struct{}{} }()
-	if e.Kind == stream.Lost {
+	switch {
+	case e.Kind == stream.Lost:
 		d.q.Finish(e) // kept for the claim if there is none yet
-		return true
-	}
-	select {
-	case <-d.back:
-		return false
-	case <-d.claimed:
-	default:
-		return true // released before any claim: dropped, as by a close
+		return putDone
+	case isClosed(d.back):
+		return putBack
+	case e.Kind == stream.Data && d.upgrade.Load():
+		d.held = append(d.held, e.Data...) // handshake input (takeBack)
+		return putDone
+	case !isClosed(d.claimed):
+		if isClosed(d.r.at.Released()) || isClosed(d.q.Released()) {
+			return putDone // released before any claim: dropped, as by a close
+		}
+		return putAgain
 	}
 	if e.Kind == stream.Data {
 		e.Data = bytes.Clone(e.Data) // the transport lends it; the stream owns it
 	}
-	_, woken := d.q.SendData(e, d.back) // not sent otherwise: released, dropped
-	return !woken
+	if _, woken := d.q.SendData(e, d.poke); woken { // not sent otherwise: released, dropped
+		return putAgain
+	}
+	return putDone
+}
+
+// wake pokes a producer waiting in forward, to look at its state again.
+func (d *Detached) wake() {
+	select {
+	case d.poke <- struct{}{}:
+	default:
+	}
+}
+
+// upgrading makes the producer keep the Data it forwards for takeBack,
+// instead of waiting for the consumer: StartTLS needs the read goroutine.
+func (d *Detached) upgrading() {
+	d.upgrade.Store(true)
+	d.wake()
+}
+
+// takeBack returns what the stream holds that its consumer has not
+// taken, in order: the Data still in the channel, then what the producer
+// kept since upgrading. It runs on the read goroutine, for StartTLS.
+func (d *Detached) takeBack() []byte {
+	select {
+	case <-d.idle:
+	case <-d.back:
+		return nil // Attach has begun: p takes what the channel holds
+	}
+	defer func() { d.idle <- struct{}{} }()
+	d.upgrade.Store(false)
+	data := append(d.q.TakeBack(), d.held...)
+	d.held = nil
+	return data
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
 }
 
 // releaseIfFreed lets the stream's producer stop waiting for its
@@ -203,6 +265,7 @@ func (d *Detached) Attach(p Protocol) error {
 	r.p = streamCallbacks{d.t, p}
 	r.mu.Unlock()
 	close(d.back)
+	d.wake()
 	d.takeOver(ch)
 	r.mu.Lock()
 	r.handoff = nil

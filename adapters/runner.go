@@ -194,6 +194,23 @@ func (r *runner) OnReader() bool {
 	return id != 0 && id == goid.Get()
 }
 
+// Upgrading implements sink.Handler: a detached stream's producer lets
+// the read goroutine go.
+func (r *runner) Upgrading() {
+	if d := r.detached.Load(); d != nil {
+		d.upgrading()
+	}
+}
+
+// TakeBack implements sink.Handler: what a detached stream holds that its
+// consumer has not taken.
+func (r *runner) TakeBack() []byte {
+	if d := r.detached.Load(); d != nil {
+		return d.takeBack()
+	}
+	return nil
+}
+
 // FlowChanged implements sink.Handler.
 func (r *runner) FlowChanged() {
 	if r.inCallback() {

@@ -250,7 +250,10 @@ func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
 // in order. The producer calls it, between sends. An Observable
 // subscriber's items are its pipeline's: TakeBack returns nil for it.
 func (q *Queue) TakeBack() []byte {
-	if q.ch == nil {
+	q.mu.Lock()
+	channel := q.ch != nil // a claim may be setting it
+	q.mu.Unlock()
+	if !channel {
 		return nil
 	}
 	taken := q.drain(nil)

@@ -85,6 +85,12 @@ func (s *pipeSink) Wake() {
 // OnReader implements sink.Handler: a pipe cannot start TLS.
 func (s *pipeSink) OnReader() bool { return false }
 
+// Upgrading implements sink.Handler: a pipe cannot start TLS.
+func (s *pipeSink) Upgrading() {}
+
+// TakeBack implements sink.Handler: a pipe cannot start TLS.
+func (s *pipeSink) TakeBack() []byte { return nil }
+
 // queueFlow queues PauseWriting or ResumeWriting when the stdin pipe's
 // state differs from the last one queued (they alternate).
 func (p *process) queueFlow() {

@@ -40,8 +40,11 @@ func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
 	c.mu.Unlock()
 	if !claimed || (h != nil && h.OnReader()) {
 		c.tlsOn.Store(true)
-		c.runUpgrade(up, nil) // nobody reads meanwhile
+		c.runUpgrade(up, h, nil) // nobody reads meanwhile
 		return up.err
+	}
+	if h != nil {
+		h.Upgrading() // a delivery waiting for a consumer lets the read goroutine go
 	}
 	// The read goroutine runs it, at an event boundary: a read that waits
 	// is interrupted first, so that the interrupt cannot reach the
@@ -86,7 +89,7 @@ func (c *conn) upgradeReader(h sink.Handler, chunk []byte) {
 	up := c.up
 	c.mu.Unlock()
 	if up != nil {
-		c.runUpgrade(up, chunk)
+		c.runUpgrade(up, h, chunk)
 	}
 	c.mu.Lock()
 	s := c.sec
@@ -97,15 +100,20 @@ func (c *conn) upgradeReader(h sink.Handler, chunk []byte) {
 }
 
 // runUpgrade runs up once: the handshake, with what was read and not
-// taken yet as its first input, then the writes held meanwhile. A second
+// taken yet as its first input (in the channel, in the handler h's
+// hands, or chunk, read last), then the writes held meanwhile. A second
 // caller waits for the first.
-func (c *conn) runUpgrade(up *upgrade, chunk []byte) {
+func (c *conn) runUpgrade(up *upgrade, h sink.Handler, chunk []byte) {
 	if !up.run.CompareAndSwap(false, true) {
 		<-up.finished
 		return
 	}
 	_ = c.fd.Resume()
-	prefix := append(c.q.TakeBack(), chunk...)
+	prefix := c.q.TakeBack()
+	if h != nil {
+		prefix = append(prefix, h.TakeBack()...)
+	}
+	prefix = append(prefix, chunk...)
 	err := c.handshake(up.ctx, up.opts, up.opts.config, prefix)
 	if err == nil {
 		err = c.flushHeld()

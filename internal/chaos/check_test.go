@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -182,9 +183,11 @@ func TestChaos_BrokenConsumerIsCaught(t *testing.T) {
 	if err := run(nil); err != nil {
 		t.Fatalf("the correct consumer failed: %v", err)
 	}
-	chunks := 0
+	// Each fault counts its own chunks: a failed run's consumer may still
+	// be finishing when the next run starts.
+	var repeated, lost atomic.Int32
 	repeat := func(b []byte) [][]byte {
-		if chunks++; chunks == 3 {
+		if repeated.Add(1) == 3 {
 			return [][]byte{b, b[len(b)/2:]}
 		}
 		return [][]byte{b}
@@ -192,9 +195,8 @@ func TestChaos_BrokenConsumerIsCaught(t *testing.T) {
 	if err := run(repeat); err == nil || !strings.Contains(err.Error(), "repeated") {
 		t.Errorf("a consumer repeating bytes: %v, want repeated bytes reported", err)
 	}
-	chunks = 0
 	lose := func(b []byte) [][]byte {
-		if chunks++; chunks == 3 && len(b) > 1 {
+		if lost.Add(1) == 3 && len(b) > 1 {
 			return [][]byte{b[:len(b)-1]}
 		}
 		return [][]byte{b}

@@ -96,7 +96,7 @@ func (p *peer) releaseGate() bool {
 	if p.released == len(p.gates) {
 		return false
 	}
-	close(p.gates[p.released])
+	p.log.PeerReleased(p.gates[p.released]) // busy from now on: a wait for quiet must not end before the writer wakes
 	p.released++
 	return true
 }
@@ -172,7 +172,7 @@ func (p *peer) write() {
 // waitGate waits for gate i; it reports false when the writer must stop
 // instead (this side closed, or the run ends).
 func (p *peer) waitGate(i int) bool {
-	p.log.PeerIdle(true)
+	p.log.PeerWaits(p.gates[i])
 	defer p.log.PeerIdle(false)
 	select {
 	case <-p.gates[i]:

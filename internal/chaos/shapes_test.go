@@ -31,7 +31,9 @@ const shapeKind = "attempt"
 // each but the first) and ends with end.
 func shapePlan(end string, segs ...[]int) plan {
 	pl := plan{dial: true, first: RoleProtocol, p0: protoPlan{keepOpen: true}, waitPeerEnd: true}
-	pl.peer = peerPlan{segments: segs, end: end}
+	// An empty first segment: every segment of segs waits for its gate,
+	// so that DataReceived is armed before its data can arrive.
+	pl.peer = peerPlan{segments: append([][]int{nil}, segs...), end: end}
 	if runtime.GOOS == "linux" {
 		pl.opts = []transport.Option{transport.WithSendBuffer(4096)} // writes pause early
 		pl.optDesc = []string{"WithSendBuffer(4096)"}
@@ -57,7 +59,7 @@ func runShape(t *testing.T, pl plan, script func(it *iteration) error) {
 // detachWithRest makes P0 detach inside its first DataReceived, with the
 // chunk's second half as rest, and returns the Detached's link.
 func detachWithRest(it *iteration) (link, error) {
-	if err := it.armAndWait(it.owner().proto, arm{detach: true, rest: true, split: 500}, false); err != nil {
+	if err := it.armAndWait(it.owner().proto, arm{detach: true, rest: true, split: 500}, true); err != nil {
 		return link{}, err
 	}
 	cur := it.owner()

@@ -86,6 +86,32 @@ func (l *Log) PeerIdle(idle bool) {
 	l.changedLocked()
 }
 
+// PeerReleased closes gate, letting the peer's writer go on: it is busy
+// from then on, unless its writes already ended.
+func (l *Log) PeerReleased(gate chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	close(gate)
+	if l.peerEnd == "" {
+		l.peerIdle = false
+		l.changedLocked()
+	}
+}
+
+// PeerWaits records that the peer's writer waits for gate: idle, unless
+// the gate was already released (both under mu, so a wait for quiet
+// never sees a released writer idle).
+func (l *Log) PeerWaits(gate chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-gate:
+	default:
+		l.peerIdle = true
+		l.changedLocked()
+	}
+}
+
 // PeerEnded records how the peer's writes ended (the first end counts;
 // a reset after it still counts as one).
 func (l *Log) PeerEnded(how string, reset bool) {

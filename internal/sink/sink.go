@@ -24,6 +24,15 @@ type Handler interface {
 	// OnReader reports whether the calling goroutine is the one Event is
 	// called on (StartTLS called from inside a callback runs there).
 	OnReader() bool
+	// Upgrading is called by StartTLS, on its caller's goroutine, before
+	// it asks the read goroutine to run the handshake: an Event call
+	// waiting for a consumer (a detached stream's) returns, keeping its
+	// data for TakeBack.
+	Upgrading()
+	// TakeBack is called on the read goroutine as it runs StartTLS's
+	// handshake: it returns, in order, the data Event was given that no
+	// consumer has taken yet, which is handshake input.
+	TakeBack() []byte
 }
 
 // Attacher is implemented by transports that can deliver to a Handler.
