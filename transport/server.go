@@ -39,6 +39,7 @@ type Server struct {
 	mu      sync.Mutex
 	conns   map[*conn]struct{} // open transports, removed when they close
 	ending  map[*conn]struct{} // closed, until their Lost is delivered
+	lostYet map[*conn]struct{} // Lost delivered, until onDone has run
 	closed  Stats              // the counters of the transports that ended
 	changed chan struct{}      // closed and replaced whenever one closes
 	err     error              // why accepting ended, if it failed
@@ -69,6 +70,7 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 		loopDone: make(chan struct{}),
 		conns:    make(map[*conn]struct{}),
 		ending:   make(map[*conn]struct{}),
+		lostYet:  make(map[*conn]struct{}),
 		changed:  make(chan struct{}),
 	}
 	if cfg.tls.config != nil {
@@ -195,7 +197,9 @@ func (s *Server) stopping() bool {
 
 // track records c as open until its descriptor closes, and its counters
 // in the server's once its Lost is delivered (at once for a transport
-// whose events were never claimed: it delivers none).
+// whose events were never claimed: it delivers none). shut closes c.done
+// before it calls onDone, so the read goroutine may deliver Lost first:
+// whichever of the two comes second settles c.
 func (s *Server) track(c *conn) {
 	s.mu.Lock()
 	s.total.Add(1)
@@ -203,26 +207,26 @@ func (s *Server) track(c *conn) {
 	s.mu.Unlock()
 	c.onDone = func() {
 		s.mu.Lock()
-		s.ending[c] = struct{}{}
+		defer s.mu.Unlock()
 		delete(s.conns, c)
 		close(s.changed)
 		s.changed = make(chan struct{})
-		s.mu.Unlock()
-		if !c.q.Claimed() {
-			s.settle(c)
+		if _, lost := s.lostYet[c]; lost || !c.q.Claimed() {
+			delete(s.lostYet, c)
+			s.closed = s.closed.Add(c.Stats())
+			return
 		}
+		s.ending[c] = struct{}{}
 	}
-	c.onLost = func() { s.settle(c) }
-}
-
-// settle moves a closed transport's final counters into the server's.
-func (s *Server) settle(c *conn) {
-	st := c.Stats()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.ending[c]; ok {
+	c.onLost = func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if _, ok := s.ending[c]; !ok {
+			s.lostYet[c] = struct{}{} // onDone settles it
+			return
+		}
 		delete(s.ending, c)
-		s.closed = s.closed.Add(st)
+		s.closed = s.closed.Add(c.Stats())
 	}
 }
 
