@@ -166,6 +166,7 @@ type soakConn struct {
 	off             int64 // the pattern offset of the connection's first byte
 	written, echoed int64 // bytes written; bytes read back and checked
 	buf             []byte
+	ended           bool // reset: c is closed
 }
 
 // run does 0 to 4 operations, then ends the connection; a reset ends it
@@ -184,7 +185,7 @@ func (s *soakConn) run() error {
 		default:
 			err = s.hold(2<<20+s.rng.IntN(14<<20), 50+s.rng.IntN(450), s.rng.IntN(3) == 0)
 		}
-		if err != nil || s.c == nil {
+		if err != nil || s.ended {
 			return err
 		}
 	}
@@ -316,11 +317,11 @@ func (s *soakConn) halfClose(n int) error {
 // and drops whatever is unsent or unread.
 func (s *soakConn) reset() error {
 	s.counts.resets.Add(1)
+	s.ended = true
 	c := s.c
 	if tc, ok := c.(*tls.Conn); ok {
 		c = tc.NetConn() // no close_notify
 	}
-	s.c = nil
 	tc, ok := c.(*net.TCPConn)
 	if !ok {
 		c.Close()
