@@ -165,7 +165,7 @@ func main() {
 		if !isFlagSet("modes") {
 			*modes = strings.Join(soakModes, ",")
 		}
-		os.Exit(soakMain(soakConfig{duration: *soak, conns: *conns, seed: *seed, modes: splitModes(*modes), jsonFile: *jsonFile}))
+		os.Exit(soakMain(soakConfig{duration: *soak, conns: *conns, seed: *seed, modes: splitModes(*modes), jsonFile: *jsonFile, pprofDir: *pprofDir}))
 	}
 
 	cfg := config{

@@ -100,7 +100,10 @@ type echoProtocol struct {
 	t transport.Transport
 }
 
-func (p *echoProtocol) ConnectionMade(t transport.Transport) { p.t = t }
+func (p *echoProtocol) ConnectionMade(t transport.Transport) {
+	p.t = t
+	watchTransport(t)
+}
 
 func (p *echoProtocol) DataReceived(data []byte) { _, _ = p.t.Write(data) }
 
@@ -165,6 +168,7 @@ func acceptEach(ctx context.Context, addr string, handle func(context.Context, t
 			if err != nil {
 				return
 			}
+			watchTransport(t)
 			s.tasks.Go(func() { handle(ctx, t) })
 		}
 	})

@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ type soakConfig struct {
 	seed     uint64
 	modes    []string
 	jsonFile string
+	pprofDir string // with it, each server child writes a heap profile of what it holds after the settle
 }
 
 // check validates c, picking a seed when it has none.
@@ -187,6 +189,13 @@ func startSoakServers(cfg soakConfig, setup *tlsSetup) ([]*soakServer, error) {
 	var servers []*soakServer
 	for i, mode := range cfg.modes {
 		child := childConfig{mode: mode, addr: "127.0.0.1:0", soak: true}
+		if cfg.pprofDir != "" {
+			if err := os.MkdirAll(cfg.pprofDir, 0o755); err != nil {
+				return nil, err
+			}
+			child.memProfile = filepath.Join(cfg.pprofDir, "soak-"+mode+".heap.pprof")
+			child.memRate = 4096
+		}
 		if tlsServers[mode] != nil {
 			child.tlsCert, child.tlsKey = setup.certFile, setup.keyFile
 		}
@@ -275,22 +284,23 @@ func reportSoak(out io.Writer, res *soakResult) {
 			r.Mode, r.Conns, c.Dialled, accepted, c.Resets, c.HalfCloses, c.Closes, c.Stalls, c.Floods, c.Echoes,
 			mib(c.BytesEchoed), c.Errors)
 	}
-	fmt.Fprintln(out, "\n| server | peak RSS MiB | write pauses | read pauses | peak write buffer KiB | goroutines left (before → after) | fds left (before → after) | live heap delta KiB | left behind |")
-	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+	fmt.Fprintln(out, "\n| server | peak RSS MiB | write pauses | read pauses | peak write buffer KiB | transports still reachable | goroutines left (before → after) | fds left (before → after) | live heap delta KiB | left behind |")
+	fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
 	for _, r := range res.Servers {
 		c := r.Check
 		if c == nil {
-			fmt.Fprintf(out, "| %s | - | - | - | - | - | - | - | the server failed: %s |\n", r.Mode, r.Err)
+			fmt.Fprintf(out, "| %s | - | - | - | - | - | - | - | - | the server failed: %s |\n", r.Mode, r.Err)
 			continue
 		}
 		g, fds, heap := c.Leaks()
 		st := c.Server.Transports
-		fmt.Fprintf(out, "| %s | %.1f | %d | %d | %.0f | %d (%d → %d) | %d (%d → %d) | %+.0f | %s |\n",
-			r.Mode, mib(c.PeakRSS), st.WritePauses, st.ReadPauses, kib(int64(st.PeakWriteBuffer)),
+		fmt.Fprintf(out, "| %s | %.1f | %d | %d | %.0f | %d of %d | %d (%d → %d) | %d (%d → %d) | %+.0f | %s |\n",
+			r.Mode, mib(c.PeakRSS), st.WritePauses, st.ReadPauses, kib(int64(st.PeakWriteBuffer)), c.Held, c.Watched,
 			g, c.Baseline.Goroutines, c.Final.Goroutines, fds, c.Baseline.FDs, c.Final.FDs, kib(heap), verdict(c))
 	}
 	fmt.Fprintf(out, "\nLeft behind is measured in each server child after Server.Shutdown and two GCs, against its\n")
-	fmt.Fprintf(out, "state before it listened; the live heap may grow by %d KiB (the server's own objects).\n", soakHeapTolerance>>10)
+	fmt.Fprintf(out, "state before it listened; the live heap may grow by %d KiB (the server's own objects). A\n", soakHeapTolerance>>10)
+	fmt.Fprintf(out, "transport still reachable is one the garbage collector could not free after it closed.\n")
 	for _, r := range res.Servers {
 		for _, e := range r.Clients.FirstErrors {
 			fmt.Fprintf(out, "%s: client error: %s\n", r.Mode, e)
@@ -314,14 +324,17 @@ func reportSoak(out io.Writer, res *soakResult) {
 func verdict(c *soakCheck) string {
 	var what []string
 	if !c.Settled {
-		what = append(what, fmt.Sprintf("%d transports never closed", c.Open))
+		what = append(what, plural(int64(c.Open), "transport")+" never closed")
+	}
+	if c.Held > 0 {
+		what = append(what, plural(c.Held, "closed transport")+" still reachable")
 	}
 	g, fds, heap := c.Leaks()
 	if g > 0 {
-		what = append(what, fmt.Sprintf("%d goroutines", g))
+		what = append(what, plural(int64(g), "goroutine"))
 	}
 	if fds > 0 {
-		what = append(what, fmt.Sprintf("%d descriptors", fds))
+		what = append(what, plural(int64(fds), "descriptor"))
 	}
 	if heap > soakHeapTolerance {
 		what = append(what, fmt.Sprintf("%.0f KiB of heap", kib(heap)))
@@ -330,4 +343,12 @@ func verdict(c *soakCheck) string {
 		return "nothing"
 	}
 	return "**" + strings.Join(what, ", ") + "**"
+}
+
+// plural returns n and noun, with an "s" unless n is 1.
+func plural(n int64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

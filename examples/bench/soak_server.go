@@ -19,8 +19,10 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
+	"sync/atomic"
 	"time"
 
 	"github.com/rxnet/rxnet/transport"
@@ -49,6 +51,29 @@ const (
 // connection passes it after about 10,000 connections.
 const soakHeapTolerance = 512 << 10
 
+// soakWatching is set in a soak's server child: every transport the
+// server accepts is then watched until the garbage collector frees it
+// (watchTransport), and the check counts those still reachable.
+var (
+	soakWatching                       atomic.Bool
+	transportsWatched, transportsFreed atomic.Int64
+)
+
+// watchTransport counts t, in a soak's server child, and arranges to
+// count it again once nothing reaches it any more. Every rxnet transport
+// is a pointer to its object: runtime.AddCleanup on that object runs only
+// once the object is unreachable, so a transport that delivered Lost but
+// is still held by something (the server, a timer, a pool) is never
+// counted as freed.
+func watchTransport(t transport.Transport) {
+	v := reflect.ValueOf(t)
+	if !soakWatching.Load() || v.Kind() != reflect.Pointer {
+		return
+	}
+	transportsWatched.Add(1)
+	runtime.AddCleanup((*byte)(v.UnsafePointer()), func(struct{}) { transportsFreed.Add(1) }, struct{}{})
+}
+
 // soakSnapshot is what the soak compares: the process's goroutines, open
 // descriptors and live heap after a GC.
 type soakSnapshot struct {
@@ -64,6 +89,8 @@ type soakCheck struct {
 	Server   transport.ServerStats
 	Settled  bool   // every transport closed and every serving goroutine ended within soakSettleTimeout
 	Open     int    // transports still open after soakSettleTimeout (then closed)
+	Watched  int64  // transports accepted and watched (watchTransport)
+	Held     int64  // of those, still reachable after the settle: held by something
 	PeakRSS  int64  // VmHWM, bytes
 	Stacks   string // the goroutine dump (debug=1, cut to 32 KiB) when goroutines were left
 }
@@ -79,15 +106,22 @@ func (c *soakCheck) Leaks() (goroutines, fds int, heap int64) {
 // close.
 func (c *soakCheck) Leaked() bool {
 	g, fds, heap := c.Leaks()
-	return !c.Settled || g > 0 || fds > 0 || heap > soakHeapTolerance
+	return !c.Settled || c.Held > 0 || g > 0 || fds > 0 || heap > soakHeapTolerance
 }
 
-// soakBaseline starts the runtime's network poller with a throwaway
-// listener, then measures.
+// soakBaseline starts what the process keeps for its life (the
+// runtime's network poller, with a throwaway listener; the goroutine that
+// runs cleanups, with a first cleanup), starts watching the transports,
+// then measures.
 func soakBaseline() soakSnapshot {
 	if ln, err := net.Listen("tcp", "127.0.0.1:0"); err == nil {
 		ln.Close()
 	}
+	ran := make(chan struct{})
+	runtime.AddCleanup(new(int64), func(chan struct{}) { close(ran) }, ran)
+	runtime.GC()
+	<-ran
+	soakWatching.Store(true)
 	return soakMeasure()
 }
 
@@ -142,6 +176,7 @@ func soakSettle(s *rxServer, base soakSnapshot) *soakCheck {
 	}
 	waitGoroutines(base.Goroutines, soakExitGrace)
 	c.Final = soakMeasure()
+	c.Watched, c.Held = waitFreed(soakExitGrace)
 	c.Server = s.srv.Stats()
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		c.PeakRSS, _ = statusField(b, "VmHWM")
@@ -158,6 +193,19 @@ func waitGoroutines(n int, limit time.Duration) {
 	for runtime.NumGoroutine() > n && time.Now().Before(deadline) {
 		time.Sleep(soakPoll)
 	}
+}
+
+// waitFreed polls, for at most limit, until every watched transport has
+// been freed (cleanups run on their own goroutine after the GC that finds
+// their object unreachable, with no signal to wait on), and returns how
+// many were watched and how many are still held.
+func waitFreed(limit time.Duration) (watched, held int64) {
+	deadline := time.Now().Add(limit)
+	for transportsFreed.Load() < transportsWatched.Load() && time.Now().Before(deadline) {
+		time.Sleep(soakPoll)
+		runtime.GC()
+	}
+	return transportsWatched.Load(), transportsWatched.Load() - transportsFreed.Load()
 }
 
 // goroutineDump returns the goroutines' stacks, grouped (debug=1), cut to
