@@ -1,0 +1,69 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"github.com/rxnet/rxnet/internal/exampletest"
+)
+
+// startFloodServer serves the example on a free port, with its prints in
+// the returned buffer; the test's end stops it.
+func startFloodServer(t *testing.T) (*server, *syncBuffer) {
+	t.Helper()
+	buf := &syncBuffer{Lines: make(chan string, 256)}
+	out = buf
+	s := exampletest.Serve(t, buf, func(ctx context.Context) (*server, error) {
+		return serve(ctx, "127.0.0.1:0", "")
+	}, (*server).close)
+	return s, buf
+}
+
+// flood connects a plain-text client to s that sends chunk again and
+// again and never reads (exampletest.Flood).
+func flood(t *testing.T, s *server, chunk []byte) <-chan error {
+	t.Helper()
+	c, err := exampletest.SmallReceiveBuffer().Dial("tcp", s.srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exampletest.Flood(t, c, chunk)
+}
+
+// TestDefect9_StartTLSLineBounded: a client that sends without a newline
+// and never reads is cut off once its line goes over maxLine; the server
+// holds that line and one read at most.
+func TestDefect9_StartTLSLineBounded(t *testing.T) {
+	s, buf := startFloodServer(t)
+	flooded := flood(t, s, bytes.Repeat([]byte{'x'}, 64<<10))
+	if !buf.WaitLineOr(t, "sent a line over 1000 bytes; close", flooded) {
+		t.Fatalf("the server read all %d MiB of one line without cutting the client off", exampletest.FloodBytes>>20)
+	}
+	if got := buf.String(); !bytes.Contains([]byte(got), []byte("server: > 500 line too long\n")) {
+		t.Errorf("the server did not tell the client why:\n%.2000s", got)
+	}
+}
+
+// TestDefect9_StartTLSHonoursPauseWriting: a client that sends commands
+// and never reads the replies makes the server stop answering and
+// reading once its write buffer is over the high-water mark; the buffer
+// stops there, one reply over it.
+func TestDefect9_StartTLSHonoursPauseWriting(t *testing.T) {
+	s, buf := startFloodServer(t)
+	flooded := flood(t, s, bytes.Repeat([]byte("HELO\n"), 64<<10/5))
+	if !buf.WaitLineOr(t, "does not read its replies; pause reading", flooded) {
+		t.Fatalf("the server read all %d MiB while the client read nothing; peak write buffer %d bytes",
+			exampletest.FloodBytes>>20, s.srv.Stats().Transports.PeakWriteBuffer)
+	}
+	// Whatever comes after the pause (a resume once the kernel takes
+	// more), the flow rule bounds the peak at every moment.
+	st := s.srv.Stats()
+	if bound := 64<<10 + len("250 got \n") + maxLine; st.Transports.PeakWriteBuffer > bound {
+		t.Errorf("the server's write buffer grew to %d bytes, over %d: it answered what it could not send",
+			st.Transports.PeakWriteBuffer, bound)
+	}
+	if st.Transports.ReadPauses == 0 {
+		t.Error("Stats counts no read pause")
+	}
+}
