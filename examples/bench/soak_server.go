@@ -38,9 +38,12 @@ const soakSettleTimeout = time.Minute
 // every transport has delivered Lost (LC5 releases them after Lost: a
 // goroutine that delivered Lost still has to return, and its end sends no
 // signal). The goroutine count is polled every soakPoll, as goleak does;
-// what is still there at the end is a leak.
+// what is still there at the end is a leak. soakFreeGrace likewise bounds
+// the wait for the cleanups of the transports the GC freed, which run on
+// their own goroutine after the GC, with no signal either.
 const (
 	soakExitGrace = 10 * time.Second
+	soakFreeGrace = 2 * time.Second
 	soakPoll      = 10 * time.Millisecond
 )
 
@@ -184,7 +187,7 @@ func soakSettle(s *rxServer, base soakSnapshot) *soakCheck {
 	}
 	waitGoroutines(base.Goroutines, soakExitGrace)
 	c.Final = soakMeasure()
-	c.Watched, c.Held = waitFreed(soakExitGrace)
+	c.Watched, c.Held = waitFreed(soakFreeGrace)
 	c.Server = s.srv.Stats()
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
 		c.PeakRSS, _ = statusField(b, "VmHWM")
