@@ -89,6 +89,17 @@
 //
 //	go run ./examples/bench -tls -rounds 5 -size 64,1024,16384
 //
+// With -soak DURATION, bench runs the soak instead (soak.go): one server
+// child per mode (protocol, events, rx and tls-protocol by default), each
+// churned by -conns/len(modes) clients that open connections, echo,
+// stall, flood, and end them with a close, a half-close or a reset, at
+// random (-seed); at the end each child shuts its server down and checks
+// that its goroutines, descriptors and live heap are back to what they
+// were before it listened, and that every closed transport was freed.
+// The exit status is 1 when something was left behind:
+//
+//	go run ./examples/bench -soak 10m -conns 40 -seed 1
+//
 // -pprof DIR writes, for every server process, a CPU profile and a heap
 // profile (allocations over the run; for the idle and flood passes, what
 // is live with every connection open) to DIR; inspect them with go tool pprof. -json

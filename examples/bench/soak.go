@@ -279,6 +279,9 @@ func reportSoak(out io.Writer, res *soakResult) {
 		c, accepted := r.Clients, "-"
 		if r.Check != nil {
 			accepted = fmt.Sprint(r.Check.Server.Accepted)
+			if n := r.Check.Server.HandshakeFailures; n > 0 { // a reset before the server's handshake ended
+				accepted += fmt.Sprintf(" + %d failed handshakes", n)
+			}
 		}
 		fmt.Fprintf(out, "| %s | %d | %d / %s | %d | %d | %d | %d | %d | %d | %.0f | %d |\n",
 			r.Mode, r.Conns, c.Dialled, accepted, c.Resets, c.HalfCloses, c.Closes, c.Stalls, c.Floods, c.Echoes,

@@ -3,7 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"net"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/rxnet/rxnet/internal/exampletest"
 )
@@ -45,13 +49,35 @@ func TestDefect9_StartTLSLineBounded(t *testing.T) {
 	}
 }
 
-// TestDefect9_StartTLSHonoursPauseWriting: a client that sends commands
-// and never reads the replies makes the server stop answering and
+// TestDefect9_StartTLSHonoursPauseWriting: a client that sends lines over
+// TLS and never reads the replies makes the server stop answering and
 // reading once its write buffer is over the high-water mark; the buffer
 // stops there, one reply over it.
 func TestDefect9_StartTLSHonoursPauseWriting(t *testing.T) {
 	s, buf := startFloodServer(t)
-	flooded := flood(t, s, bytes.Repeat([]byte("HELO\n"), 64<<10/5))
+	c, err := exampletest.SmallReceiveBuffer().Dial("tcp", s.srv.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	expectLine(t, c, "220 ready")
+	if _, err := c.Write([]byte("STARTTLS\n")); err != nil {
+		t.Fatal(err)
+	}
+	expectLine(t, c, "220 go ahead")
+	tc := tls.Client(c, &tls.Config{RootCAs: s.ca.Pool, ServerName: "127.0.0.1"})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.SetDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	// Each line is answered with "250 got " and the line.
+	line := append(bytes.Repeat([]byte{'x'}, maxLine-1), '\n')
+	flooded := exampletest.Flood(t, tc, bytes.Repeat(line, 64))
 	if !buf.WaitLineOr(t, "does not read its replies; pause reading", flooded) {
 		t.Fatalf("the server read all %d MiB while the client read nothing; peak write buffer %d bytes",
 			exampletest.FloodBytes>>20, s.srv.Stats().Transports.PeakWriteBuffer)
@@ -59,11 +85,31 @@ func TestDefect9_StartTLSHonoursPauseWriting(t *testing.T) {
 	// Whatever comes after the pause (a resume once the kernel takes
 	// more), the flow rule bounds the peak at every moment.
 	st := s.srv.Stats()
-	if bound := 64<<10 + len("250 got \n") + maxLine; st.Transports.PeakWriteBuffer > bound {
-		t.Errorf("the server's write buffer grew to %d bytes, over %d: it answered what it could not send",
+	if bound := 64<<10 + len("250 got \n") + maxLine + 1<<10; st.Transports.PeakWriteBuffer > bound {
+		t.Errorf("the server's write buffer grew to %d bytes, over %d (the high-water mark, one reply and TLS's framing): it answered what it could not send",
 			st.Transports.PeakWriteBuffer, bound)
 	}
 	if st.Transports.ReadPauses == 0 {
 		t.Error("Stats counts no read pause")
+	}
+}
+
+// expectLine reads one line from c, byte by byte (nothing after it: TLS
+// may follow), and checks it.
+func expectLine(t *testing.T, c net.Conn, want string) {
+	t.Helper()
+	var line []byte
+	b := make([]byte, 1)
+	for {
+		if _, err := c.Read(b); err != nil {
+			t.Fatalf("reading %q: %v", want, err)
+		}
+		if b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
+	}
+	if got := strings.TrimSuffix(string(line), "\r"); got != want {
+		t.Fatalf("server said %q, want %q", got, want)
 	}
 }

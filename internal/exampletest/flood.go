@@ -66,13 +66,21 @@ func (s *Buffer) WaitLineOr(t testing.TB, want string, flooded <-chan error) boo
 			}
 		case err := <-flooded:
 			if err == nil {
-				return strings.Contains(s.String(), want)
+				return strings.Contains(s.printed(), want)
 			}
 			flooded = nil
 		case <-ctx.Done():
-			t.Fatalf("no line %q within %v:\n%.2000s", want, waitLimit, s.String())
+			t.Fatalf("no line %q within %v:\n%.2000s", want, waitLimit, s.printed())
 		}
 	}
+}
+
+// printed returns everything written so far, taking the lines sent to
+// Lines meanwhile: a writer may hold the buffer while it waits to send
+// one.
+func (s *Buffer) printed() string {
+	defer s.DiscardLines()()
+	return s.String()
 }
 
 // DiscardLines takes every line sent to Lines until the returned function
