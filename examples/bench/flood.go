@@ -77,12 +77,14 @@ func (pausingProtocol) ConnectionMade(t transport.Transport) { t.PauseReading() 
 
 // serveStalledProtocol serves pausingProtocol through adapters.Serve.
 func serveStalledProtocol(ctx context.Context, addr string) (net.Addr, error) {
-	srv, err := transport.Listen(ctx, "tcp", addr)
+	s, err := listenRx(ctx, addr)
 	if err != nil {
 		return nil, err
 	}
-	go adapters.Serve(ctx, srv, func() pausingProtocol { return pausingProtocol{} })
-	return srv.Addr(), nil
+	s.tasks.Go(func() {
+		_ = adapters.Serve(ctx, s.srv, func() pausingProtocol { return pausingProtocol{} })
+	})
+	return s, nil
 }
 
 // serveStalledRx observes each transport through the rx mode's Map stage,

@@ -89,6 +89,17 @@
 //
 //	go run ./examples/bench -tls -rounds 5 -size 64,1024,16384
 //
+// With -soak DURATION, bench runs the soak instead (soak.go): one server
+// child per mode (protocol, events, rx and tls-protocol by default), each
+// churned by -conns/len(modes) clients that open connections, echo,
+// stall, flood, and end them with a close, a half-close or a reset, at
+// random (-seed); at the end each child shuts its server down and checks
+// that its goroutines, descriptors and live heap are back to what they
+// were before it listened, and that every closed transport was freed.
+// The exit status is 1 when something was left behind:
+//
+//	go run ./examples/bench -soak 10m -conns 40 -seed 1
+//
 // -pprof DIR writes, for every server process, a CPU profile and a heap
 // profile (allocations over the run; for the idle and flood passes, what
 // is live with every connection open) to DIR; inspect them with go tool pprof. -json
@@ -99,16 +110,12 @@
 package main
 
 import (
-	"bufio"
-	"cmp"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,15 +143,8 @@ type config struct {
 }
 
 func main() {
-	serve := flag.String("serve", "", "run as the server child for this mode")
 	var child childConfig
-	flag.StringVar(&child.addr, "addr", "127.0.0.1:0", "the server child's address")
-	flag.StringVar(&child.cpuProfile, "cpuprofile", "", "the server child's CPU profile file")
-	flag.StringVar(&child.memProfile, "memprofile", "", "the server child's heap profile file")
-	flag.IntVar(&child.memRate, "memprofilerate", 0, "the server child's runtime.MemProfileRate")
-	flag.BoolVar(&child.exitGC, "exitgc", false, "the server child collects garbage before its exit stats")
-	flag.StringVar(&child.tlsCert, "tlscert", "", "the server child's TLS certificate file (PEM), for the TLS modes")
-	flag.StringVar(&child.tlsKey, "tlskey", "", "the server child's TLS key file (PEM)")
+	childFlags(flag.CommandLine, &child)
 
 	conns := flag.Int("conns", 100, "client connections")
 	sizes := flag.String("size", "1024", "message size in bytes; a comma-separated list gives one table per size")
@@ -160,16 +160,23 @@ func main() {
 	udp := flag.Bool("udp", false, "run the UDP echo matrix (modes "+strings.Join(udpModes, ",")+") instead of TCP's; no idle or flood pass")
 	lines := flag.Bool("lines", false, "run the line-echo matrix (modes "+strings.Join(linesModes, ",")+") instead; no idle or flood pass")
 	tlsFlag := flag.Bool("tls", false, "run the TLS echo matrix (modes "+strings.Join(tlsModes, ",")+") instead; its idle pass is over TLS, no flood pass")
+	soak := flag.Duration("soak", 0, "run the soak instead (soak.go) for this long: -conns connections in all churned against the servers of -modes (default "+strings.Join(soakModes, ",")+"); exit status 1 if anything leaked")
+	seed := flag.Uint64("seed", 0, "the soak's random seed (0 picks one; it is printed)")
 	flag.Usage = printUsage
 	flag.Parse()
 
-	if *serve != "" {
-		child.mode = *serve
+	if child.mode != "" {
 		if err := serverChild(child); err != nil {
 			fmt.Fprintln(os.Stderr, "bench server:", err)
 			os.Exit(1)
 		}
 		return
+	}
+	if *soak != 0 {
+		if !isFlagSet("modes") {
+			*modes = strings.Join(soakModes, ",")
+		}
+		os.Exit(soakMain(soakConfig{duration: *soak, conns: *conns, seed: *seed, modes: splitModes(*modes), jsonFile: *jsonFile, pprofDir: *pprofDir}))
 	}
 
 	cfg := config{
@@ -204,6 +211,25 @@ func main() {
 	}
 }
 
+// soakMain runs a soak and returns the exit status: 0 when nothing was
+// left behind, 1 when something was or the soak failed, 2 for bad flags.
+func soakMain(cfg soakConfig) int {
+	if err := cfg.check(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		flag.Usage()
+		return 2
+	}
+	res, err := runSoak(cfg, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		return 1
+	}
+	if !res.OK() {
+		return 1
+	}
+	return 0
+}
+
 // isFlagSet reports whether the command line gave the flag name.
 func isFlagSet(name string) bool {
 	set := false
@@ -223,10 +249,18 @@ func parseSizes(s string) ([]int, error) {
 	return sizes, nil
 }
 
-func parseModes(s string) ([]string, error) {
+// splitModes splits a comma-separated list of modes.
+func splitModes(s string) []string {
 	var modes []string
 	for f := range strings.SplitSeq(s, ",") {
-		f = strings.TrimSpace(f)
+		modes = append(modes, strings.TrimSpace(f))
+	}
+	return modes
+}
+
+func parseModes(s string) ([]string, error) {
+	var modes []string
+	for _, f := range splitModes(s) {
 		if _, ok := servers[f]; !ok {
 			return nil, fmt.Errorf("unknown mode %q (want some of %s)", f, modeNames())
 		}
@@ -532,80 +566,6 @@ func idleOne(cfg config, mode string) (idleResult, error) {
 		PerConn: float64(after-before) / float64(cfg.idle),
 		Stats:   st,
 	}, nil
-}
-
-// serverProc is a running server child.
-type serverProc struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stdout *bufio.Reader
-	addr   string
-}
-
-// startServer re-executes this binary as the server child c and waits
-// for it to print its address.
-func startServer(c childConfig) (*serverProc, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(exe, c.args()...)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &serverProc{cmd: cmd, stdin: stdin, stdout: bufio.NewReader(stdout)}
-	line, err := p.stdout.ReadString('\n')
-	if err == nil {
-		p.addr = strings.TrimSpace(line)
-		_, _, err = net.SplitHostPort(p.addr)
-	}
-	if err != nil {
-		p.stop()
-		return nil, fmt.Errorf("the %s server did not start: %w", c.mode, err)
-	}
-	return p, nil
-}
-
-// stop closes the server's stdin, which asks it to exit, reads the stats
-// it prints, waits for it (killing it after 10 s) and returns its rusage.
-func (p *serverProc) stop() (usage, serverStats, error) {
-	p.stdin.Close()
-	done := make(chan error, 1)
-	var st serverStats
-	go func() {
-		line, err := p.stdout.ReadBytes('\n')
-		if err == nil {
-			err = json.Unmarshal(line, &st)
-		}
-		_, _ = io.Copy(io.Discard, p.stdout)
-		if werr := p.cmd.Wait(); werr != nil || err != nil {
-			done <- cmp.Or(werr, fmt.Errorf("reading the server's stats: %w", err))
-			return
-		}
-		done <- nil
-	}()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(10 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-done
-		err = errors.New("the server did not exit within 10s of its stdin closing; killed")
-	}
-	if err != nil {
-		return usage{}, st, err
-	}
-	u, err := childUsage(p.cmd.ProcessState)
-	return u, st, err
 }
 
 // commandLine is the command that reproduces this run.

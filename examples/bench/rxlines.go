@@ -97,8 +97,10 @@ func echoLinesNetConn(c net.Conn) {
 }
 
 // serveLinesRx frames each transport's Observable with stream.Lines and
-// writes every frame back in the observer. The subscription's context is
-// cancelled at the end, as docs/rx.md asks.
+// writes every frame back in the observer, waiting while writing is
+// paused (drain). The subscription's context is cancelled at the end, as
+// docs/rx.md asks; the transports are half-open after EOF and the
+// observer closes them at EOF, as serveRx does.
 func serveLinesRx(ctx context.Context, addr string) (net.Addr, error) {
 	lines := stream.Lines(0)
 	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
@@ -106,21 +108,29 @@ func serveLinesRx(ctx context.Context, addr string) (net.Addr, error) {
 		defer cancel()
 		frames := lines.Observable(t.Observable(), t.Abort)
 		for item := range frames.Observe(rxgo.WithContext(ctx)) {
-			if e, ok := item.V.(stream.Event); ok && e.Kind == stream.Data {
+			e, ok := item.V.(stream.Event)
+			switch {
+			case !ok:
+			case e.Kind == stream.Data:
 				_ = lines.WriteFrame(t, e.Data)
+				drain(ctx, t)
+			case e.Kind == stream.EOF:
+				t.Close() // flushes the replies, then closes
 			}
 		}
-	})
+	}, transport.WithHalfClose())
 }
 
 // serveLinesChan frames each transport's event channel with
-// stream.Lines and writes every frame back.
+// stream.Lines and writes every frame back, waiting while writing is
+// paused (drain).
 func serveLinesChan(ctx context.Context, addr string) (net.Addr, error) {
 	lines := stream.Lines(0)
-	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
+	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
 		for e := range lines.Frames(t.Events(), t.Abort) {
 			if e.Kind == stream.Data {
 				_ = lines.WriteFrame(t, e.Data)
+				drain(ctx, t)
 			}
 		}
 	})

@@ -1,22 +1,14 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"net"
-	"os"
-	"os/signal"
-	"runtime"
-	"runtime/debug"
-	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
-	"syscall"
+	"sync"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -62,13 +54,15 @@ func serveNetConn(ctx context.Context, addr string) (net.Addr, error) {
 }
 
 // serveEachNetConn listens on addr and runs echo on each accepted
-// net.Conn in its own goroutine, for the life of the server process.
+// net.Conn in its own goroutine, until ctx ends (which closes the
+// listener).
 func serveEachNetConn(ctx context.Context, addr string, echo func(net.Conn)) (net.Addr, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
+	context.AfterFunc(ctx, func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -98,15 +92,27 @@ func echoNetConn(c net.Conn) {
 }
 
 // echoProtocol is asyncio's echo protocol: DataReceived writes the data
-// back.
+// back. It honours flow control: while its writes are paused it pauses
+// reading, so that a peer that sends without reading holds at most the
+// high-water mark plus one read in its write buffer.
 type echoProtocol struct {
 	adapters.BaseProtocol
 	t transport.Transport
 }
 
-func (p *echoProtocol) ConnectionMade(t transport.Transport) { p.t = t }
+func (p *echoProtocol) ConnectionMade(t transport.Transport) {
+	p.t = t
+	watchTransport(t)
+}
 
 func (p *echoProtocol) DataReceived(data []byte) { _, _ = p.t.Write(data) }
+
+func (p *echoProtocol) PauseWriting() {
+	p.t.PauseReading()
+	heldBack(p.t)
+}
+
+func (p *echoProtocol) ResumeWriting() { p.t.ResumeReading() }
 
 // serveProtocol serves echoProtocol through adapters.Serve.
 func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
@@ -114,33 +120,59 @@ func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
 }
 
 // serveEchoProtocol listens on addr with opts and serves echoProtocol
-// through adapters.Serve.
+// through adapters.Serve until ctx ends; it returns an *rxServer.
 func serveEchoProtocol(ctx context.Context, addr string, opts ...transport.Option) (net.Addr, error) {
+	s, err := listenRx(ctx, addr, opts...)
+	if err != nil {
+		return nil, err
+	}
+	s.tasks.Go(func() {
+		_ = adapters.Serve(ctx, s.srv, func() *echoProtocol { return &echoProtocol{} })
+	})
+	return s, nil
+}
+
+// rxServer is what the servers over rxnet's stream transports return as
+// their address: the listener's address, with the transport.Server behind
+// it and the goroutines that serve it. The soak mode (soak_server.go)
+// shuts the server down through it and waits for those goroutines; tests
+// read the server's Stats through it.
+type rxServer struct {
+	net.Addr
+	srv   *transport.Server
+	tasks sync.WaitGroup // the accepting goroutine and, for acceptEach, one per connection
+}
+
+// listenRx listens on addr with opts until ctx ends, which closes the
+// server (aborting its transports).
+func listenRx(ctx context.Context, addr string, opts ...transport.Option) (*rxServer, error) {
 	srv, err := transport.Listen(ctx, "tcp", addr, opts...)
 	if err != nil {
 		return nil, err
 	}
-	go adapters.Serve(ctx, srv, func() *echoProtocol { return &echoProtocol{} })
-	return srv.Addr(), nil
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return &rxServer{Addr: srv.Addr(), srv: srv}, nil
 }
 
 // acceptEach listens on addr with opts and runs handle on its own
-// goroutine for every accepted transport.
+// goroutine for every accepted transport, until ctx ends; it returns an
+// *rxServer.
 func acceptEach(ctx context.Context, addr string, handle func(context.Context, transport.Transport), opts ...transport.Option) (net.Addr, error) {
-	srv, err := transport.Listen(ctx, "tcp", addr, opts...)
+	s, err := listenRx(ctx, addr, opts...)
 	if err != nil {
 		return nil, err
 	}
-	go func() {
+	s.tasks.Go(func() {
 		for {
-			t, err := srv.Accept(ctx)
+			t, err := s.srv.Accept(ctx)
 			if err != nil {
 				return
 			}
-			go handle(ctx, t)
+			watchTransport(t)
+			s.tasks.Go(func() { handle(ctx, t) })
 		}
-	}()
-	return srv.Addr(), nil
+	})
+	return s, nil
 }
 
 // serveEvents ranges over each transport's event channel and writes every
@@ -150,31 +182,48 @@ func serveEvents(ctx context.Context, addr string) (net.Addr, error) {
 }
 
 // echoEvents ranges over t's event channel and writes every Data event
-// back.
-func echoEvents(_ context.Context, t transport.Transport) {
+// back. It honours flow control: after a write that paused writing it
+// takes no more events until the write buffer has drained (drain), so
+// the channel fills and the transport stops reading.
+func echoEvents(ctx context.Context, t transport.Transport) {
 	for ev := range t.Events() {
 		if ev.Kind == stream.Data {
 			_, _ = t.Write(ev.Data)
+			drain(ctx, t)
 		}
 	}
 }
 
 // serveRx observes each transport's events through an rxgo Map stage that
-// extracts the payload, and writes the payloads back in the observer. The
-// subscription's context is cancelled at the end, as docs/rx.md asks.
+// extracts the payload, and writes the payloads back in the observer,
+// waiting while writing is paused (drain). The subscription's context is
+// cancelled at the end, as docs/rx.md asks. The transports are half-open
+// after EOF (WithHalfClose) and the observer closes them when EOF comes
+// through the pipeline: otherwise the transport would close itself as
+// soon as the Map stage took EOF, and a reply still on its way through
+// the pipeline would be lost (DESIGN.md, Decisions).
 func serveRx(ctx context.Context, addr string) (net.Addr, error) {
 	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		payloads := t.Observable().Map(func(_ context.Context, v any) (any, error) {
-			return v.(stream.Event).Data, nil
+			if e := v.(stream.Event); e.Kind != stream.EOF {
+				return e.Data, nil
+			}
+			return v, nil // EOF: the observer closes the transport
 		})
 		for item := range payloads.Observe(rxgo.WithContext(ctx)) {
-			if data, _ := item.V.([]byte); len(data) > 0 {
-				_, _ = t.Write(data)
+			switch v := item.V.(type) {
+			case []byte:
+				if len(v) > 0 {
+					_, _ = t.Write(v)
+					drain(ctx, t)
+				}
+			case stream.Event: // EOF
+				t.Close() // flushes the replies, then closes
 			}
 		}
-	})
+	}, transport.WithHalfClose())
 }
 
 // serveRW copies each transport's adapters.Reader into its
@@ -188,169 +237,10 @@ func serveRW(ctx context.Context, addr string) (net.Addr, error) {
 	})
 }
 
-// serverStats is the server child's last line on stdout: its Go runtime
-// figures as it stops, with every connection still open.
-type serverStats struct {
-	Goroutines int
-	NumGC      uint32
-	TotalAlloc uint64 // bytes allocated over the process's life
-	Mallocs    uint64 // objects allocated over the process's life
-	HeapAlloc  uint64 // live heap (after a GC when -exitgc is given)
-	HeapInuse  uint64
-	StackInuse uint64
-	Sys        uint64
-	RSS        int64 // VmRSS, bytes (with -exitgc, once the free memory is returned to the OS); 0 if unknown
-}
-
-// readServerStats reads the server's figures; with gc, it first collects
-// the garbage and returns the free memory to the OS, so that RSS is what
-// the live heap, the stacks and the runtime hold.
-func readServerStats(gc bool) serverStats {
-	if gc {
-		debug.FreeOSMemory() // a GC, then the scavenge
-	}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	rss, _ := vmRSS(os.Getpid())
-	return serverStats{
-		RSS:        rss,
-		Goroutines: runtime.NumGoroutine(),
-		NumGC:      ms.NumGC,
-		TotalAlloc: ms.TotalAlloc,
-		Mallocs:    ms.Mallocs,
-		HeapAlloc:  ms.HeapAlloc,
-		HeapInuse:  ms.HeapInuse,
-		StackInuse: ms.StackInuse,
-		Sys:        ms.Sys,
-	}
-}
-
-// childConfig is the server child's hidden flags.
-type childConfig struct {
-	mode, addr string
-	cpuProfile string // CPU profile file
-	memProfile string // heap profile file, written as the child stops
-	memRate    int    // runtime.MemProfileRate, if not 0
-	exitGC     bool   // collect garbage before the exit stats
-	tlsCert    string // the TLS modes' certificate file (PEM)
-	tlsKey     string // and its key's
-}
-
-// args returns the command-line flags that give c to a child.
-func (c childConfig) args() []string {
-	args := []string{"-serve", c.mode, "-addr", c.addr}
-	if c.cpuProfile != "" {
-		args = append(args, "-cpuprofile", c.cpuProfile)
-	}
-	if c.memProfile != "" {
-		args = append(args, "-memprofile", c.memProfile)
-	}
-	if c.memRate != 0 {
-		args = append(args, "-memprofilerate", strconv.Itoa(c.memRate))
-	}
-	if c.exitGC {
-		args = append(args, "-exitgc")
-	}
-	if c.tlsCert != "" {
-		args = append(args, "-tlscert", c.tlsCert, "-tlskey", c.tlsKey)
-	}
-	return args
-}
-
-// serverChild is the hidden -serve mode: it starts one echo server (or
-// one of the flood pass's stalled servers), prints its address as the
-// first line on stdout, and serves until its stdin is closed or it gets
-// SIGTERM or SIGINT; then it stops the CPU profile, prints its
-// serverStats as JSON, writes the heap profile, and returns (the process
-// exits).
-func serverChild(c childConfig) error {
-	serve, ok := servers[c.mode]
-	if !ok {
-		serve, ok = stalledServers[c.mode]
-	}
-	if !ok {
-		return fmt.Errorf("unknown mode %q (want one of %s)", c.mode, modeNames())
-	}
-	if _, err := raiseNoFile(); err != nil {
-		fmt.Fprintln(os.Stderr, "bench server: raising the fd limit:", err)
-	}
-	if c.tlsCert != "" {
-		if err := loadServerTLS(c.tlsCert, c.tlsKey); err != nil {
-			return err
-		}
-	}
-	if c.memRate != 0 {
-		runtime.MemProfileRate = c.memRate
-	}
-	stopProfile := func() {}
-	if c.cpuProfile != "" {
-		f, err := os.Create(c.cpuProfile)
-		if err != nil {
-			return err
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		stopProfile = func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := serve(ctx, c.addr)
-	if err != nil {
-		stopProfile()
-		return err
-	}
-	out := bufio.NewWriter(os.Stdout)
-	fmt.Fprintln(out, a.String())
-	if err := out.Flush(); err != nil {
-		stopProfile()
-		return err
-	}
-
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(done)
-	}()
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, os.Interrupt)
-	select {
-	case <-done:
-	case <-sigs:
-	}
-	stopProfile()
-	b, err := json.Marshal(readServerStats(c.exitGC))
-	if err != nil {
-		return err
-	}
-	if c.memProfile != "" {
-		if err := writeHeapProfile(c.memProfile); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(out, "%s\n", b)
-	return out.Flush()
-}
-
-func writeHeapProfile(file string) error {
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // hiddenFlags are the flags of the server child, left out of -help.
 var hiddenFlags = map[string]bool{
 	"serve": true, "addr": true, "cpuprofile": true, "memprofile": true, "memprofilerate": true, "exitgc": true,
-	"tlscert": true, "tlskey": true,
+	"tlscert": true, "tlskey": true, "soakcheck": true,
 }
 
 // printUsage prints the public flags.

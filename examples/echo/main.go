@@ -24,6 +24,10 @@ import (
 var out io.Writer = os.Stdout
 
 // echoServer sends back what it receives, then closes the connection.
+// It buffers at most one read (64 KiB) for a client that does not read
+// it: after Close nothing more is read, so flow control has nothing left
+// to hold back, and its PauseWriting and ResumeWriting are not needed
+// (a server that goes on reading needs them: see examples/tls-echo).
 type echoServer struct {
 	adapters.BaseProtocol
 	t transport.Transport

@@ -141,6 +141,9 @@ func pipeline(t transport.Transport) rxgo.Observable {
 		// failed end becomes an rx error, which ends the pipeline.
 		Scan(func(_ context.Context, acc, v any) (any, error) {
 			e := v.(stream.Frame)
+			if e.Kind == stream.Lost && errors.Is(e.Err, stream.ErrFrameTooLarge) {
+				return nil, fmt.Errorf("a line over %d bytes: %w", maxLine, e.Err)
+			}
 			if e.Kind == stream.Lost {
 				return nil, e.Err
 			}

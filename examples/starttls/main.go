@@ -14,6 +14,11 @@
 // (>), receives (<) and does. A certificate authority and the server's
 // certificate are made at start with crypto/x509 (internal/certs).
 //
+// The server bounds what it holds for each client: a line over maxLine
+// (1000) bytes ends the connection, and while the client does not read
+// its replies the server answers no more lines and stops reading
+// (PauseWriting, ResumeWriting).
+//
 // Run without flags, it starts the server on a free local port, runs the
 // client against it and exits:
 //
@@ -28,7 +33,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -45,6 +49,7 @@ import (
 
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/internal/certs"
+	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -54,22 +59,31 @@ var out io.Writer = os.Stdout
 // defaultLines are what the client sends when given no arguments.
 var defaultLines = []string{"Hello World!", "this line is encrypted"}
 
-// lineBuffer splits a byte stream into lines.
+// maxLine is the longest line either side accepts (SMTP's limit, RFC
+// 5321): a peer that sends a longer one (or no newline at all) is cut
+// off, so that a line buffer holds at most maxLine bytes plus one read.
+const maxLine = 1000
+
+// lines frames the byte stream into lines of at most maxLine bytes.
+var lines = stream.Lines(maxLine)
+
+// lineBuffer splits a byte stream into lines, bounded by maxLine.
 type lineBuffer struct{ partial []byte }
 
-// feed adds data and returns the lines it completed, without their
-// newlines (and a trailing "\r").
-func (b *lineBuffer) feed(data []byte) []string {
-	b.partial = append(b.partial, data...) // data is borrowed: copy it
-	var lines []string
-	for {
-		i := bytes.IndexByte(b.partial, '\n')
-		if i < 0 {
-			return lines
-		}
-		lines = append(lines, strings.TrimSuffix(string(b.partial[:i]), "\r"))
-		b.partial = b.partial[i+1:]
+// add appends data to the buffer; data is borrowed: add copies it.
+func (b *lineBuffer) add(data []byte) { b.partial = append(b.partial, data...) }
+
+// next returns the next complete line, without its newline (and a
+// trailing "\r"), or ok false when there is none yet. It fails (with
+// stream.ErrFrameTooLarge) once the buffer holds more than maxLine bytes
+// without a newline.
+func (b *lineBuffer) next() (line string, ok bool, err error) {
+	advance, tok, err := lines.SplitFunc()(b.partial, false)
+	if err != nil || advance == 0 {
+		return "", false, err
 	}
+	b.partial = b.partial[advance:]
+	return string(tok), true, nil
 }
 
 // reset drops what the buffer holds: plain text left over when the
@@ -90,7 +104,10 @@ func send(t transport.Transport, who, line string) {
 }
 
 // starttlsServer greets in plain text, upgrades on STARTTLS, then answers
-// each encrypted line.
+// each encrypted line. It honours flow control: while the client does not
+// read its replies (PauseWriting) it answers no more lines and stops
+// reading; ResumeWriting answers the lines held back and reads again. A
+// line over maxLine bytes ends the connection.
 type starttlsServer struct {
 	adapters.BaseProtocol
 	ctx    context.Context // bounds StartTLS's handshake
@@ -98,6 +115,7 @@ type starttlsServer struct {
 	t      transport.Transport
 	lines  lineBuffer
 	secure bool
+	paused bool   // writing is paused: answer nothing more
 	done   func() // called by ConnectionLost
 }
 
@@ -109,7 +127,24 @@ func (p *starttlsServer) ConnectionMade(t transport.Transport) {
 }
 
 func (p *starttlsServer) DataReceived(data []byte) {
-	for _, line := range p.lines.feed(data) {
+	p.lines.add(data)
+	p.answer()
+}
+
+// answer answers the lines received, until none is left or writing
+// pauses.
+func (p *starttlsServer) answer() {
+	for !p.paused {
+		line, ok, err := p.lines.next()
+		if err != nil {
+			fmt.Fprintf(out, "server: the client sent a line over %d bytes; close\n", maxLine)
+			send(p.t, "server", "500 line too long")
+			p.t.Close()
+			return
+		}
+		if !ok {
+			return
+		}
 		fmt.Fprintf(out, "server: < %s\n", line)
 		switch {
 		case p.secure:
@@ -121,6 +156,23 @@ func (p *starttlsServer) DataReceived(data []byte) {
 		default:
 			send(p.t, "server", "530 STARTTLS first")
 		}
+	}
+}
+
+// PauseWriting is called inside the send (Write) that went over the
+// high-water mark: answer stops after it.
+func (p *starttlsServer) PauseWriting() {
+	p.paused = true
+	p.t.PauseReading()
+	fmt.Fprintln(out, "server: the client does not read its replies; pause reading")
+}
+
+func (p *starttlsServer) ResumeWriting() {
+	p.paused = false
+	fmt.Fprintln(out, "server: the client caught up; resume")
+	p.answer() // the lines held back; they may pause writing again
+	if !p.paused {
+		p.t.ResumeReading()
 	}
 }
 
@@ -168,7 +220,17 @@ func (p *starttlsClient) ConnectionMade(t transport.Transport) {
 }
 
 func (p *starttlsClient) DataReceived(data []byte) {
-	for _, line := range p.replies.feed(data) {
+	p.replies.add(data)
+	for {
+		line, ok, err := p.replies.next()
+		if err != nil {
+			fmt.Fprintf(out, "client: the server sent a line over %d bytes; close\n", maxLine)
+			p.t.Close()
+			return
+		}
+		if !ok {
+			return
+		}
 		fmt.Fprintf(out, "client: < %s\n", line)
 		switch {
 		case line == "220 ready":

@@ -6,7 +6,11 @@
 //
 // The child is this very program, run again in a hidden child mode that
 // copies its stdin to its stdout upper-cased, so the example needs no
-// shell and no other program:
+// shell and no other program. Both sides bound what they hold: the
+// parent writes only while the child's stdin is not paused (Drain) and
+// keeps at most maxFirst bytes of a line; the child reads a line of at
+// most maxLine bytes, and its writes block while the parent does not
+// read:
 //
 //	go run ./examples/subprocess -lines 5000 -exit 3
 package main
@@ -72,12 +76,23 @@ func childMain(args []string) int {
 	return *code
 }
 
-// upperCopy copies r to w upper-cased, line by line.
+// maxLine is the longest line the child accepts, its newline included:
+// it reads a line into a buffer of that size, so a parent that sends a
+// longer one (or no newline at all) ends it with an error instead of
+// growing its memory.
+const maxLine = 4 << 10
+
+// upperCopy copies r to w upper-cased, line by line. A line over maxLine
+// bytes is an error. Its writes block while w (the stdout pipe) is full:
+// a parent that stops reading holds the child back.
 func upperCopy(w io.Writer, r io.Reader) error {
 	bw := bufio.NewWriter(w)
-	br := bufio.NewReader(r)
+	br := bufio.NewReaderSize(r, maxLine)
 	for {
-		line, err := br.ReadBytes('\n')
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			return fmt.Errorf("a line over %d bytes", maxLine)
+		}
 		bw.Write(bytes.ToUpper(line))
 		if err == io.EOF {
 			return bw.Flush()
@@ -92,8 +107,27 @@ func upperCopy(w io.Writer, r io.Reader) error {
 // stdout so far.
 type counts struct {
 	lines, bytes int
-	first        []byte // the first line
+	first        []byte // the first line, up to maxFirst bytes
 	crc          uint32 // CRC-32 of everything
+}
+
+// maxFirst bounds how much of the first line counts keeps: a child whose
+// output has no newline must not grow it without end.
+const maxFirst = 256
+
+// add returns c with data, the next bytes of stdout, counted.
+func (c counts) add(data []byte) counts {
+	if len(c.first) < maxFirst && (c.first == nil || c.first[len(c.first)-1] != '\n') {
+		rest := data
+		if i := bytes.IndexByte(rest, '\n'); i >= 0 {
+			rest = rest[:i+1]
+		}
+		c.first = append(c.first, rest[:min(len(rest), maxFirst-len(c.first))]...)
+	}
+	c.lines += bytes.Count(data, []byte{'\n'})
+	c.bytes += len(data)
+	c.crc = crc32.Update(c.crc, crc32.IEEETable, data)
+	return c
 }
 
 // line is the i-th line the parent sends.
@@ -150,18 +184,7 @@ func run(ctx context.Context, n, code int) error {
 		}).
 		Scan(func(_ context.Context, acc, v any) (any, error) {
 			c, _ := acc.(counts) // nil at the first item
-			data := v.(stream.Event).Data
-			if c.first == nil || c.first[len(c.first)-1] != '\n' {
-				rest := data
-				if i := bytes.IndexByte(rest, '\n'); i >= 0 {
-					rest = rest[:i+1]
-				}
-				c.first = append(c.first, rest...)
-			}
-			c.lines += bytes.Count(data, []byte{'\n'})
-			c.bytes += len(data)
-			c.crc = crc32.Update(c.crc, crc32.IEEETable, data)
-			return c, nil
+			return c.add(v.(stream.Event).Data), nil
 		})
 	var total counts
 	var rxErr error

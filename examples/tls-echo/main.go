@@ -15,6 +15,12 @@
 // each argument as a line (two lines when there is none), prints the
 // echo, and closes with a close_notify, which the server answers.
 //
+// The server bounds what it holds for each client: a line longer than
+// maxLine (4 KiB) ends the connection, so its line buffer holds at most
+// that plus one read, and while a client does not read its echo the
+// server stops reading from it (PauseWriting, ResumeWriting), so its
+// write buffer stays within the high-water mark plus one read.
+//
 // With -mode server it serves on -addr and writes its CA's certificate
 // to the -ca file, which -mode client (or openssl s_client -CAfile)
 // trusts:
@@ -24,7 +30,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -40,6 +45,7 @@ import (
 
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/internal/certs"
+	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -49,21 +55,34 @@ var out io.Writer = os.Stdout
 // defaultLines are what the client sends when given no arguments.
 var defaultLines = []string{"Hello World!", "Hello TLS!"}
 
-// lineBuffer splits a byte stream into lines.
+// maxLine is the longest line either side accepts: a peer that sends a
+// longer one (or no newline at all) is cut off, so that a line buffer
+// holds at most maxLine bytes plus one read.
+const maxLine = 4 << 10
+
+// lines frames the byte stream into lines of at most maxLine bytes.
+var lines = stream.Lines(maxLine)
+
+// lineBuffer splits a byte stream into lines, bounded by maxLine.
 type lineBuffer struct{ partial []byte }
 
 // feed adds data and returns the lines it completed, without their
-// newlines.
-func (b *lineBuffer) feed(data []byte) []string {
+// newlines. It fails (with stream.ErrFrameTooLarge) once the buffer holds
+// more than maxLine bytes without a newline.
+func (b *lineBuffer) feed(data []byte) ([]string, error) {
 	b.partial = append(b.partial, data...) // data is borrowed: copy it
-	var lines []string
+	split := lines.SplitFunc()
+	var out []string
 	for {
-		i := bytes.IndexByte(b.partial, '\n')
-		if i < 0 {
-			return lines
+		advance, line, err := split(b.partial, false)
+		if err != nil {
+			return out, err
 		}
-		lines = append(lines, string(b.partial[:i]))
-		b.partial = b.partial[i+1:]
+		if advance == 0 {
+			return out, nil
+		}
+		out = append(out, string(line))
+		b.partial = b.partial[advance:]
 	}
 }
 
@@ -75,7 +94,11 @@ func describe(t transport.Transport) string {
 }
 
 // echoServer sends back what it receives. At the client's close_notify
-// (EOFReceived) it closes, answering with its own.
+// (EOFReceived) it closes, answering with its own. It honours flow
+// control: while the client does not read what it sends back, it stops
+// reading (PauseWriting, ResumeWriting), and it cuts off a client that
+// sends a line over maxLine bytes, so that a client that sends without a
+// newline, or without reading, cannot grow its memory.
 type echoServer struct {
 	adapters.BaseProtocol
 	t     transport.Transport
@@ -91,10 +114,26 @@ func (p *echoServer) ConnectionMade(t transport.Transport) {
 }
 
 func (p *echoServer) DataReceived(data []byte) {
+	lines, err := p.lines.feed(data)
+	if err != nil {
+		fmt.Fprintf(out, "server: %v sent a line over %d bytes; close\n", p.peer, maxLine)
+		p.t.Close()
+		return
+	}
 	p.t.Write(data)
-	for _, line := range p.lines.feed(data) {
+	for _, line := range lines {
 		fmt.Fprintf(out, "server: echo %s\n", line)
 	}
+}
+
+func (p *echoServer) PauseWriting() {
+	p.t.PauseReading()
+	fmt.Fprintf(out, "server: %v does not read its echo; pause reading\n", p.peer)
+}
+
+func (p *echoServer) ResumeWriting() {
+	p.t.ResumeReading()
+	fmt.Fprintf(out, "server: %v caught up; resume reading\n", p.peer)
 }
 
 func (p *echoServer) EOFReceived() bool {
@@ -134,7 +173,13 @@ func (p *echoClient) ConnectionMade(t transport.Transport) {
 }
 
 func (p *echoClient) DataReceived(data []byte) {
-	for _, line := range p.echo.feed(data) {
+	lines, err := p.echo.feed(data)
+	if err != nil {
+		fmt.Fprintf(out, "client: the server sent a line over %d bytes; close\n", maxLine)
+		p.t.Close()
+		return
+	}
+	for _, line := range lines {
 		fmt.Fprintf(out, "client: received %s\n", line)
 		if p.got++; p.got == len(p.lines) {
 			fmt.Fprintln(out, "client: every line came back; close (close_notify)")

@@ -31,7 +31,10 @@ var out io.Writer = os.Stdout
 // echoTimeout is how long the client waits for its echo (-timeout).
 var echoTimeout = 5 * time.Second
 
-// echoServer sends every datagram back to its sender.
+// echoServer sends every datagram back to its sender. It honours flow
+// control: while the datagrams it sends are queued over the high-water
+// mark (the socket's send buffer is full) it stops reading, so that the
+// queue stops growing.
 type echoServer struct {
 	adapters.BaseDatagramProtocol
 	t    transport.DatagramTransport
@@ -49,6 +52,12 @@ func (p *echoServer) DatagramReceived(data []byte, addr net.Addr) {
 		fmt.Fprintf(out, "send failed: %v\n", err)
 	}
 }
+
+// PauseWriting stops reading until the queue has drained.
+func (p *echoServer) PauseWriting() { p.t.PauseReading() }
+
+// ResumeWriting reads again.
+func (p *echoServer) ResumeWriting() { p.t.ResumeReading() }
 
 func (p *echoServer) ConnectionLost(error) { close(p.done) }
 
