@@ -171,16 +171,9 @@ func detachThenReset(t *testing.T) *adapters.Detached {
 	})
 	t.Cleanup(restore)
 	r := newRecorder()
-	detached := make(chan *adapters.Detached, 1)
-	r.onData = func([]byte) {
-		d, err := adapters.Detach(r.transport(), nil)
-		if err != nil {
-			t.Errorf("Detach: %v", err)
-		}
-		detached <- d
-	}
+	detached := hoDetachAfter(t, r, 1)
 	_, peer := connectOne(t, r)
-	if _, err := peer.Write([]byte("header")); err != nil {
+	if _, err := peer.Write([]byte("header\n")); err != nil {
 		t.Fatal(err)
 	}
 	d := hoRecv(t, detached)

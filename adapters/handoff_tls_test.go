@@ -28,14 +28,7 @@ func TestTL1_SF2_StartTLSOnDetachedStream(t *testing.T) {
 		}
 	}))
 	r := newRecorder()
-	detached := make(chan *adapters.Detached, 1)
-	r.onData = func([]byte) {
-		d, err := adapters.Detach(r.transport(), nil)
-		if err != nil {
-			t.Errorf("Detach: %v", err)
-		}
-		detached <- d
-	}
+	detached := hoDetachAfter(t, r, 1)
 	tr, peer := connectOne(t, r)
 	if _, err := peer.Write([]byte("HELLO\n")); err != nil {
 		t.Fatal(err)
