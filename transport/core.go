@@ -171,24 +171,28 @@ func (c *core) close(local bool) {
 }
 
 // Abort implements WriteTransport.
-func (c *core) Abort() {
-	c.q.Release() // before shut's Wake, which a detached stream checks
-	c.shut(nil)
-}
+func (c *core) Abort() { c.end(nil, true) }
 
 // Fail implements sink.Attacher: it aborts the transport with err as
 // Lost's error.
-func (c *core) Fail(err error) {
-	c.q.Release()
-	c.shut(err)
-}
+func (c *core) Fail(err error) { c.end(err, true) }
 
 // shut closes the descriptor, dropping buffered writes, with err as Lost's
 // error. Only the first call counts.
-func (c *core) shut(err error) {
+func (c *core) shut(err error) { c.end(err, false) }
+
+// end is shut; release (a local Abort or Fail) also releases the consumer,
+// once the transport is done and before the Wake, so that nothing is
+// dropped while the transport still reads, and a detached stream's
+// producer, woken, sees the release.
+func (c *core) end(err error, release bool) {
 	c.mu.Lock()
 	if c.state == stateDone {
 		c.mu.Unlock()
+		if release {
+			c.q.Release()
+			c.signal()
+		}
 		return
 	}
 	if c.state == stateOpen || err != nil {
@@ -211,6 +215,9 @@ func (c *core) shut(err error) {
 	c.gate.End(deadErr)
 	c.sk.Close()
 	close(c.done)
+	if release {
+		c.q.Release()
+	}
 	c.signal()
 	if c.onDone != nil {
 		c.onDone()
