@@ -144,19 +144,20 @@ func (r *runner) dispatch(e stream.Event) {
 
 // lockForData takes mu for a DataReceived, holding the data back while
 // reading is paused (RD3); it reports false, without the lock, when the
-// transport closed meanwhile (no DataReceived after a close).
+// transport was closed locally meanwhile (no DataReceived after a
+// close). After a failure what was read is delivered, then Lost.
 func (r *runner) lockForData(fd int) bool {
 	for {
 		r.lock(r.deliverer())
 		if !r.at.ReadBlocked(fd) {
 			return true // the common case: neither paused nor closing
 		}
-		if r.t.IsClosing() {
+		if r.at.ReadDropped(fd) {
 			r.unlock()
 			return false
 		}
 		if !r.at.ReadPaused(fd) {
-			return true
+			return true // resumed, or failed
 		}
 		r.unlock()
 		<-r.wake

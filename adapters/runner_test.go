@@ -966,3 +966,42 @@ func TestRD3_PauseReadingWaitsForRunningDataReceived(t *testing.T) {
 		t.Fatalf("PauseReading returned while DataReceived still ran: %v", trace)
 	}
 }
+
+// TestLC3_DataReadBeforeFailureDelivered: data read just before the
+// transport failed (its delivery waiting for a callback on another
+// goroutine; the flush then hit the peer's reset) is delivered, then
+// ConnectionLost with the error: a failure keeps what was read, only a
+// local close drops it (TestL10_NoDataReceivedAfterClose). It was
+// dropped (found by the chaos suite over TLS).
+func TestLC3_DataReadBeforeFailureDelivered(t *testing.T) {
+	r := newRecorder()
+	tr, peer := connectOne(t, r, smallLimits) // no callback runs after it returns
+	shrinkSendBuffer(t, tr)
+	release := blockFirstPause(t, r, tr)
+	if _, err := peer.Write([]byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	waitConsumed(t, peer, tr)
+	resetPeer(t, peer)
+	// The transport fails once a write meets the reset; no event says so
+	// while the callback is held: write and poll.
+	deadline := time.Now().Add(failAfter)
+	for !tr.IsClosing() {
+		if time.Now().After(deadline) {
+			t.Fatal("the transport never failed after the peer's reset")
+		}
+		tr.Write([]byte("x"))
+		yield()
+	}
+	release()
+	trace := r.waitLost(t)
+	if got := string(received(trace)); got != "late" {
+		t.Fatalf("received %q, want the data read before the failure: %v", got, trace)
+	}
+	if lostErr(trace) == nil {
+		t.Fatalf("ConnectionLost(nil) after a reset: %v", trace)
+	}
+	if err := checkTrace(trace); err != nil {
+		t.Fatal(err)
+	}
+}

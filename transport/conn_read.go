@@ -80,8 +80,9 @@ func (c *conn) resetLocked() bool {
 // adapter borrows buf for the duration of the call (DataReceived must not
 // keep it, like io.Writer's Write) and holds it back itself while reading
 // is paused. A channel consumer owns its Data, so it gets a copy; a chunk
-// read just as reading was paused waits for the resume, and after a local
-// close it is dropped. It reports whether reading goes on.
+// read just as reading was paused waits for the resume; after a local
+// close it is dropped, after a failure delivered before Lost. It reports
+// whether reading goes on.
 func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	c.stats.read.Add(int64(n))
 	if h != nil {
@@ -96,12 +97,16 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 	data := bytes.Clone((*buf)[:n])
 	sock.PutBuf(buf) // hold one read, not two, while the consumer lags
 	for {
-		if !c.waitReadable() || c.handover(nil, data) {
+		readable := c.waitReadable()
+		switch {
+		case !readable && c.ReadDropped(0): // closed locally: no data after close
+			return false
+		case readable && c.handover(nil, data):
 			return false
 		}
 		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wake)
 		if !woken {
-			return sent
+			return sent && readable // failed meanwhile: delivered, then Lost
 		}
 	}
 }

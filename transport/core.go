@@ -316,6 +316,17 @@ func (c *core) ReadPaused(int) bool {
 // Released implements sink.Attacher.
 func (c *core) Released() <-chan struct{} { return c.q.Released() }
 
+// ReadDropped implements sink.Attacher: a local Close or Abort released
+// the consumer.
+func (c *core) ReadDropped(int) bool {
+	select {
+	case <-c.q.Released():
+		return true
+	default:
+		return false
+	}
+}
+
 // ReadBlocked implements sink.Attacher.
 func (c *core) ReadBlocked(int) bool { return c.noRead.Load() }
 

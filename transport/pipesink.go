@@ -156,6 +156,15 @@ func (p *process) ReadPaused(fd int) bool {
 // Released implements sink.Attacher.
 func (p *process) Released() <-chan struct{} { return p.q.Released() }
 
+// ReadDropped implements sink.Attacher: the pipe's of fd (Close and
+// Abort close every pipe locally).
+func (p *process) ReadDropped(fd int) bool {
+	if c := p.readPipe(fd); c != nil {
+		return c.ReadDropped(fd)
+	}
+	return true
+}
+
 // ReadBlocked implements sink.Attacher: the pipe's of fd.
 func (p *process) ReadBlocked(fd int) bool {
 	if c := p.readPipe(fd); c != nil {

@@ -61,6 +61,11 @@ type Attacher interface {
 	// own the transport keeps every event for its consumer; once released
 	// it may drop them.
 	Released() <-chan struct{}
+	// ReadDropped reports whether data of the stream an event with this
+	// FD comes from, read but not delivered, is dropped: that stream was
+	// closed or aborted locally (no data after close, asyncio L10). After
+	// a failure what was read is still delivered, then Lost.
+	ReadDropped(fd int) bool
 	// ReadBlocked reports, without locking, whether reading that stream is
 	// paused or closing: false means deliver at once.
 	ReadBlocked(fd int) bool
