@@ -35,6 +35,7 @@ type Queue struct {
 	start  func()
 	abort  func()
 	claim  atomic.Int32
+	cut    atomic.Bool // an event was dropped after Release: every later one is too (no gap)
 	sent   atomic.Int64 // events handed to the consumer (Delivered)
 	once   sync.Once
 	freed  chan struct{} // closed by Release
@@ -45,7 +46,6 @@ type Queue struct {
 	live    bool    // not between sending Made or EOF and its being taken
 	helping bool
 	done    bool // Finish has begun: Control drops its events
-	flowCut bool // a control event was dropped (Release): so are the later ones
 	helper  sync.WaitGroup
 	prelude []Event // what the claim delivers first (Prelude)
 	sinking bool    // the consumer's sink (ch or items) is set
@@ -223,6 +223,9 @@ func (q *Queue) Send(e Event) bool {
 // sent, or woken when a value arrived on wake first (consumed: the
 // producer re-checks why it was woken), or neither after Release.
 func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
+	if q.cut.Load() {
+		return false, false
+	}
 	if q.items != nil {
 		select {
 		case q.items <- rxgo.Of(e):
@@ -231,6 +234,7 @@ func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
 		case <-wake:
 			return false, true
 		case <-q.freed:
+			q.cut.Store(true)
 			return false, false
 		}
 	}
@@ -241,6 +245,7 @@ func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
 	case <-wake:
 		return false, true
 	case <-q.freed:
+		q.cut.Store(true)
 		return false, false
 	}
 }
@@ -304,7 +309,7 @@ func (q *Queue) hold() {
 func (q *Queue) Control(e Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if q.done || q.flowCut {
+	if q.done || q.cut.Load() {
 		return
 	}
 	if !q.live || !q.hasSink() {
@@ -346,7 +351,7 @@ func (q *Queue) help() {
 		q.mu.Unlock()
 		if !q.send(e) { // released: dropping any later one keeps the alternation
 			q.mu.Lock()
-			q.pending, q.helping, q.flowCut = nil, false, true
+			q.pending, q.helping = nil, false
 			q.mu.Unlock()
 			return
 		}
@@ -362,10 +367,15 @@ func (q *Queue) help() {
 
 func (q *Queue) hasSink() bool { return q.ch != nil || q.items != nil }
 
-// send delivers e, waiting for room until Release. An Observable
+// send delivers e, waiting for room until Release; once an event was
+// dropped for want of room after Release, every later one is too, so the
+// consumer's stream ends without a gap. An Observable
 // subscriber has no room to hold Made: Made waits for it until its
 // context ends, Release or not (LC1, as a channel's room keeps it).
 func (q *Queue) send(e Event) bool {
+	if q.cut.Load() {
+		return false
+	}
 	if q.items != nil {
 		freed := q.freed
 		if e.Kind == Made {
@@ -376,6 +386,7 @@ func (q *Queue) send(e Event) bool {
 			q.sent.Add(1)
 			return true
 		case <-freed:
+			q.cut.Store(true)
 			return false
 		}
 	}
@@ -390,6 +401,7 @@ func (q *Queue) send(e Event) bool {
 		q.sent.Add(1)
 		return true
 	case <-q.freed:
+		q.cut.Store(true)
 		return false
 	}
 }

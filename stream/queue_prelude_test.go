@@ -97,3 +97,30 @@ func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
 		t.Fatalf("stream %s, want Made Lost(<nil>)", got)
 	}
 }
+
+// TestRD1_NoGapAfterReleaseDrop: once an event was dropped for want of
+// room after Release, a later one is dropped too, even with room again:
+// the consumer's stream ends with a tail missing, never with a gap. A
+// detached stream's producer still forwards what its transport reads
+// while the transport closes (found by the chaos suite).
+func TestRD1_NoGapAfterReleaseDrop(t *testing.T) {
+	q := NewQueue(2, nil, nil)
+	ch := opened(t, q)
+	for _, d := range []string{"1", "2"} {
+		if sent, _ := q.SendData(data(d), nil); !sent {
+			t.Fatalf("SendData(%s) with room = false", d)
+		}
+	}
+	q.Release()
+	if sent, _ := q.SendData(data("3"), nil); sent {
+		t.Fatal("SendData without room after Release = true")
+	}
+	<-ch // room again
+	if sent, _ := q.SendData(data("4"), nil); sent {
+		t.Fatal("SendData after a dropped event delivered: a gap (3 missing, 4 there)")
+	}
+	q.Finish(lost(nil))
+	if got := trace(collect(ch)); got != "Data(1) Lost(<nil>)" {
+		t.Fatalf("rest of the stream %s, want Data(1) Lost(<nil>)", got)
+	}
+}
