@@ -67,7 +67,7 @@ func ExampleServeDatagram() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	addr, _ := srv.ExtraInfo("sockname")
+	addr, _ := srv.ExtraInfo(transport.InfoSockname)
 
 	client := &udpEchoClient{done: make(chan struct{})}
 	if _, _, err := adapters.ConnectDatagram(ctx, "udp", addr.(net.Addr).String(), func() *udpEchoClient { return client }); err != nil {

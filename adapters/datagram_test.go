@@ -224,7 +224,7 @@ func connectDg(t *testing.T, network, raddr string, r *dgRecorder, opts ...trans
 // sockAddr returns an endpoint's "sockname".
 func sockAddr(t *testing.T, tr transport.DatagramTransport) net.Addr {
 	t.Helper()
-	v, ok := tr.ExtraInfo("sockname")
+	v, ok := tr.ExtraInfo(transport.InfoSockname)
 	if !ok {
 		t.Fatal(`no ExtraInfo("sockname")`)
 	}

@@ -484,7 +484,7 @@ func waitClosed[T any](t testing.TB, ch <-chan T, what string) {
 // socketOf returns the raw socket of a transport.
 func socketOf(t testing.TB, tr transport.BaseTransport) syscall.RawConn {
 	t.Helper()
-	v, ok := tr.ExtraInfo("socket")
+	v, ok := tr.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		t.Fatal(`ExtraInfo("socket") missing`)
 	}
@@ -506,7 +506,7 @@ func rawOf(t testing.TB, c syscall.Conn) syscall.RawConn {
 // It may run inside a callback: it reports a failure with Errorf.
 func shrinkSendBuffer(t testing.TB, tr transport.BaseTransport) {
 	t.Helper()
-	v, ok := tr.ExtraInfo("socket")
+	v, ok := tr.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		t.Errorf(`ExtraInfo("socket") missing`)
 		return

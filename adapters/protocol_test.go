@@ -336,7 +336,7 @@ func TestLC2_EveryTraceMatchesProtocolGrammar(t *testing.T) {
 		)
 		r.onMade = func(t transport.Transport) {
 			tr = t
-			if v, ok := t.ExtraInfo("socket"); ok {
+			if v, ok := t.ExtraInfo(transport.InfoSocket); ok {
 				setSockBuf(v.(syscall.RawConn), syscall.SO_SNDBUF, 4096)
 			}
 			t.SetWriteBufferLimits(limit, transport.DefaultLimit)

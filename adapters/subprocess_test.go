@@ -453,7 +453,7 @@ func TestPI2_ConnectReadPipeEOFReceivedTrueStillLost(t *testing.T) {
 		t.Fatalf("ConnectReadPipe = %v, %v", p, err)
 	}
 	t.Cleanup(func() { tr.Close() })
-	if v, ok := tr.ExtraInfo("pipe"); !ok || v != pr {
+	if v, ok := tr.ExtraInfo(transport.InfoPipe); !ok || v != pr {
 		t.Errorf(`ExtraInfo("pipe") = %v, %v; want the file`, v, ok)
 	}
 	pw.WriteString("piped")

@@ -44,8 +44,8 @@ func ExampleConnect_tls() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	cipher, _ := t.ExtraInfo("cipher")
-	peercert, _ := t.ExtraInfo("peercert")
+	cipher, _ := t.ExtraInfo(transport.InfoCipher)
+	peercert, _ := t.ExtraInfo(transport.InfoPeercert)
 	fmt.Println("version:", cipher.(transport.CipherInfo).Version)
 	fmt.Println("server certificate for:", peercert.(*x509.Certificate).DNSNames)
 

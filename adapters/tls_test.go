@@ -98,7 +98,7 @@ func tlsPeer(t *testing.T, addr string, config *tls.Config) (*tls.Conn, *net.TCP
 
 // tlsVersion returns the TLS version tr negotiated, or "".
 func tlsVersion(tr transport.BaseTransport) string {
-	v, _ := tr.ExtraInfo("cipher")
+	v, _ := tr.ExtraInfo(transport.InfoCipher)
 	ci, _ := v.(transport.CipherInfo)
 	return ci.Version
 }
@@ -134,11 +134,11 @@ func TestTL1_ProtocolOverTLS(t *testing.T) {
 	client := newRecorder()
 	tr := connectTLS(t, srv, clientCfg, client)
 
-	v, ok := tr.ExtraInfo("cipher")
+	v, ok := tr.ExtraInfo(transport.InfoCipher)
 	if ci, isCI := v.(transport.CipherInfo); !ok || !isCI || ci.Version != "TLS 1.3" || ci.Name == "" {
 		t.Errorf(`client ExtraInfo("cipher") = %#v, %v; want TLS 1.3 and a suite`, v, ok)
 	}
-	v, ok = tr.ExtraInfo("peercert")
+	v, ok = tr.ExtraInfo(transport.InfoPeercert)
 	if leaf, isCert := v.(*x509.Certificate); !ok || !isCert || !slices.Contains(leaf.DNSNames, "localhost") {
 		t.Errorf(`client ExtraInfo("peercert") = %v, %v; want the server's localhost certificate`, v, ok)
 	}
@@ -147,7 +147,7 @@ func TestTL1_ProtocolOverTLS(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReceived(t, client, msg)
-	if _, ok := server.transport().ExtraInfo("peercert"); ok {
+	if _, ok := server.transport().ExtraInfo(transport.InfoPeercert); ok {
 		t.Error(`server ExtraInfo("peercert") ok with no client certificate`)
 	}
 	if !tr.CanWriteEOF() {

@@ -42,7 +42,7 @@ func TestConformance(t *testing.T) {
 // guarantee a stream transport owes (CC2 and ER2 belong to the adapter).
 func TestConformanceCoversEveryCode(t *testing.T) {
 	codes := transporttest.Codes()
-	for _, want := range strings.Fields("LC1 LC2 LC3 LC4 LC5 RD1 RD2 RD3 RD4 WR1 WR2 WR3 WR4 WR5 WR6 WR7 CC1 ER1") {
+	for _, want := range strings.Fields("LC1 LC2 LC3 LC4 LC5 RD1 RD2 RD3 RD4 WR1 WR2 WR3 WR4 WR5 WR6 WR7 CC1 ER1 X1 X3") {
 		if !slices.Contains(codes, want) {
 			t.Errorf("no conformance test for %s", want)
 		}

@@ -124,6 +124,12 @@ func (c *core) Handler() sink.Handler {
 // ExtraInfo implements BaseTransport.
 func (c *core) ExtraInfo(name string) (any, bool) { return c.info.get(name) }
 
+// LocalAddr implements Transport and DatagramTransport.
+func (c *core) LocalAddr() net.Addr { return c.info.local }
+
+// RemoteAddr implements Transport and DatagramTransport.
+func (c *core) RemoteAddr() net.Addr { return c.info.peer }
+
 // IsClosing implements BaseTransport.
 func (c *core) IsClosing() bool {
 	c.mu.Lock()

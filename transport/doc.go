@@ -5,7 +5,8 @@
 // return transports with asyncio's whole surface ([Transport]): Close,
 // Abort, ExtraInfo, PauseReading and ResumeReading, Write (never
 // blocking), WriteBuffers (writev), WriteEOF, write-buffer limits, and the
-// Writable and Drain backpressure signals. [ListenPacket] and
+// Writable and Drain backpressure signals, plus net.Conn's LocalAddr and
+// RemoteAddr and crypto/tls's ConnectionState. [ListenPacket] and
 // [DialPacket] open UDP and unixgram endpoints ([DatagramTransport]);
 // [Exec] and [Shell] run a child with its standard streams as pipes
 // ([SubprocessTransport]); [ReadPipe] and [WritePipe] make transports of

@@ -184,7 +184,7 @@ func TestEventBufferOption(t *testing.T) {
 // sockopt reads an integer socket option of a transport's socket.
 func sockopt(t *testing.T, tr transport.Transport, level, opt int) int {
 	t.Helper()
-	v, ok := tr.ExtraInfo("socket")
+	v, ok := tr.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		t.Fatalf(`no ExtraInfo("socket")`)
 	}

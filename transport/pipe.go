@@ -36,7 +36,7 @@ func (p pipeFile) Close() error {
 // events are Made, Data, EOF and Lost: it always closes at EOF. A regular
 // file or a directory is an error wrapping ErrNotPipe. The transport
 // takes f over: it makes the descriptor non-blocking and closes f when it
-// closes; ExtraInfo("pipe") returns f. Abort closes it at once.
+// closes; ExtraInfo(InfoPipe) returns f. Abort closes it at once.
 func ReadPipe(f *os.File, opts ...Option) (ReadTransport, error) {
 	c, err := openPipe(f, readPipe, opts)
 	if err != nil {
@@ -122,7 +122,7 @@ func newPipeConn(pf pipeFile, kind pipeKind, cfg resolved) (*conn, error) {
 	if err := c.init(pf, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}
-	c.info.raw = nil // a pipe has no "socket"
+	c.info.raw = nil // a pipe has no InfoSocket
 	c.eofRead = kind == writePipe
 	return c, nil
 }

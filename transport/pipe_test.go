@@ -458,13 +458,17 @@ func TestX5_PipeExtraInfo(t *testing.T) {
 		tr transport.BaseTransport
 		f  *os.File
 	}{"ReadPipe": {rt, r}, "WritePipe": {wt, w}} {
-		if v, ok := tc.tr.ExtraInfo("pipe"); !ok || v != tc.f {
+		if v, ok := tc.tr.ExtraInfo(transport.InfoPipe); !ok || v != tc.f {
 			t.Errorf(`%s: ExtraInfo("pipe") = %v, %v; want the file`, name, v, ok)
 		}
-		for _, key := range []string{"socket", "peername", "sockname", "subprocess"} {
+		for _, key := range []string{transport.InfoSocket, transport.InfoPeername, transport.InfoSockname, transport.InfoSubprocess} {
 			if v, ok := tc.tr.ExtraInfo(key); ok {
 				t.Errorf("%s: ExtraInfo(%q) = %v, want none", name, key, v)
 			}
+		}
+		// A pipe is no Transport, but its type has the socket accessors.
+		if a, ok := tc.tr.(interface{ LocalAddr() net.Addr }); ok && a.LocalAddr() != nil {
+			t.Errorf("%s: LocalAddr() = %v, want nil", name, a.LocalAddr())
 		}
 	}
 }

@@ -104,7 +104,7 @@ func srvClosed[T any](t *testing.T, ch <-chan T, what string) {
 // srvPeerFor returns the peer whose local address is tr's peer name.
 func srvPeerFor(t *testing.T, tr transport.Transport, peers []net.Conn) net.Conn {
 	t.Helper()
-	v, ok := tr.ExtraInfo("peername")
+	v, ok := tr.ExtraInfo(transport.InfoPeername)
 	if !ok {
 		t.Fatal(`ExtraInfo("peername") missing`)
 	}

@@ -134,7 +134,7 @@ func TestServerAccept(t *testing.T) {
 		for range 3 {
 			peer := dial(t, srv)
 			tr := accept(t, srv)
-			if v, ok := tr.ExtraInfo("sockname"); !ok || v.(net.Addr).String() != srv.Addr().String() {
+			if v, ok := tr.ExtraInfo(transport.InfoSockname); !ok || v.(net.Addr).String() != srv.Addr().String() {
 				t.Errorf(`ExtraInfo("sockname") = %v, %v; want %v`, v, ok, srv.Addr())
 			}
 			ch := tr.Events()

@@ -370,7 +370,7 @@ func TestStatsDatagramExact(t *testing.T) {
 		t.Fatalf("ListenPacket: %v", err)
 	}
 	t.Cleanup(a.Abort)
-	aAddr, _ := a.ExtraInfo("sockname")
+	aAddr, _ := a.ExtraInfo(transport.InfoSockname)
 	b, err := transport.DialPacket(ctx, "udp", aAddr.(net.Addr).String())
 	if err != nil {
 		t.Fatalf("DialPacket: %v", err)

@@ -272,9 +272,9 @@ func (p *process) Events() <-chan stream.Event { return p.q.Events() }
 // Observable implements BaseTransport.
 func (p *process) Observable(opts ...rxgo.Option) rxgo.Observable { return p.q.Observable(opts...) }
 
-// ExtraInfo implements BaseTransport: "subprocess" is the *exec.Cmd.
+// ExtraInfo implements BaseTransport: InfoSubprocess is the *exec.Cmd.
 func (p *process) ExtraInfo(name string) (any, bool) {
-	if name == "subprocess" {
+	if name == InfoSubprocess {
 		return p.cmd, true
 	}
 	return nil, false

@@ -122,25 +122,25 @@ func TestER1_ExecCallerFileIsTheChilds(t *testing.T) {
 func TestX5_SubprocessExtraInfo(t *testing.T) {
 	cmd := childCmd(t, "exit", "0")
 	sp := spExec(t, cmd)
-	if v, ok := sp.ExtraInfo("subprocess"); !ok || v != cmd {
+	if v, ok := sp.ExtraInfo(transport.InfoSubprocess); !ok || v != cmd {
 		t.Errorf(`ExtraInfo("subprocess") = %v, %v; want the cmd`, v, ok)
 	}
-	for _, key := range []string{"socket", "pipe", "peername", "nope"} {
+	for _, key := range []string{transport.InfoSocket, transport.InfoPipe, transport.InfoPeername, "nope"} {
 		if v, ok := sp.ExtraInfo(key); ok {
 			t.Errorf("ExtraInfo(%q) = %v, want none", key, v)
 		}
 	}
 	for fd := range 3 {
 		pt, _ := sp.PipeTransport(fd)
-		if v, ok := pt.ExtraInfo("pipe"); !ok || v.(*os.File) == nil {
-			t.Errorf(`PipeTransport(%d).ExtraInfo("pipe") = %v, %v; want its file`, fd, v, ok)
+		if v, ok := pt.ExtraInfo(transport.InfoPipe); !ok || v.(*os.File) == nil {
+			t.Errorf(`PipeTransport(%d).ExtraInfo(transport.InfoPipe) = %v, %v; want its file`, fd, v, ok)
 		}
-		if v, ok := pt.ExtraInfo("socket"); ok {
-			t.Errorf(`PipeTransport(%d).ExtraInfo("socket") = %v, want none`, fd, v)
+		if v, ok := pt.ExtraInfo(transport.InfoSocket); ok {
+			t.Errorf(`PipeTransport(%d).ExtraInfo(transport.InfoSocket) = %v, want none`, fd, v)
 		}
 	}
 	spCollect(t, sp.Events())
-	if v, ok := sp.ExtraInfo("subprocess"); !ok || v != cmd {
+	if v, ok := sp.ExtraInfo(transport.InfoSubprocess); !ok || v != cmd {
 		t.Errorf(`ExtraInfo("subprocess") after Lost = %v, %v; want the cmd`, v, ok)
 	}
 }
@@ -196,7 +196,7 @@ func TestCC1_SubprocessConcurrentMethods(t *testing.T) {
 				sp.ReturnCode()
 				sp.IsClosing()
 				sp.PID()
-				sp.ExtraInfo("subprocess")
+				sp.ExtraInfo(transport.InfoSubprocess)
 				if pt, ok := sp.PipeTransport(i % 3); ok {
 					pt.IsClosing()
 				}

@@ -85,7 +85,7 @@ func ExampleReadPipe() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pipe, _ := t.ExtraInfo("pipe")
+	pipe, _ := t.ExtraInfo(transport.InfoPipe)
 	fmt.Println("pipe is r:", pipe == r)
 	go func() {
 		w.Write([]byte("through "))

@@ -54,10 +54,11 @@ var errHalfCloseTLS12 = fmt.Errorf("transport: WriteEOF needs TLS 1.3 (close_not
 // The transport has every stream-transport method, with TLS's own ends
 // (see the package doc's TLS section: EOF is close_notify, a bare FIN is
 // ErrTruncated, Close waits for the peer's close_notify, WriteEOF needs
-// TLS 1.3), and ExtraInfo adds "peercert" (the peer's leaf
-// *x509.Certificate, when it sent one), "cipher" (a CipherInfo),
-// "compression" (always nil: TLS compression is not supported),
-// "sslcontext" (config) and "ssl_object" (the tls.ConnectionState).
+// TLS 1.3). ConnectionState reports the handshake's state, and ExtraInfo
+// adds InfoPeercert (the peer's leaf *x509.Certificate, when it sent
+// one), InfoCipher (a CipherInfo), InfoCompression (always nil: TLS
+// compression is not supported), InfoSSLContext (config) and
+// InfoSSLObject (the tls.ConnectionState).
 func DialTLS(ctx context.Context, network, addr string, config *tls.Config, opts ...Option) (Transport, error) {
 	if config == nil {
 		return nil, ErrNilTLSConfig
@@ -146,7 +147,7 @@ func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Opti
 	return c, nil
 }
 
-// CipherInfo is ExtraInfo's "cipher" on a TLS transport (asyncio's
+// CipherInfo is ExtraInfo's InfoCipher on a TLS transport (asyncio's
 // (name, protocol, bits) tuple).
 type CipherInfo struct {
 	Name    string // the cipher suite, as tls.CipherSuiteName names it
@@ -158,23 +159,23 @@ type CipherInfo struct {
 // for the keys of the underlying socket.
 func tlsInfo(st *tls.ConnectionState, config *tls.Config, name string) (v any, ok, handled bool) {
 	switch name {
-	case "peercert":
+	case InfoPeercert:
 		var leaf *x509.Certificate
 		if len(st.PeerCertificates) > 0 {
 			leaf = st.PeerCertificates[0]
 		}
 		return leaf, leaf != nil, true
-	case "cipher":
+	case InfoCipher:
 		return CipherInfo{
 			Name:    tls.CipherSuiteName(st.CipherSuite),
 			Version: tls.VersionName(st.Version),
 			ID:      st.CipherSuite,
 		}, true, true
-	case "compression":
+	case InfoCompression:
 		return nil, true, true
-	case "sslcontext":
+	case InfoSSLContext:
 		return config, true, true
-	case "ssl_object":
+	case InfoSSLObject:
 		return *st, true, true
 	}
 	return nil, false, false

@@ -83,7 +83,7 @@ func TestTL1_T5_TLSAbortIsLostNilAtOnce(t *testing.T) {
 				tr, peer := tlsPair(t, side, nil)
 				ch := tr.Events()
 				tlsMade(t, ch)
-				peerName, _ := tr.ExtraInfo("peername")
+				peerName, _ := tr.ExtraInfo(transport.InfoPeername)
 				if closeFirst {
 					tr.Close()
 				}
@@ -99,13 +99,13 @@ func TestTL1_T5_TLSAbortIsLostNilAtOnce(t *testing.T) {
 					t.Errorf("second Close: %v", err)
 				}
 				tr.Abort()
-				if v, ok := tr.ExtraInfo("peername"); !ok || v != peerName {
+				if v, ok := tr.ExtraInfo(transport.InfoPeername); !ok || v != peerName {
 					t.Errorf(`ExtraInfo("peername") after Lost = %v, %v; want %v`, v, ok, peerName)
 				}
-				if v, ok := tr.ExtraInfo("cipher"); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
+				if v, ok := tr.ExtraInfo(transport.InfoCipher); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
 					t.Errorf(`ExtraInfo("cipher") after Lost = %v, %v`, v, ok)
 				}
-				if v, ok := tr.ExtraInfo("ssl_object"); !ok || !v.(tls.ConnectionState).HandshakeComplete {
+				if v, ok := tr.ExtraInfo(transport.InfoSSLObject); !ok || !v.(tls.ConnectionState).HandshakeComplete {
 					t.Errorf(`ExtraInfo("ssl_object") after Lost = %v, %v`, v, ok)
 				}
 				expectPeerEnd(t, peer.raw)
@@ -237,7 +237,7 @@ func TestTL1_T1_W14_R9_TLS12CannotHalfClose(t *testing.T) {
 		tr, peer := tlsPair(t, side, func(c *tls.Config) { c.MaxVersion = tls.VersionTLS12 }, transport.WithHalfClose())
 		ch := tr.Events()
 		tlsMade(t, ch)
-		if v, _ := tr.ExtraInfo("cipher"); v.(transport.CipherInfo).Version != "TLS 1.2" {
+		if v, _ := tr.ExtraInfo(transport.InfoCipher); v.(transport.CipherInfo).Version != "TLS 1.2" {
 			t.Fatalf("cipher %v, want TLS 1.2", v)
 		}
 		if tr.CanWriteEOF() {

@@ -17,7 +17,7 @@ import (
 type secure struct {
 	tc       *tls.Conn
 	w        *wire
-	config   *tls.Config // the caller's, for "sslcontext"
+	config   *tls.Config // the caller's, for InfoSSLContext
 	state    tls.ConnectionState
 	shutdown time.Duration
 
@@ -56,6 +56,17 @@ func (c *conn) ExtraInfo(name string) (any, bool) {
 		}
 	}
 	return c.info.get(name)
+}
+
+// ConnectionState implements Transport.
+func (c *conn) ConnectionState() (tls.ConnectionState, bool) {
+	c.mu.Lock()
+	s := c.sec
+	c.mu.Unlock()
+	if s == nil {
+		return tls.ConnectionState{}, false
+	}
+	return s.state, true
 }
 
 // tlsWrite encrypts p (or bufs) through crypto/tls, whose records take

@@ -48,8 +48,8 @@ func ExampleDialTLS() {
 	if err != nil {
 		log.Fatal(err) // a certificate that does not verify fails here
 	}
-	cipher, _ := t.ExtraInfo("cipher")
-	fmt.Println(cipher.(transport.CipherInfo).Version)
+	state, _ := t.ConnectionState()
+	fmt.Println(tls.VersionName(state.Version), state.PeerCertificates[0].DNSNames)
 	t.Write([]byte("hello"))
 	var echo []byte
 	for ev := range t.Events() {
@@ -64,7 +64,7 @@ func ExampleDialTLS() {
 		}
 	}
 	// Output:
-	// TLS 1.3
+	// TLS 1.3 [localhost]
 	// echo: hello
 	// lost: <nil>
 }

@@ -388,7 +388,7 @@ func tlsServesGoodClient(t *testing.T, srv *transport.Server, client *tls.Config
 	}
 	defer peer.Close()
 	tr := accept(t, srv)
-	if v, _ := tr.ExtraInfo("peername"); fmt.Sprint(v) != peer.LocalAddr().String() {
+	if v, _ := tr.ExtraInfo(transport.InfoPeername); fmt.Sprint(v) != peer.LocalAddr().String() {
 		t.Fatalf("accepted %v, want the good client %v", v, peer.LocalAddr())
 	}
 	ch := tr.Events()
@@ -426,34 +426,34 @@ func tlsCheckPattern(peer *tlsPeer, n int64) error {
 func tlsCheckInfo(t *testing.T, tr transport.Transport, config *tls.Config, peerCert *x509.Certificate, peer *tlsPeer) {
 	t.Helper()
 	ps := peer.ConnectionState()
-	v, ok := tr.ExtraInfo("peercert")
+	v, ok := tr.ExtraInfo(transport.InfoPeercert)
 	got, _ := v.(*x509.Certificate)
 	if peerCert == nil && (ok || got != nil) || peerCert != nil && (!ok || got == nil || !got.Equal(peerCert)) {
 		t.Errorf(`ExtraInfo("peercert") = %v, %v; want %v`, v, ok, peerCert)
 	}
 	want := transport.CipherInfo{Name: tls.CipherSuiteName(ps.CipherSuite), Version: "TLS 1.3", ID: ps.CipherSuite}
-	if v, ok := tr.ExtraInfo("cipher"); !ok || v != want {
+	if v, ok := tr.ExtraInfo(transport.InfoCipher); !ok || v != want {
 		t.Errorf(`ExtraInfo("cipher") = %v, %v; want %v`, v, ok, want)
 	}
-	if v, ok := tr.ExtraInfo("compression"); !ok || v != nil {
+	if v, ok := tr.ExtraInfo(transport.InfoCompression); !ok || v != nil {
 		t.Errorf(`ExtraInfo("compression") = %v, %v; want nil, true`, v, ok)
 	}
-	if v, ok := tr.ExtraInfo("sslcontext"); !ok || v != any(config) {
+	if v, ok := tr.ExtraInfo(transport.InfoSSLContext); !ok || v != any(config) {
 		t.Errorf(`ExtraInfo("sslcontext") = %p, %v; want the config passed, %p`, v, ok, config)
 	}
-	v, ok = tr.ExtraInfo("ssl_object")
+	v, ok = tr.ExtraInfo(transport.InfoSSLObject)
 	st, _ := v.(tls.ConnectionState)
 	if !ok || !st.HandshakeComplete || st.Version != tls.VersionTLS13 || st.CipherSuite != ps.CipherSuite ||
 		(peerCert != nil && (len(st.PeerCertificates) == 0 || !st.PeerCertificates[0].Equal(peerCert))) {
 		t.Errorf(`ExtraInfo("ssl_object") = %+v, %v; want the handshake's tls.ConnectionState`, v, ok)
 	}
-	if v, ok := tr.ExtraInfo("peername"); !ok || fmt.Sprint(v) != peer.LocalAddr().String() {
+	if v, ok := tr.ExtraInfo(transport.InfoPeername); !ok || fmt.Sprint(v) != peer.LocalAddr().String() {
 		t.Errorf(`ExtraInfo("peername") = %v, %v; want %v`, v, ok, peer.LocalAddr())
 	}
-	if v, ok := tr.ExtraInfo("sockname"); !ok || fmt.Sprint(v) != peer.RemoteAddr().String() {
+	if v, ok := tr.ExtraInfo(transport.InfoSockname); !ok || fmt.Sprint(v) != peer.RemoteAddr().String() {
 		t.Errorf(`ExtraInfo("sockname") = %v, %v; want %v`, v, ok, peer.RemoteAddr())
 	}
-	if v, ok := tr.ExtraInfo("socket"); !ok || v.(syscall.RawConn) == nil {
+	if v, ok := tr.ExtraInfo(transport.InfoSocket); !ok || v.(syscall.RawConn) == nil {
 		t.Errorf(`ExtraInfo("socket") = %v, %v; want a syscall.RawConn`, v, ok)
 	}
 	if v, ok := tr.ExtraInfo("nope"); ok || v != nil {

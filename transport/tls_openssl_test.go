@@ -115,7 +115,7 @@ func TestTL1_TLSDialOpenSSLServer(t *testing.T) {
 				"-rev", "-naccept", "1", v.flag)
 			addr := strings.TrimSpace(strings.TrimPrefix(o.until(t, "ACCEPT"), "ACCEPT"))
 			tr := tlsDial(t, addr, client, transport.WithShutdownTimeout(waitTimeout))
-			if got, _ := tr.ExtraInfo("cipher"); got.(transport.CipherInfo).Version != v.name {
+			if got, _ := tr.ExtraInfo(transport.InfoCipher); got.(transport.CipherInfo).Version != v.name {
 				t.Errorf("cipher %v, want %s", got, v.name)
 			}
 			ch := tr.Events()
@@ -144,7 +144,7 @@ func TestTL1_TLSListenOpenSSLClient(t *testing.T) {
 			o := tlsStartOpenSSL(t, "s_client", "-connect", srv.Addr().String(), "-CAfile", caFile,
 				"-servername", "localhost", "-verify_return_error", "-quiet", v.flag)
 			tr := accept(t, srv)
-			if got, _ := tr.ExtraInfo("cipher"); got.(transport.CipherInfo).Version != v.name {
+			if got, _ := tr.ExtraInfo(transport.InfoCipher); got.(transport.CipherInfo).Version != v.name {
 				t.Errorf("cipher %v, want %s", got, v.name)
 			}
 			ch := tr.Events()

@@ -66,7 +66,7 @@ func tlsWait(t *testing.T, what string, res <-chan error) error {
 // and that tr's events hold no second Made.
 func tlsUpgradedRoundTrip(t *testing.T, tr transport.Transport, ch <-chan stream.Event, peer net.Conn) {
 	t.Helper()
-	if v, ok := tr.ExtraInfo("cipher"); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
+	if v, ok := tr.ExtraInfo(transport.InfoCipher); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
 		t.Errorf(`after StartTLS, ExtraInfo("cipher") = %v, %v; want TLS 1.3`, v, ok)
 	}
 	tlsWrite(t, tr, "secret")
@@ -115,7 +115,7 @@ func TestTL1_SF2_StartTLSWithNetConnPeer(t *testing.T) {
 					tlsMade(t, ch)
 				}
 				tlsUpgradedRoundTrip(t, tr, ch, tc)
-				if v, _ := tr.ExtraInfo("sslcontext"); v != any(mine) {
+				if v, _ := tr.ExtraInfo(transport.InfoSSLContext); v != any(mine) {
 					t.Errorf(`ExtraInfo("sslcontext") is not the config passed to StartTLS`)
 				}
 				tc.Close()
@@ -178,6 +178,9 @@ func (tlsNotStream) Write([]byte) (int, error)            { return 0, errors.Err
 func (tlsNotStream) WriteBuffers([][]byte) (int64, error) { return 0, errors.ErrUnsupported }
 func (tlsNotStream) WriteEOF() error                      { return errors.ErrUnsupported }
 func (tlsNotStream) CanWriteEOF() bool                    { return false }
+func (tlsNotStream) ConnectionState() (tls.ConnectionState, bool) {
+	return tls.ConnectionState{}, false
+}
 
 // TestTL1_SF1_StartTLSNotUpgradable: a datagram endpoint, a pipe and a
 // transport that already speaks TLS are refused and left as they were.

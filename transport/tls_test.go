@@ -239,7 +239,7 @@ func TestTL1_WithTLSSpeaksTLS(t *testing.T) {
 	defer tr.Abort()
 	acc := accept(t, srv)
 	for _, x := range []transport.Transport{tr, acc} {
-		if v, ok := x.ExtraInfo("cipher"); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
+		if v, ok := x.ExtraInfo(transport.InfoCipher); !ok || v.(transport.CipherInfo).Version != "TLS 1.3" {
 			t.Errorf(`ExtraInfo("cipher") = %v, %v; want TLS 1.3`, v, ok)
 		}
 	}

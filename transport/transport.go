@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
 	"os"
 
@@ -28,9 +29,12 @@ type BaseTransport interface {
 	// IsClosing reports whether Close or Abort was called or the transport
 	// failed. It stays true for good.
 	IsClosing() bool
-	// ExtraInfo returns optional information about the transport, such as
-	// "peername", "sockname" or "socket"; ok is false for an unknown key.
-	// The values are recorded when the transport is made and survive it.
+	// ExtraInfo returns optional information about the transport under
+	// asyncio's get_extra_info keys (InfoPeername, InfoSockname,
+	// InfoSocket, ...: see the Info constants); ok is false for an
+	// unknown key. The values are recorded when the transport is made and
+	// survive it. Go code has typed accessors for the common ones:
+	// LocalAddr, RemoteAddr, ConnectionState.
 	ExtraInfo(name string) (v any, ok bool)
 	// Events claims the transport's events for a channel consumer and
 	// returns the channel (the same one on every call); the first claim
@@ -105,11 +109,26 @@ type WriteTransport interface {
 }
 
 // Transport is a stream transport: TCP, Unix, TLS (asyncio's Transport).
+// It is always a socket: pipes are only a ReadTransport or a
+// WriteTransport, and have no addresses.
 //
 // Multiple goroutines may invoke methods on a Transport simultaneously.
 type Transport interface {
 	ReadTransport
 	WriteTransport
+	// LocalAddr returns the socket's local address, as net.Conn's
+	// LocalAddr (ExtraInfo's InfoSockname). It is recorded when the
+	// transport is made and stays valid after Lost.
+	LocalAddr() net.Addr
+	// RemoteAddr returns the peer's address, as net.Conn's RemoteAddr
+	// (ExtraInfo's InfoPeername). It is recorded when the transport is
+	// made and stays valid after Lost.
+	RemoteAddr() net.Addr
+	// ConnectionState returns the state the TLS handshake ended with;
+	// ok is false on a plain transport, and after StartTLS until its
+	// handshake has completed (then it reports the upgraded state). It
+	// stays valid after Lost.
+	ConnectionState() (state tls.ConnectionState, ok bool)
 }
 
 // DatagramTransport is a datagram endpoint: UDP or unixgram (asyncio's
@@ -121,6 +140,15 @@ type Transport interface {
 // simultaneously.
 type DatagramTransport interface {
 	ReadTransport
+	// LocalAddr returns the socket's local address (ExtraInfo's
+	// InfoSockname). It is recorded when the endpoint is made and stays
+	// valid after Lost.
+	LocalAddr() net.Addr
+	// RemoteAddr returns the peer of a connected endpoint (DialPacket's
+	// raddr; ExtraInfo's InfoPeername), and nil for an unconnected one
+	// (ListenPacket), which has no peer: each Datagram event carries its
+	// sender. It stays valid after Lost.
+	RemoteAddr() net.Addr
 	// SendTo sends p as one datagram to addr, or to the connected peer
 	// when addr is nil, without ever blocking, and never retains p: it
 	// sends at once when nothing is queued and copies the datagram

@@ -226,7 +226,7 @@ func TestCC1_DatagramConcurrentSendTo(t *testing.T) {
 				p.tr.ResumeReading()
 				_, _ = p.tr.WriteBufferSize(), p.tr.IsReading()
 				p.tr.WriteBufferLimits()
-				p.tr.ExtraInfo("peername")
+				p.tr.ExtraInfo(transport.InfoPeername)
 				gateOpen(p.tr.Writable())
 			}
 		})

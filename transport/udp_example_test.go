@@ -36,7 +36,7 @@ func ExampleListenPacket() {
 		}
 	}()
 
-	addr, _ := t.ExtraInfo("sockname")
+	addr, _ := t.ExtraInfo(transport.InfoSockname)
 	c, err := net.Dial("udp", addr.(net.Addr).String())
 	if err != nil {
 		log.Fatal(err)
@@ -73,13 +73,13 @@ func ExampleDialPacket() {
 			}
 		}
 	}()
-	srvAddr, _ := srv.ExtraInfo("sockname")
+	srvAddr, _ := srv.ExtraInfo(transport.InfoSockname)
 
 	t, err := transport.DialPacket(ctx, "udp", srvAddr.(net.Addr).String())
 	if err != nil {
 		log.Fatal(err)
 	}
-	peer, _ := t.ExtraInfo("peername")
+	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Println("peername is the server:", peer.(net.Addr).String() == srvAddr.(net.Addr).String())
 	t.SendTo([]byte("ping"), nil) // SendTo never blocks, even before the events are claimed
 	for ev := range t.Events() {

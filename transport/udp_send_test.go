@@ -234,10 +234,11 @@ func TestD6_OversizedDatagramIsDatagramError(t *testing.T) {
 	}
 }
 
-// TestX4_DatagramExtraInfo checks "sockname" (the address the peer sees),
-// "peername" (the peer when connected, absent otherwise) and "socket" (a
+// TestX4_DatagramLocalRemoteAddrAndExtraInfo checks LocalAddr and
+// InfoSockname (the address the peer sees), RemoteAddr and InfoPeername
+// (the peer when connected; nil, and absent, otherwise) and InfoSocket (a
 // syscall.RawConn), before and after Lost.
-func TestX4_DatagramExtraInfo(t *testing.T) {
+func TestX4_DatagramLocalRemoteAddrAndExtraInfo(t *testing.T) {
 	forDgModes(t, func(t *testing.T, network string, connected bool) {
 		p := newDgPair(t, network, connected)
 		ch := claimDg(t, p.tr)
@@ -248,7 +249,13 @@ func TestX4_DatagramExtraInfo(t *testing.T) {
 			if a := sockname(t, p.tr); a.String() != from.String() || a.Network() != network {
 				t.Errorf("%s: sockname %v (%s), want %v (%s)", when, a, a.Network(), from, network)
 			}
-			v, ok := p.tr.ExtraInfo("peername")
+			if a := p.tr.LocalAddr(); a != sockname(t, p.tr) {
+				t.Errorf("%s: LocalAddr() = %v, not InfoSockname", when, a)
+			}
+			if a := p.tr.RemoteAddr(); connected && (a == nil || a.String() != p.peer.LocalAddr().String()) || !connected && a != nil {
+				t.Errorf("%s: RemoteAddr() = %v; want the peer %v when connected, nil otherwise", when, a, p.peer.LocalAddr())
+			}
+			v, ok := p.tr.ExtraInfo(transport.InfoPeername)
 			if connected {
 				if a, isAddr := v.(net.Addr); !ok || !isAddr || a.String() != p.peer.LocalAddr().String() {
 					t.Errorf("%s: peername %v, %v; want %v", when, v, ok, p.peer.LocalAddr())

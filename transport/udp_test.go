@@ -144,7 +144,7 @@ func peerRecv(t testing.TB, pc net.PacketConn) ([]byte, net.Addr) {
 // sockname returns the endpoint's "sockname".
 func sockname(t testing.TB, tr transport.DatagramTransport) net.Addr {
 	t.Helper()
-	v, ok := tr.ExtraInfo("sockname")
+	v, ok := tr.ExtraInfo(transport.InfoSockname)
 	a, isAddr := v.(net.Addr)
 	if !ok || !isAddr || a == nil {
 		t.Fatalf(`ExtraInfo("sockname") = %v, %v; want a net.Addr`, v, ok)
@@ -155,7 +155,7 @@ func sockname(t testing.TB, tr transport.DatagramTransport) net.Addr {
 // rawConnOf returns the endpoint's "socket".
 func rawConnOf(t testing.TB, tr transport.BaseTransport) syscall.RawConn {
 	t.Helper()
-	v, ok := tr.ExtraInfo("socket")
+	v, ok := tr.ExtraInfo(transport.InfoSocket)
 	rc, isRaw := v.(syscall.RawConn)
 	if !ok || !isRaw {
 		t.Fatalf(`ExtraInfo("socket") = %T, %v; want a syscall.RawConn`, v, ok)

@@ -173,7 +173,7 @@ func serveUDPEvents(ctx context.Context, addr string) (net.Addr, error) {
 
 // sockname returns the address an endpoint is bound to.
 func sockname(t transport.DatagramTransport) (net.Addr, error) {
-	if v, ok := t.ExtraInfo("sockname"); ok {
+	if v, ok := t.ExtraInfo(transport.InfoSockname); ok {
 		if a, ok := v.(net.Addr); ok {
 			return a, nil
 		}

@@ -34,7 +34,7 @@ type echoServer struct {
 }
 
 func (p *echoServer) ConnectionMade(t transport.Transport) {
-	peer, _ := t.ExtraInfo("peername")
+	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "connection from %v\n", peer)
 	p.t = t
 }

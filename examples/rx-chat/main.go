@@ -379,7 +379,7 @@ func (c *chat) deliver(ctx context.Context, to []*member, msg string) (stalled [
 // works on every Unix (rxnet documents WithSendBuffer for datagram
 // endpoints, on Linux).
 func setSendBuffer(t transport.Transport, n int) error {
-	v, ok := t.ExtraInfo("socket")
+	v, ok := t.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		return nil
 	}

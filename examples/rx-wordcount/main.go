@@ -334,7 +334,7 @@ func (r *repeated) Read(p []byte) (int, error) {
 // through its RawConn, which works on every Unix (rxnet documents
 // WithSendBuffer for datagram endpoints, on Linux).
 func setSocketBuffer(t transport.Transport, opt, n int) error {
-	v, ok := t.ExtraInfo("socket")
+	v, ok := t.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		return errors.New("no socket")
 	}

@@ -92,7 +92,7 @@ func (b *lineBuffer) reset() { b.partial = nil }
 
 // describe returns the TLS version and cipher suite t negotiated.
 func describe(t transport.Transport) string {
-	v, _ := t.ExtraInfo("cipher")
+	v, _ := t.ExtraInfo(transport.InfoCipher)
 	c, _ := v.(transport.CipherInfo)
 	return c.Version + ", " + c.Name
 }
@@ -121,7 +121,7 @@ type starttlsServer struct {
 
 func (p *starttlsServer) ConnectionMade(t transport.Transport) {
 	p.t = t
-	peer, _ := t.ExtraInfo("peername")
+	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "server: connection from %v (plain text)\n", peer)
 	send(t, "server", "220 ready")
 }
@@ -215,7 +215,7 @@ type starttlsClient struct {
 
 func (p *starttlsClient) ConnectionMade(t transport.Transport) {
 	p.t = t
-	peer, _ := t.ExtraInfo("peername")
+	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "client: connected to %v (plain text)\n", peer)
 }
 
@@ -260,7 +260,7 @@ func (p *starttlsClient) startTLS() {
 		return
 	}
 	fmt.Fprintf(out, "client: TLS handshake done (%s)\n", describe(p.t))
-	if v, ok := p.t.ExtraInfo("peercert"); ok {
+	if v, ok := p.t.ExtraInfo(transport.InfoPeercert); ok {
 		fmt.Fprintf(out, "client: server certificate for %v\n", v.(*x509.Certificate).DNSNames)
 	}
 	for _, line := range p.lines {

@@ -88,7 +88,7 @@ func (b *lineBuffer) feed(data []byte) ([]string, error) {
 
 // describe returns the TLS version and cipher suite t negotiated.
 func describe(t transport.Transport) string {
-	v, _ := t.ExtraInfo("cipher")
+	v, _ := t.ExtraInfo(transport.InfoCipher)
 	c, _ := v.(transport.CipherInfo)
 	return c.Version + ", " + c.Name
 }
@@ -109,7 +109,7 @@ type echoServer struct {
 
 func (p *echoServer) ConnectionMade(t transport.Transport) {
 	p.t = t
-	p.peer, _ = t.ExtraInfo("peername")
+	p.peer, _ = t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "server: connection from %v (%s)\n", p.peer, describe(t))
 }
 
@@ -160,9 +160,9 @@ type echoClient struct {
 
 func (p *echoClient) ConnectionMade(t transport.Transport) {
 	p.t = t
-	peer, _ := t.ExtraInfo("peername")
+	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "client: connected to %v (%s)\n", peer, describe(t))
-	if v, ok := t.ExtraInfo("peercert"); ok {
+	if v, ok := t.ExtraInfo(transport.InfoPeercert); ok {
 		fmt.Fprintf(out, "client: server certificate for %v, issued by %q\n",
 			v.(*x509.Certificate).DNSNames, v.(*x509.Certificate).Issuer.CommonName)
 	}

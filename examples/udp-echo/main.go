@@ -154,7 +154,7 @@ func serve(ctx context.Context, addr string) (transport.DatagramTransport, *echo
 
 // localAddr returns the address t is bound to.
 func localAddr(t transport.DatagramTransport) string {
-	if a, ok := t.ExtraInfo("sockname"); ok {
+	if a, ok := t.ExtraInfo(transport.InfoSockname); ok {
 		if a, ok := a.(net.Addr); ok {
 			return a.String()
 		}

@@ -97,7 +97,7 @@ func testConcurrentWrites(t *testing.T, newPair NewPair) {
 		tr.Writable()
 		tr.IsClosing()
 		tr.CanWriteEOF()
-		tr.ExtraInfo("peername")
+		tr.ExtraInfo(transport.InfoPeername)
 	})
 
 	errs := make(chan error, writers)

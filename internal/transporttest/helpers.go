@@ -422,7 +422,7 @@ func limit(n int) string {
 // its "socket" extra info.
 func closedFD(t testing.TB, tr transport.Transport) bool {
 	t.Helper()
-	v, ok := tr.ExtraInfo("socket")
+	v, ok := tr.ExtraInfo(transport.InfoSocket)
 	if !ok {
 		t.Fatalf(`ExtraInfo("socket") missing`)
 	}

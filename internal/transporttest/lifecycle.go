@@ -349,14 +349,14 @@ func testEveryMethodAfterLost(t *testing.T, newPair NewPair) {
 		t.Run(tc.name, func(t *testing.T) {
 			p, ch := claim(t, newPair)
 			tr := p.Transport
-			peerBefore, _ := tr.ExtraInfo("peername")
+			peerBefore, _ := tr.ExtraInfo(transport.InfoPeername)
 			tc.end(t, p)
 			if tc.eof {
 				expect(t, ch, stream.EOF)
 			}
 			expectLost(t, ch)
 			callEverything(t, tr, ch)
-			if v, ok := tr.ExtraInfo("peername"); !ok || v.(net.Addr).String() != peerBefore.(net.Addr).String() {
+			if v, ok := tr.ExtraInfo(transport.InfoPeername); !ok || v.(net.Addr).String() != peerBefore.(net.Addr).String() {
 				t.Errorf(`ExtraInfo("peername") after Lost = %v, %v; want %v, true`, v, ok, peerBefore)
 			}
 		})
@@ -403,6 +403,9 @@ func callEverything(t *testing.T, tr transport.Transport, ch <-chan stream.Event
 	if !closedFD(t, tr) {
 		t.Errorf("the descriptor is still open after Lost (LC5)")
 	}
+	tr.LocalAddr()
+	tr.RemoteAddr()
+	tr.ConnectionState()
 	if _, ok := tr.ExtraInfo("no such key"); ok {
 		t.Errorf(`ExtraInfo("no such key") reported ok`)
 	}
@@ -433,15 +436,15 @@ func testExtraInfo(t *testing.T, newPair NewPair) {
 			key  string
 			want net.Addr
 		}{
-			{key: "peername", want: p.Peer.LocalAddr()},
-			{key: "sockname", want: p.Peer.RemoteAddr()},
+			{key: transport.InfoPeername, want: p.Peer.LocalAddr()},
+			{key: transport.InfoSockname, want: p.Peer.RemoteAddr()},
 		} {
 			v, ok := tr.ExtraInfo(tc.key)
 			if want := addrString(tc.want); want != "" && (!ok || addrString(v) != want) {
 				t.Errorf("%s: ExtraInfo(%q) = %v, %v; want %v, true", when, tc.key, v, ok, want)
 			}
 		}
-		if v, ok := tr.ExtraInfo("socket"); !ok || v == nil {
+		if v, ok := tr.ExtraInfo(transport.InfoSocket); !ok || v == nil {
 			t.Errorf(`%s: ExtraInfo("socket") = %v, %v; want the socket`, when, v, ok)
 		}
 		if v, ok := tr.ExtraInfo("nope"); ok || v != nil {

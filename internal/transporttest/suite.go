@@ -1,7 +1,8 @@
 // Package transporttest is rxnet's conformance suite for stream
 // transports: it checks DESIGN.md's guarantees (LC, RD, WR, CC1, ER1) and
-// the asyncio rules they follow against one transport kind, given a
-// function that makes a connected pair.
+// the asyncio rules they follow, and the typed accessors (LocalAddr,
+// RemoteAddr, ConnectionState: X1–X3), against one transport kind, given
+// a function that makes a connected pair.
 //
 // Each guarantee is a subtest named after its code, optionally followed by
 // the asyncio rule it checks, so that
@@ -53,7 +54,7 @@ type test struct {
 // Run runs the conformance suite, each guarantee as a subtest named after
 // its code, against the pairs newPair makes.
 func Run(t *testing.T, newPair NewPair) {
-	for _, group := range [][]test{lifecycleTests, readingTests, writingTests, flowTests, drainTests, concurrencyTests, errorTests} {
+	for _, group := range [][]test{lifecycleTests, readingTests, writingTests, flowTests, drainTests, concurrencyTests, errorTests, accessorTests} {
 		for _, tc := range group {
 			t.Run(tc.name, func(t *testing.T) { tc.fn(t, newPair) })
 		}
@@ -64,7 +65,7 @@ func Run(t *testing.T, newPair NewPair) {
 // guarantee is covered.
 func Codes() []string {
 	var names []string
-	for _, group := range [][]test{lifecycleTests, readingTests, writingTests, flowTests, drainTests, concurrencyTests, errorTests} {
+	for _, group := range [][]test{lifecycleTests, readingTests, writingTests, flowTests, drainTests, concurrencyTests, errorTests, accessorTests} {
 		for _, tc := range group {
 			code, _, _ := strings.Cut(tc.name, "_")
 			names = append(names, code)
