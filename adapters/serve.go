@@ -48,7 +48,9 @@ func Connect[P Protocol](ctx context.Context, network, addr string, factory func
 // ctx ends or srv is closed. It returns ctx.Err(),
 // transport.ErrServerClosed once srv is closed or shut down, or the
 // listener's error if accepting failed. A factory that panics or returns
-// nil aborts that one connection; Serve goes on.
+// nil aborts that one connection; Serve goes on. Serve starts serving a
+// server listened transport.WithStartServing(false), as asyncio's
+// serve_forever does.
 func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
 	for {
 		t, err := srv.Accept(ctx)

@@ -3,6 +3,7 @@ package adapters_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"sync/atomic"
 	"testing"
@@ -267,4 +268,33 @@ func TestAdapt_NotAdaptable(t *testing.T) {
 			t.Fatalf("the refused protocol was called: %v", tr)
 		}
 	})
+}
+
+// Serve starts serving a server listened WithStartServing(false), as
+// asyncio's serve_forever does: a client that connected and sent before
+// is served.
+func TestServeStartsServing(t *testing.T) {
+	srv := listen(t, transport.WithStartServing(false))
+	peer := dialPeer(t, srv.Addr().String(), 0)
+	if _, err := peer.Write([]byte("early")); err != nil {
+		t.Fatal(err)
+	}
+	if srv.IsServing() {
+		t.Fatal("IsServing before Serve: true")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := serveInBackground(ctx, srv, func() *echoProto { return &echoProto{} })
+	got := make([]byte, 5)
+	peer.SetReadDeadline(time.Now().Add(failAfter))
+	if _, err := io.ReadFull(peer, got); err != nil || string(got) != "early" {
+		t.Fatalf("echo: %q, %v; want early", got, err)
+	}
+	if !srv.IsServing() {
+		t.Error("IsServing while Serve runs: false")
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Serve: %v, want context.Canceled", err)
+	}
 }

@@ -43,6 +43,7 @@ type config struct {
 	noDelay     *bool
 	keepAlive   time.Duration
 	reusePort   bool
+	noServe     bool // WithStartServing(false)
 	reuseAddr   bool
 	broadcast   bool
 	recvBuf     int
@@ -108,6 +109,17 @@ func WithKeepAlive(d time.Duration) Option {
 // returns an error wrapping errors.ErrUnsupported.
 func WithReusePort() Option {
 	return func(c *config) { c.reusePort = true }
+}
+
+// WithStartServing(false) makes Listen and ListenTLS bind and listen but
+// not accept yet (asyncio's start_serving=False): no goroutine runs and
+// no connection is taken from the kernel's backlog (on a ListenTLS
+// server, no handshake starts) until Server.StartServing, or the first
+// Accept, Transports or Observable subscription, starts serving.
+// WithStartServing(true) is the default. Dial and the other constructors
+// ignore it.
+func WithStartServing(on bool) Option {
+	return func(c *config) { c.noServe = !on }
 }
 
 // WithReuseAddr sets SO_REUSEADDR on the socket before it binds. (Go

@@ -17,9 +17,10 @@ import (
 var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
 
 // Server accepts stream transports on a listening socket (asyncio's
-// Server, from create_server). It accepts in the background and hands each
-// new transport to one Accept call; until then at most one accepted
-// connection waits (on a ListenTLS server, at most 128 handshaking or
+// Server, from create_server). Once serving (at once, unless listened
+// WithStartServing(false): see StartServing) it accepts in the background
+// and hands each new transport to one Accept call; until then at most one
+// accepted connection waits (on a ListenTLS server, at most 128 handshaking or
 // handshaken ones and 128 not yet handshaking: see ListenTLS), and the
 // kernel's backlog holds the rest.
 //
@@ -43,12 +44,15 @@ type Server struct {
 	closed  Stats              // the counters of the transports that ended
 	changed chan struct{}      // closed and replaced whenever one closes
 	err     error              // why accepting ended, if it failed
+	started bool               // the accept goroutine was started
+	stopped bool               // stopAccepting has begun: it never starts now
 }
 
 // Listen listens on addr on the named network ("tcp", "tcp4", "tcp6" or
-// "unix") and starts accepting. ctx bounds setting up the listener only.
-// The options apply to every accepted transport; WithReusePort applies to
-// the listening socket.
+// "unix") and starts accepting, unless WithStartServing(false) says to
+// wait for StartServing. ctx bounds setting up the listener only. The
+// options apply to every accepted transport; WithReusePort and
+// WithStartServing apply to the server.
 func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server, error) {
 	cfg, err := resolve(opts)
 	if err != nil {
@@ -77,7 +81,9 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 		s.tls = newTLSAcceptor(s)
 		deferAccept(ln, s.tls.helloTimeout())
 	}
-	go s.acceptLoop()
+	if !cfg.noServe {
+		s.startServing()
+	}
 	return s, nil
 }
 
@@ -87,7 +93,8 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 // Accept waits for the next connection and returns it as a Transport that
 // does not read until its events are claimed. It returns ErrServerClosed
 // once the server is closed, the listener's error if accepting failed, and
-// ctx.Err() when ctx ends first; ctx bounds the wait only.
+// ctx.Err() when ctx ends first; ctx bounds the wait only. The first
+// Accept starts serving a server listened WithStartServing(false).
 //
 // The accepted transports have one consumer: Accept calls (any number,
 // concurrently), or Transports, or Observable. Accept after either of the
@@ -96,6 +103,7 @@ func (s *Server) Accept(ctx context.Context) (Transport, error) {
 	if !s.claim(takeAccept) {
 		return nil, stream.ErrAlreadySubscribed
 	}
+	s.startServing()
 	select {
 	case c, ok := <-s.accepted:
 		if ok {
@@ -234,11 +242,19 @@ func (s *Server) track(c *conn) {
 func (s *Server) stopAccepting() error {
 	var err error
 	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopped = true
+		started := s.started
+		s.mu.Unlock()
 		close(s.stop)
 		if s.tls != nil {
 			s.tls.stop()
 		}
 		err = s.ln.Close()
+		if !started { // no accept goroutine to close them
+			close(s.accepted)
+			close(s.loopDone)
+		}
 	})
 	<-s.loopDone
 	return err

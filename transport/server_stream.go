@@ -32,13 +32,15 @@ func (s *Server) claim(who int32) bool {
 // (Close, Shutdown, or a failed listener: see Accept for why). A receiver
 // that stops taking transports leaves the next connections in the
 // kernel's backlog. Once Accept or Observable has claimed them, it
-// returns a closed channel.
+// returns a closed channel. The first call starts serving a server
+// listened WithStartServing(false).
 func (s *Server) Transports() <-chan Transport {
 	if !s.claim(takeChannel) {
 		ch := make(chan Transport)
 		close(ch)
 		return ch
 	}
+	s.startServing()
 	return s.accepted
 }
 
@@ -52,13 +54,15 @@ func (s *Server) Transports() <-chan Transport {
 // subscription: when it is cancelled the server is closed (its transports
 // aborted). A second subscriber, or one after Accept or Transports, gets
 // one error item, stream.ErrAlreadySubscribed. rxgo options are passed
-// through.
+// through. The first subscription starts serving a server listened
+// WithStartServing(false).
 func (s *Server) Observable(opts ...rxgo.Option) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{func(ctx context.Context, next chan<- rxgo.Item) {
 		if !s.claim(takeObservable) {
 			rxgo.Error(stream.ErrAlreadySubscribed).SendContext(ctx, next)
 			return
 		}
+		s.startServing()
 		for {
 			select {
 			case t, ok := <-s.accepted:

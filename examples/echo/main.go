@@ -1,8 +1,13 @@
 // Command echo is asyncio's TCP echo server and client example, written
-// with rxnet's Protocol adapter.
+// with rxnet's Protocol adapter. Both sides print what the seed's
+// (asyncio's documentation, which rxnet started from) print, line for
+// line: the server "serving on", "connection from" and "data received",
+// the client "data sent", "data received" and "server closed the
+// connection". Addresses print Go's way (127.0.0.1:8888), not Python's
+// tuples.
 //
 // Run without flags, it starts the server on a free local port, runs the
-// client against it and exits. With -mode server or -mode client and
+// client against it, sending the seed's message, and exits. With -mode server or -mode client and
 // -addr HOST:PORT it runs one side, so it works against nc or any other
 // echo peer.
 package main
@@ -41,11 +46,13 @@ func (p *echoServer) ConnectionMade(t transport.Transport) {
 
 func (p *echoServer) DataReceived(data []byte) {
 	fmt.Fprintf(out, "data received: %s\n", data)
-	fmt.Fprintf(out, "send: %s\n", data)
 	p.t.Write(data)
-	fmt.Fprintln(out, "close the client socket")
+	// close the socket
 	p.t.Close()
 }
+
+// seedMessage is what the seed's client sends.
+const seedMessage = "This is the message. It will be echoed."
 
 // echoClient sends one message and prints what comes back.
 type echoClient struct {
@@ -71,7 +78,7 @@ func (p *echoClient) ConnectionLost(error) {
 func main() {
 	mode := flag.String("mode", "both", "both, server or client")
 	addr := flag.String("addr", "127.0.0.1:0", "address to listen on or connect to")
-	message := flag.String("message", "Hello World!", "what the client sends")
+	message := flag.String("message", seedMessage, "what the client sends")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,33 +18,49 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 // syncBuffer collects both sides' prints (see exampletest.Buffer).
 type syncBuffer = exampletest.Buffer
 
+// TestEchoBothSides runs both sides and checks that the output is the
+// seed's conversation, line for line and nothing else: the seed's message
+// by default, another one with -message.
 func TestEchoBothSides(t *testing.T) {
-	var buf syncBuffer
-	out = &buf
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := run(ctx, "both", "127.0.0.1:0", "ping pong"); err != nil {
-		t.Fatal(err)
+	for _, msg := range []string{seedMessage, "ping pong"} {
+		t.Run(msg, func(t *testing.T) {
+			var buf syncBuffer
+			out = &buf
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			if err := run(ctx, "both", "127.0.0.1:0", msg); err != nil {
+				t.Fatal(err)
+			}
+			checkConversation(t, buf.String(), msg)
+		})
 	}
-	cancel()
-	got := buf.String()
-	for _, want := range []string{
-		"serving on 127.0.0.1:",
-		"connection from 127.0.0.1:",
-		"data sent: ping pong\n",
-		"data received: ping pong\n",
-		"close the client socket\n",
-		"server closed the connection\n",
-	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("output lacks %q:\n%s", want, got)
-		}
+}
+
+// checkConversation checks got against the seed's server and client
+// prints, with the addresses replaced by ADDR.
+func checkConversation(t *testing.T, got, msg string) {
+	t.Helper()
+	addr := regexp.MustCompile(`127\.0\.0\.1:\d+`)
+	lines := strings.Split(strings.TrimSuffix(addr.ReplaceAllString(got, "ADDR"), "\n"), "\n")
+	want := []string{
+		"serving on ADDR",
+		"connection from ADDR",
+		"data received: " + msg, // the server's
+		"data sent: " + msg,
+		"data received: " + msg, // the client's
+		"server closed the connection",
 	}
-	if n := strings.Count(got, "data received: ping pong\n"); n != 2 {
-		t.Errorf("want the message received twice (server, client), got %d:\n%s", n, got)
+	// The two sides print concurrently, so compare as sets, then each
+	// side's order.
+	if !slices.Equal(slices.Sorted(slices.Values(lines)), slices.Sorted(slices.Values(want))) {
+		t.Fatalf("output is not the seed's conversation:\n%s\nwant the lines:\n%s", got, strings.Join(want, "\n"))
 	}
-	if strings.Index(got, "data sent:") > strings.LastIndex(got, "server closed the connection") {
-		t.Errorf("client lines out of order:\n%s", got)
+	if lines[0] != "serving on ADDR" {
+		t.Errorf("the server does not print first:\n%s", got)
+	}
+	if slices.Index(lines, "data sent: "+msg) > slices.Index(lines, "server closed the connection") ||
+		slices.Index(lines, "connection from ADDR") > slices.Index(lines, "data received: "+msg) {
+		t.Errorf("lines out of order:\n%s", got)
 	}
 }
 
