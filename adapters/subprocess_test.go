@@ -68,6 +68,7 @@ func (e spEntry) String() string {
 type spRecorder struct {
 	onMade func(t transport.SubprocessTransport)
 	onData func(fd int, data []byte)
+	onExit func(t transport.SubprocessTransport)
 
 	callGuard
 	traceLog[spEntry]
@@ -111,6 +112,9 @@ func (r *spRecorder) ProcessExited() {
 	r.mu.Unlock()
 	code, ok := t.ReturnCode()
 	r.record(spEntry{kind: spExited, code: code, ok: ok})
+	if r.onExit != nil {
+		r.onExit(t)
+	}
 }
 
 func (r *spRecorder) ConnectionLost(err error) {
@@ -288,6 +292,38 @@ func TestER2_PanicInPipeDataReceivedKillsChild(t *testing.T) {
 	}
 	if code, ok := sp.ReturnCode(); !ok || code != -9 {
 		t.Errorf("ReturnCode = %d, %v; want -9, true: the child killed", code, ok)
+	}
+}
+
+// TestER2_PanicInProcessExitedIsErr checks that a panic in ProcessExited
+// after every pipe has closed is still Lost's error, and Err's after
+// Done: the subprocess transport is done only once Lost is decided.
+func TestER2_PanicInProcessExitedIsErr(t *testing.T) {
+	r := newSpRecorder()
+	r.onExit = func(sp transport.SubprocessTransport) {
+		for fd := range 3 {
+			pt, _ := sp.PipeTransport(fd)
+			select {
+			case <-pt.Done():
+			case <-time.After(failAfter):
+				t.Errorf("pipe %d not closed after the child exited", fd)
+			}
+		}
+		panic(panicValue{"ProcessExited"})
+	}
+	sp := runProcess(t, r, childCmd(t, "write", "1", "out"))
+	tr := r.waitCount(t, spLost, 1)
+	select {
+	case <-sp.Done():
+	case <-time.After(failAfter):
+		t.Fatalf("Done not closed after ConnectionLost")
+	}
+	var pe *adapters.PanicError
+	if err := sp.Err(); !errors.As(err, &pe) || pe.Value != (panicValue{"ProcessExited"}) {
+		t.Fatalf("Err() = %v, want the *PanicError of ProcessExited", err)
+	}
+	if lost := tr[len(tr)-1].err; lost != sp.Err() {
+		t.Fatalf("ConnectionLost(%v), Err() = %v: want the same", lost, sp.Err())
 	}
 }
 

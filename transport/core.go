@@ -51,7 +51,7 @@ type core struct {
 	info    extraInfo
 	onDone  func()         // set by a Server before the transport is handed out
 	onLost  func()         // likewise: called once Lost is delivered
-	done    chan struct{}  // closed once the descriptor is closed
+	done    chan struct{}  // closed once the descriptor is closed: Done
 	wake    chan struct{}  // one pending wake-up for the read goroutine
 	noRead  atomic.Bool    // the read goroutine must not read: paused or closing
 	dropBuf func()         // empties the write buffer; mu is held
@@ -176,8 +176,24 @@ func (c *core) close(local bool) {
 	}
 }
 
-// Abort implements WriteTransport.
+// Abort implements BaseTransport.
 func (c *core) Abort() { c.end(nil, true) }
+
+// Done implements BaseTransport: c.done, closed by end once the
+// descriptor is closed and lostErr is set for good.
+func (c *core) Done() <-chan struct{} { return c.done }
+
+// Err implements BaseTransport.
+func (c *core) Err() error {
+	select {
+	case <-c.done:
+	default:
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lostErr
+}
 
 // Fail implements sink.Attacher: it aborts the transport with err as
 // Lost's error.

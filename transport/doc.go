@@ -3,7 +3,7 @@
 //
 // [Dial] connects and [Listen] serves TCP and Unix stream sockets; both
 // return transports with asyncio's whole surface ([Transport]): Close,
-// Abort, ExtraInfo, PauseReading and ResumeReading, Write (never
+// Abort, Done and Err, ExtraInfo, PauseReading and ResumeReading, Write (never
 // blocking), WriteBuffers (writev), WriteEOF, write-buffer limits, and the
 // Writable and Drain backpressure signals, plus net.Conn's LocalAddr and
 // RemoteAddr and crypto/tls's ConnectionState. [ListenPacket] and
@@ -31,6 +31,21 @@
 // delivers Made, the Data it reads, EOF, PauseWriting and ResumeWriting as
 // they happen, and Lost last. Without [WithHalfClose] a transport closes
 // itself after the peer's EOF, once its writes are flushed.
+//
+// # The end
+//
+// Close returns at once and flushes in the background. Every transport's
+// Done channel is closed once it has ended (flushed, descriptor closed,
+// Lost's error decided), whether or not its events are consumed, and Err
+// then gives Lost's error:
+//
+//	t.Write(msg)
+//	t.Close()
+//	<-t.Done()
+//	return t.Err() // nil, or why the flush failed
+//
+// [Server.RegisterOnShutdown] tells live transports that
+// [Server.Shutdown] has begun.
 //
 // # Flow control
 //

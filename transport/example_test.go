@@ -179,6 +179,80 @@ func ExampleTransport_Drain() {
 	// sent: 2097152 received: 2097152
 }
 
+// ExampleTransport_Done writes 1 MiB without consuming the events, then
+// closes and waits on Done: Close returns before the flush, and a program
+// that returned there could end before the peer has everything. Err then
+// says whether the flush worked.
+func ExampleTransport_Done() {
+	ctx := context.Background()
+	// A peer that counts what it receives until EOF.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	received := make(chan int64)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			close(received)
+			return
+		}
+		defer c.Close()
+		n, _ := io.Copy(io.Discard, c)
+		received <- n
+	}()
+
+	t, err := transport.Dial(ctx, "tcp", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Write never blocks: what the kernel did not take is buffered.
+	if _, err := t.Write(make([]byte, 1<<20)); err != nil {
+		log.Fatal(err)
+	}
+	t.Close()  // returns at once; the flush goes on
+	<-t.Done() // the flush is over and the socket closed
+	fmt.Println("err:", t.Err())
+	fmt.Println("received:", <-received)
+	// Output:
+	// err: <nil>
+	// received: 1048576
+}
+
+// ExampleServer_RegisterOnShutdown says goodbye to the live connections
+// when Shutdown begins; Shutdown returns once they have closed.
+func ExampleServer_RegisterOnShutdown() {
+	ctx := context.Background()
+	srv, err := transport.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	client, err := net.Dial("tcp", srv.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	t, err := srv.Accept(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+	srv.RegisterOnShutdown(func() { // runs in its own goroutine: do not wait here
+		t.Write([]byte("server going away\n"))
+		t.Close()
+	})
+
+	shut := make(chan error)
+	go func() { shut <- srv.Shutdown(ctx) }()
+	bye, err := io.ReadAll(client) // the goodbye, then EOF
+	fmt.Printf("client read %q, %v\n", bye, err)
+	fmt.Println("shutdown:", <-shut)
+	// Output:
+	// client read "server going away\n", <nil>
+	// shutdown: <nil>
+}
+
 // ExampleTransport_Observable composes a transport's events with rxgo:
 // keep the Data events, map them to upper-case strings. The Observable
 // completes after Lost.

@@ -126,7 +126,7 @@ func (p *process) Handler() sink.Handler { return p.sink() }
 // Lost's error.
 func (p *process) Fail(err error) {
 	p.mu.Lock()
-	if p.lostErr == nil {
+	if p.lostErr == nil && !p.final {
 		p.lostErr = err
 	}
 	p.mu.Unlock()

@@ -46,6 +46,7 @@ type Server struct {
 	err     error              // why accepting ended, if it failed
 	started bool               // the accept goroutine was started
 	stopped bool               // stopAccepting has begun: it never starts now
+	onShut  []func()           // RegisterOnShutdown's functions
 }
 
 // Listen listens on addr on the named network ("tcp", "tcp4", "tcp6" or
@@ -277,12 +278,33 @@ func (s *Server) Close() error {
 	return err
 }
 
-// Shutdown stops accepting (closing the listener first), then waits for
-// every transport the server accepted to close on its own. It returns nil
-// once they all have, or ctx.Err() when ctx ends first, leaving them open
+// RegisterOnShutdown registers f to be called when Shutdown begins, as
+// net/http's Server.RegisterOnShutdown: every Shutdown call, once the
+// listener is closed, starts each registered f in its own goroutine
+// (Close calls none). f should tell the live transports to finish, for
+// instance by writing a goodbye and closing them, and return without
+// waiting for them: Shutdown waits. A function registered after a
+// Shutdown began runs only at a later Shutdown.
+//
+// RegisterOnShutdown may be called from any goroutine.
+func (s *Server) RegisterOnShutdown(f func()) {
+	s.mu.Lock()
+	s.onShut = append(s.onShut, f)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting (closing the listener first), starts the
+// functions registered with RegisterOnShutdown, then waits for every
+// transport the server accepted to close on its own. It returns nil once
+// they all have, or ctx.Err() when ctx ends first, leaving them open
 // (call Close to abort them).
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.stopAccepting()
+	s.mu.Lock()
+	for _, f := range s.onShut {
+		go f()
+	}
+	s.mu.Unlock()
 	for {
 		s.mu.Lock()
 		n, changed := len(s.conns), s.changed

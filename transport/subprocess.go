@@ -27,6 +27,8 @@ type process struct {
 	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
 	readCap int      // bytes per pipe read for a channel consumer
 	exited  chan struct{}
+	done    chan struct{}  // closed once exited, every pipe closed and lostErr final
+	decided chan struct{}  // closed once run has read Lost's error
 	made    chan struct{}  // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
 	events  atomic.Int64   // passed to the adapter, for Stats
@@ -37,6 +39,7 @@ type process struct {
 	code    int
 	codeOK  bool
 	lostErr error
+	final   bool // lostErr is decided: Fail no longer sets it
 	told    bool // the last flow event queued was PauseWriting
 }
 
@@ -66,7 +69,8 @@ func Exec(ctx context.Context, cmd *exec.Cmd, opts ...Option) (SubprocessTranspo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{}), made: make(chan struct{})}
+	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{}), made: make(chan struct{}),
+		done: make(chan struct{}), decided: make(chan struct{})}
 	childEnds, err := p.connect(cfg)
 	if err == nil {
 		err = cmd.Start()
@@ -187,6 +191,31 @@ func (p *process) wait() {
 	}
 	p.mu.Unlock()
 	close(p.exited)
+	p.settle()
+}
+
+// settle closes done once the child is reaped (wait's caller) and every
+// pipe is closed, with Lost's error final: a transport without an adapter
+// gets no Fail, so its error is final at once; with an adapter, a
+// callback may still panic until run has read Lost's error, so settle
+// waits for that (the adapter delivers by calling, never waiting for a
+// consumer).
+func (p *process) settle() {
+	for _, c := range p.pipes {
+		if c != nil {
+			<-c.done
+		}
+	}
+	p.mu.Lock()
+	adapter := p.handler != nil
+	if !adapter {
+		p.final = true
+	}
+	p.mu.Unlock()
+	if adapter {
+		<-p.decided
+	}
+	close(p.done)
 }
 
 // exitCode is asyncio's returncode: the exit status, or minus the signal.
@@ -216,8 +245,10 @@ func (p *process) run() {
 	p.deliver(h, stream.Event{Kind: stream.Exited})
 	p.pipesUp.Wait()
 	p.mu.Lock()
+	p.final = true
 	lost := stream.Event{Kind: stream.Lost, Err: p.lostErr}
 	p.mu.Unlock()
+	close(p.decided)
 	if h != nil {
 		h.Event(lost)
 		p.events.Add(1)
@@ -302,6 +333,23 @@ func (p *process) Close() error {
 		p.killIfRunning()
 	}
 	return nil
+}
+
+// Done implements BaseTransport: closed once the child is reaped and
+// every pipe is closed.
+func (p *process) Done() <-chan struct{} { return p.done }
+
+// Err implements BaseTransport: nil unless an adapter's callback
+// panicked.
+func (p *process) Err() error {
+	select {
+	case <-p.done:
+	default:
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lostErr
 }
 
 // Abort implements BaseTransport: it aborts every pipe and kills the

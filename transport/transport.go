@@ -12,6 +12,9 @@ import (
 )
 
 // BaseTransport is what every transport has (asyncio's BaseTransport).
+//
+// Multiple goroutines may invoke methods on a BaseTransport
+// simultaneously, in every state, after Lost too.
 type BaseTransport interface {
 	// Close closes the transport: reading stops at once, later writes are
 	// refused, buffered writes are flushed, then the descriptor is closed
@@ -19,13 +22,28 @@ type BaseTransport interface {
 	// queued may be dropped to make room for Lost (a subprocess transport
 	// drops none: see SubprocessTransport). Close is idempotent: a
 	// second call does nothing and returns nil. It never waits for the
-	// flush.
+	// flush: wait on Done, then read Err, to learn that it ended and how.
 	Close() error
 	// Abort closes the transport at once, dropping buffered writes (a
 	// subprocess transport also kills its child); Lost(nil) follows, and
 	// events still queued may be dropped. It is idempotent and a no-op
 	// after Lost. Every transport has it (asyncio's read pipes lack it).
 	Abort()
+	// Done returns a channel that is closed once the transport has ended:
+	// its descriptor is closed (after Close's flush and, for TLS, the
+	// close_notify exchange) and Lost's error is decided, whether or not
+	// anyone consumes the events. A consumer still gets Lost after it.
+	// A subprocess transport is done once its child is reaped and every
+	// pipe is closed. A transport whose events are not claimed reads
+	// nothing, so it sees the peer's end only when a write fails: Close
+	// or Abort it. Done returns the same channel on every call (asyncio's
+	// wait_closed, context.Context's Done).
+	Done() <-chan struct{}
+	// Err returns nil until Done is closed, then Lost's error for good:
+	// nil for a clean end (EOF then close, Close with a complete flush,
+	// Abort), the error otherwise (a reset during Close's flush, a failed
+	// read, a TLS failure, a panicking callback).
+	Err() error
 	// IsClosing reports whether Close or Abort was called or the transport
 	// failed. It stays true for good.
 	IsClosing() bool

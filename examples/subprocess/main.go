@@ -218,7 +218,9 @@ func run(ctx context.Context, n, code int) error {
 
 // feed writes n lines to w, calling each with every line written, waiting
 // in Drain while w is paused, then sends EOF: on a pipe WriteEOF flushes
-// and closes, and the child reads EOF.
+// and closes, and the child reads EOF. WriteEOF returns before the flush,
+// so feed waits for the pipe's end (Done) to learn from Err whether the
+// child got every byte (a child gone early is a broken pipe).
 func feed(ctx context.Context, w transport.WriteTransport, n int, each func([]byte)) error {
 	for i := 1; i <= n; i++ {
 		p := line(i)
@@ -230,5 +232,9 @@ func feed(ctx context.Context, w transport.WriteTransport, n int, each func([]by
 			return err
 		}
 	}
-	return w.WriteEOF()
+	if err := w.WriteEOF(); err != nil {
+		return err
+	}
+	<-w.Done() // ends with the flush, or with the transport if ctx aborts it
+	return w.Err()
 }

@@ -122,6 +122,7 @@ func testResetWhileClosing(t *testing.T, newPair NewPair) {
 	resetPeer(t, p)
 	lost := lostAfterReset(t, ch)
 	checkLostCause(t, "Lost's error", lost.Err)
+	checkEnded(t, p.Transport, lost.Err)
 }
 
 func testDrainCause(t *testing.T, newPair NewPair) {

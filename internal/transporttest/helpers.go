@@ -165,6 +165,18 @@ func isClosed(ch <-chan struct{}) bool {
 	}
 }
 
+// checkEnded checks, once Lost was received, that Done is closed (Lost
+// comes after it) and that Err is Lost's error.
+func checkEnded(t testing.TB, tr transport.BaseTransport, lostErr error) {
+	t.Helper()
+	if !isClosed(tr.Done()) {
+		t.Fatalf("Done not closed after Lost")
+	}
+	if err := tr.Err(); err != lostErr {
+		t.Fatalf("Err() = %v after Lost(%v), want Lost's error", err, lostErr)
+	}
+}
+
 // recvErr waits for one error from ch, failing the test after waitTimeout.
 func recvErr(t testing.TB, ch <-chan error, what string) error {
 	t.Helper()

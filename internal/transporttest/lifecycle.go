@@ -293,6 +293,9 @@ func testCloseFlushes(t *testing.T, newPair NewPair) {
 	if err := p.Transport.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
+	if isClosed(p.Transport.Done()) || p.Transport.Err() != nil {
+		t.Fatalf("Done closed (Err %v) while Close still flushes", p.Transport.Err())
+	}
 	r := &in{c: p.Peer}
 	if got := r.readToEOF(t, nil); got != w.off {
 		t.Fatalf("peer read %d bytes then EOF, want all %d written before Close", got, w.off)
@@ -301,6 +304,7 @@ func testCloseFlushes(t *testing.T, newPair NewPair) {
 	if lost := expectLost(t, ch); lost.Err != nil {
 		t.Fatalf("Lost(%v) after a flushed Close, want Lost(nil)", lost.Err)
 	}
+	checkEnded(t, p.Transport, nil)
 	if n := p.Transport.WriteBufferSize(); n != 0 {
 		t.Errorf("WriteBufferSize %d after Lost, want 0", n)
 	}
