@@ -12,6 +12,16 @@
 // [NewWriter] gives io.Copy backpressure; [NewReader] reads Data events as
 // a byte stream.
 //
+//	type Echo struct {
+//		adapters.BaseProtocol
+//		t transport.Transport
+//	}
+//
+//	func (e *Echo) ConnectionMade(t transport.Transport) { e.t = t }
+//	func (e *Echo) DataReceived(b []byte)               { e.t.Write(b) } // Write copies b
+//	func (e *Echo) PauseWriting()  { e.t.PauseReading() } // the peer is not reading: stop reading
+//	func (e *Echo) ResumeWriting() { e.t.ResumeReading() }
+//
 //	srv, _ := transport.Listen(ctx, "tcp", "127.0.0.1:8888")
 //	go adapters.Serve(ctx, srv, func() *Echo { return &Echo{} })
 //
