@@ -35,7 +35,7 @@ type Queue struct {
 	start  func()
 	abort  func()
 	claim  atomic.Int32
-	cut    atomic.Bool // an event was dropped after Release: every later one is too (no gap)
+	cut    atomic.Bool  // an event was dropped after Release: every later one is too (no gap)
 	sent   atomic.Int64 // events handed to the consumer (Delivered)
 	once   sync.Once
 	freed  chan struct{} // closed by Release

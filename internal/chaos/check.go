@@ -56,14 +56,16 @@ func (l *Log) checkLostLocked() {
 	}
 }
 
-// checkDataLocked checks that the data is complete where nothing on this
-// side could drop it. mu is held.
+// checkDataLocked checks that the data is complete where nothing could
+// drop it: no local close first, and no reset from the peer (a reset
+// discards what the kernel holds unread, even after the peer's FIN).
+// mu is held.
 func (l *Log) checkDataLocked() {
 	if l.eof != nil && l.eofAt != l.peerWritten {
 		l.violationLocked(fmt.Sprintf("EOF after %d bytes, but the peer sent %d before its FIN (RD1)", l.eofAt, l.peerWritten))
 	}
 	clean := l.localEnd == "" || !l.endBefore
-	if !clean || l.peerReset && l.peerEnd != "truncate" {
+	if !clean || l.peerReset {
 		return
 	}
 	switch l.peerEnd {
