@@ -84,29 +84,20 @@ type ReadTransport interface {
 	IsReading() bool
 }
 
-// WriteTransport is a transport that writes (asyncio's WriteTransport),
-// with write flow control: the buffer's size against a high- and a
-// low-water mark, PauseWriting and ResumeWriting events, and the
-// Writable/Drain signals.
-type WriteTransport interface {
-	BaseTransport
-	// Write sends p at once if the write buffer is empty, without ever
-	// blocking, and copies only what the kernel did not take; Write never
-	// retains p. It returns len(p) and nil, or an error and 0: it never
-	// writes part of p. On an open transport, empty writes do nothing;
-	// after Close, Abort or a failure every write returns an error matching
-	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
-	Write(p []byte) (int, error)
-	// WriteBuffers writes the buffers in order, as one writev when the
-	// write buffer is empty, with exactly Write's checks.
-	WriteBuffers(bufs [][]byte) (int64, error)
-	// WriteEOF flushes the buffer, then shuts down the write side.
-	// Later writes return ErrEOFWritten. A second call does nothing.
-	WriteEOF() error
-	// CanWriteEOF reports whether WriteEOF is supported.
-	CanWriteEOF() bool
-	// WriteBufferSize returns the number of buffered bytes the kernel has
-	// not taken yet.
+// FlowControl is write flow control, the same on every transport that
+// writes (WriteTransport, DatagramTransport): the write buffer's size
+// against a high- and a low-water mark, PauseWriting and ResumeWriting
+// events, and the Writable/Drain signals (asyncio's
+// get_write_buffer_size, get_write_buffer_limits,
+// set_write_buffer_limits, and StreamWriter.drain). adapters.NewWriter
+// takes any io.Writer that has it.
+//
+// Multiple goroutines may invoke its methods simultaneously, in every
+// state, after Lost too.
+type FlowControl interface {
+	// WriteBufferSize returns the number of buffered bytes not yet taken
+	// by the kernel. On a DatagramTransport each queued datagram counts
+	// its length plus DatagramOverhead.
 	WriteBufferSize() int
 	// WriteBufferLimits returns the high- and low-water marks.
 	WriteBufferLimits() (high, low int)
@@ -124,6 +115,28 @@ type WriteTransport interface {
 	// errno). It returns ctx.Err() when ctx ends first; ctx bounds the wait
 	// only.
 	Drain(ctx context.Context) error
+}
+
+// WriteTransport is a transport that writes (asyncio's WriteTransport),
+// with write flow control (FlowControl).
+type WriteTransport interface {
+	BaseTransport
+	// Write sends p at once if the write buffer is empty, without ever
+	// blocking, and copies only what the kernel did not take; Write never
+	// retains p. It returns len(p) and nil, or an error and 0: it never
+	// writes part of p. On an open transport, empty writes do nothing;
+	// after Close, Abort or a failure every write returns an error matching
+	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
+	Write(p []byte) (int, error)
+	// WriteBuffers writes the buffers in order, as one writev when the
+	// write buffer is empty, with exactly Write's checks.
+	WriteBuffers(bufs [][]byte) (int64, error)
+	// WriteEOF flushes the buffer, then shuts down the write side.
+	// Later writes return ErrEOFWritten. A second call does nothing.
+	WriteEOF() error
+	// CanWriteEOF reports whether WriteEOF is supported.
+	CanWriteEOF() bool
+	FlowControl
 }
 
 // Transport is a stream transport: TCP, Unix, TLS (asyncio's Transport).
@@ -178,19 +191,7 @@ type DatagramTransport interface {
 	// ...) drops that datagram and arrives as a DatagramError event, as
 	// asyncio's error_received: SendTo then returns nil.
 	SendTo(p []byte, addr net.Addr) error
-	// WriteBufferSize returns the bytes queued and not yet sent: each
-	// queued datagram counts its length plus DatagramOverhead.
-	WriteBufferSize() int
-	// WriteBufferLimits returns the high- and low-water marks.
-	WriteBufferLimits() (high, low int)
-	// SetWriteBufferLimits sets the marks, with WriteTransport's rules.
-	SetWriteBufferLimits(high, low int) error
-	// Writable returns a channel that is closed while writing is not
-	// paused. A new channel replaces it at every pause.
-	Writable() <-chan struct{}
-	// Drain waits until writing is not paused, with WriteTransport's
-	// rules.
-	Drain(ctx context.Context) error
+	FlowControl
 }
 
 // SubprocessTransport is a child process with its standard streams as
