@@ -209,11 +209,24 @@ type SubprocessTransport interface {
 	// ReturnCode returns the child's exit code once it has exited (ok is
 	// false before): negative for a signal, as asyncio (-9 for SIGKILL).
 	ReturnCode() (code int, ok bool)
-	// PipeTransport returns the transport of the child's stdin (fd 0, a
-	// WriteTransport) or of its stdout or stderr (1 or 2, a
-	// ReadTransport); ok is false for a stream that is not a pipe and for
-	// any other fd. Their events are the subprocess transport's: Events on
-	// a pipe transport reports stream.ErrAlreadySubscribed.
+	// Stdin returns the transport of the child's stdin pipe, for
+	// drain-aware writes (asyncio's get_pipe_transport(0)); ok is false
+	// when stdin is not a pipe. The events of the pipe transports are the
+	// subprocess transport's: Events on one reports
+	// stream.ErrAlreadySubscribed.
+	Stdin() (t WriteTransport, ok bool)
+	// Stdout returns the transport of the child's stdout pipe
+	// (get_pipe_transport(1)), to pause and resume its reading; ok is
+	// false when stdout is not a pipe.
+	Stdout() (t ReadTransport, ok bool)
+	// Stderr returns the transport of the child's stderr pipe
+	// (get_pipe_transport(2)); ok is false when stderr is not a pipe
+	// (WithStderr(Stdout) merges it into stdout's).
+	Stderr() (t ReadTransport, ok bool)
+	// PipeTransport is asyncio's get_pipe_transport, for porters: the
+	// transport of fd 0 (as Stdin's), 1 or 2 (as Stdout's and Stderr's),
+	// ok false for a stream that is not a pipe and for any other fd. Go
+	// code uses the typed Stdin, Stdout and Stderr.
 	PipeTransport(fd int) (t BaseTransport, ok bool)
 	// Kill sends SIGKILL to the child.
 	Kill() error
