@@ -588,7 +588,7 @@ func TestER1_DetachRefused(t *testing.T) {
 	}
 
 	sp := runProcess(t, newSpRecorder(), childCmd(t, "linger"))
-	pt, _ := sp.PipeTransport(1)
+	pt, _ := sp.Stdout()
 	if full, ok := pt.(transport.Transport); !ok {
 		t.Errorf("the stdout pipe is a %T, not a Transport", pt)
 	} else if _, err := adapters.Detach(full, nil); !errors.Is(err, adapters.ErrNotDetachable) {

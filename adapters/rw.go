@@ -13,29 +13,48 @@ import (
 // blocks) and then waits while the transport is paused, like asyncio's
 // write() followed by await drain().
 //
+// It takes anything that writes and has transport.FlowControl: every
+// transport.WriteTransport (sockets, TLS, write pipes, a subprocess's
+// Stdin), or a connected DatagramTransport wrapped in a type whose Write
+// calls SendTo(p, nil).
+//
 // A Writer may be used by one goroutine at a time. Do not use it inside a
 // Protocol callback: the resume it waits for cannot be delivered there.
 type Writer struct {
-	t   transport.WriteTransport
+	t   flowWriter
 	ctx context.Context
 }
 
+// flowWriter is what a Writer needs of its transport.
+type flowWriter interface {
+	io.Writer
+	transport.FlowControl
+}
+
 // NewWriter returns a Writer over t whose waits end only with the
-// transport (a Close or Abort ends them).
-func NewWriter(t transport.WriteTransport) *Writer {
+// transport (a Close or Abort ends them). Any goroutine may call it.
+func NewWriter(t interface {
+	io.Writer
+	transport.FlowControl
+}) *Writer {
 	return &Writer{t: t, ctx: context.Background()}
 }
 
 // NewWriterContext is NewWriter with a context bounding every wait: once
 // ctx ends, a Write that has to wait for a paused transport returns
-// ctx.Err() (the bytes it was given are already buffered).
-func NewWriterContext(ctx context.Context, t transport.WriteTransport) *Writer {
+// ctx.Err() (the bytes it was given are already buffered). Any goroutine
+// may call it.
+func NewWriterContext(ctx context.Context, t interface {
+	io.Writer
+	transport.FlowControl
+}) *Writer {
 	return &Writer{t: t, ctx: ctx}
 }
 
 // Write writes p to the transport, then waits while it is paused. It
-// returns len(p) and the wait's error, or 0 and the transport's error when
-// p was refused.
+// returns len(p) and the wait's error, or what the transport's Write
+// returned when it failed (for a WriteTransport, 0 and its error: it
+// never writes part of p).
 func (w *Writer) Write(p []byte) (int, error) {
 	n, err := w.t.Write(p)
 	if err != nil {

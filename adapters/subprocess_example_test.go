@@ -40,10 +40,9 @@ type greeter struct {
 func (p *greeter) ConnectionMade(t transport.SubprocessTransport) {
 	fmt.Println("ConnectionMade")
 	p.t = t
-	stdin, _ := t.PipeTransport(0)
-	w := stdin.(transport.WriteTransport)
-	w.Write([]byte("hello, child\n"))
-	w.WriteEOF() // on a pipe: flush, then close; the child reads EOF
+	stdin, _ := t.Stdin()
+	stdin.Write([]byte("hello, child\n"))
+	stdin.WriteEOF() // on a pipe: flush, then close; the child reads EOF
 }
 
 // PipeDataReceived borrows data: keep a copy.

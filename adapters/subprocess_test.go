@@ -232,11 +232,11 @@ func runProcess(t *testing.T, r *spRecorder, cmd *exec.Cmd, opts ...transport.Op
 // stdinOf returns the transport of the child's stdin.
 func stdinOf(t testing.TB, sp transport.SubprocessTransport) transport.WriteTransport {
 	t.Helper()
-	pt, ok := sp.PipeTransport(0)
+	w, ok := sp.Stdin()
 	if !ok {
 		t.Fatal("no stdin pipe")
 	}
-	return pt.(transport.WriteTransport)
+	return w
 }
 
 // TestSP1_RunProcessTrace checks the callbacks of a child that writes to
@@ -274,8 +274,8 @@ func TestSP1_RunProcessTrace(t *testing.T) {
 func TestER2_PanicInPipeDataReceivedKillsChild(t *testing.T) {
 	r := newSpRecorder()
 	r.onMade = func(t transport.SubprocessTransport) {
-		pt, _ := t.PipeTransport(0)
-		pt.(transport.WriteTransport).Write([]byte("boom\n"))
+		stdin, _ := t.Stdin()
+		stdin.Write([]byte("boom\n"))
 	}
 	r.onData = func(int, []byte) { panic(panicValue{"PipeDataReceived"}) }
 	sp := runProcess(t, r, childCmd(t, "linger"))
@@ -427,8 +427,7 @@ func TestCC2_S10_PauseWritingBeforeWriteReturns(t *testing.T) {
 			r := newSpRecorder()
 			filled := make(chan string, 1)
 			fill := func(t transport.SubprocessTransport) {
-				pt, _ := t.PipeTransport(0)
-				stdin := pt.(transport.WriteTransport)
+				stdin, _ := t.Stdin()
 				chunk := make([]byte, 16<<10)
 				for total := 0; writable(stdin); total += len(chunk) {
 					if _, err := stdin.Write(chunk); err != nil || total > 64<<20 {

@@ -353,13 +353,9 @@ func spWritable(w transport.WriteTransport) bool {
 // stdinOf returns the transport of the child's stdin.
 func stdinOf(t testing.TB, sp transport.SubprocessTransport) transport.WriteTransport {
 	t.Helper()
-	pt, ok := sp.PipeTransport(0)
+	w, ok := sp.Stdin()
 	if !ok {
-		t.Fatal("PipeTransport(0): no stdin pipe")
-	}
-	w, ok := pt.(transport.WriteTransport)
-	if !ok {
-		t.Fatalf("PipeTransport(0) is a %T, not a WriteTransport", pt)
+		t.Fatal("Stdin: no stdin pipe")
 	}
 	return w
 }

@@ -359,14 +359,14 @@ func (c *core) WriteState() (paused, done bool) {
 	return c.flow.Paused(), c.state == stateDone
 }
 
-// WriteBufferSize implements WriteTransport.
+// WriteBufferSize implements FlowControl.
 func (c *core) WriteBufferSize() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.flow.Size()
 }
 
-// WriteBufferLimits implements WriteTransport.
+// WriteBufferLimits implements FlowControl.
 func (c *core) WriteBufferLimits() (high, low int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -374,7 +374,7 @@ func (c *core) WriteBufferLimits() (high, low int) {
 	return l.High, l.Low
 }
 
-// SetWriteBufferLimits implements WriteTransport.
+// SetWriteBufferLimits implements FlowControl.
 func (c *core) SetWriteBufferLimits(high, low int) error {
 	l, err := flow.Resolve(high, low)
 	if err != nil {
@@ -389,10 +389,10 @@ func (c *core) SetWriteBufferLimits(high, low int) error {
 	return nil
 }
 
-// Writable implements WriteTransport.
+// Writable implements FlowControl.
 func (c *core) Writable() <-chan struct{} { return c.gate.C() }
 
-// Drain implements WriteTransport.
+// Drain implements FlowControl.
 func (c *core) Drain(ctx context.Context) error { return c.gate.Wait(ctx) }
 
 // flowLocked applies a pause or resume to the gate and, in channel mode,

@@ -396,7 +396,28 @@ func (p *process) ReturnCode() (int, bool) {
 // PipeTransport implements SubprocessTransport.
 func (p *process) PipeTransport(fd int) (BaseTransport, bool) {
 	if fd < 0 || fd > 2 || p.pipes[fd] == nil {
+		return nil, false // not a typed nil
+	}
+	return p.pipes[fd], true
+}
+
+// Stdin implements SubprocessTransport.
+func (p *process) Stdin() (WriteTransport, bool) {
+	if p.pipes[0] == nil {
 		return nil, false
+	}
+	return p.pipes[0], true
+}
+
+// Stdout implements SubprocessTransport.
+func (p *process) Stdout() (ReadTransport, bool) { return p.readPipeTransport(1) }
+
+// Stderr implements SubprocessTransport.
+func (p *process) Stderr() (ReadTransport, bool) { return p.readPipeTransport(2) }
+
+func (p *process) readPipeTransport(fd int) (ReadTransport, bool) {
+	if p.pipes[fd] == nil {
+		return nil, false // not a typed nil
 	}
 	return p.pipes[fd], true
 }

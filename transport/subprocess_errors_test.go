@@ -104,8 +104,8 @@ func TestER1_ExecCallerFileIsTheChilds(t *testing.T) {
 	cmd.Stdout = w
 	sp := spExec(t, cmd)
 	w.Close() // the child has its own copy
-	if _, ok := sp.PipeTransport(1); ok {
-		t.Error("PipeTransport(1) ok for a stdout the caller set")
+	if _, ok := sp.Stdout(); ok {
+		t.Error("Stdout ok for a stdout the caller set")
 	}
 	r.SetReadDeadline(time.Now().Add(waitTimeout))
 	got, err := io.ReadAll(r)

@@ -38,10 +38,9 @@ func ExampleExec() {
 	}
 	// The stdin pipe is a write transport: Write never blocks, and on a
 	// pipe WriteEOF flushes and closes, so the child reads EOF.
-	stdin, _ := t.PipeTransport(0)
-	w := stdin.(transport.WriteTransport)
-	w.Write([]byte("hello, child\n"))
-	w.WriteEOF()
+	stdin, _ := t.Stdin()
+	stdin.Write([]byte("hello, child\n"))
+	stdin.WriteEOF()
 
 	var lost []int
 	exited := "no Exited"
@@ -71,6 +70,46 @@ func ExampleExec() {
 	// Exited, code 0
 	// pipes lost: [0 1 2]
 	// Lost <nil>
+}
+
+// Stdin, Stdout and Stderr return the transports of a child's pipes,
+// typed, with ok false for a stream that is not a pipe: here stderr is
+// merged into stdout. The stdin pipe is a WriteTransport with flow
+// control, so a producer writes, then Drains (which waits only while the
+// pipe's buffer is over its high-water mark).
+func ExampleSubprocessTransport_Stdin() {
+	ctx := context.Background()
+	t, err := transport.Exec(ctx, exampleChild("echo"), transport.WithStderr(transport.Stdout))
+	if err != nil {
+		log.Fatal(err)
+	}
+	stdin, ok := t.Stdin()
+	fmt.Println("stdin is a pipe:", ok)
+	_, ok = t.Stdout()
+	fmt.Println("stdout is a pipe:", ok)
+	_, ok = t.Stderr()
+	fmt.Println("stderr is a pipe:", ok)
+	for _, line := range []string{"one\n", "two\n"} {
+		if _, err := stdin.Write([]byte(line)); err != nil {
+			log.Fatal(err)
+		}
+		if err := stdin.Drain(ctx); err != nil {
+			log.Fatal(err)
+		}
+	}
+	stdin.WriteEOF() // flush, then close: the child reads EOF and exits
+	var out []byte
+	for ev := range t.Events() {
+		if ev.Kind == stream.PipeData {
+			out = append(out, ev.Data...)
+		}
+	}
+	fmt.Printf("echoed %q\n", out)
+	// Output:
+	// stdin is a pipe: true
+	// stdout is a pipe: true
+	// stderr is a pipe: false
+	// echoed "one\ntwo\n"
 }
 
 // ReadPipe (asyncio's connect_read_pipe) turns the read end of a pipe into

@@ -133,24 +133,29 @@ func TestS2_ReturnCodeSignalNegative(t *testing.T) {
 	}
 }
 
-// TestS3_PipeTransportKinds checks PipeTransport: stdin a WriteTransport,
-// stdout and stderr ReadTransports, nothing for other fds or for streams
-// that are not pipes.
+// pipeCases are the stdio set-ups of the S3 tests and the pipes each
+// makes.
+var pipeCases = []struct {
+	name  string
+	opts  []transport.Option
+	pipes []int
+}{
+	{name: "Default", pipes: []int{0, 1, 2}},
+	{name: "StdinDiscard", opts: []transport.Option{transport.WithStdin(transport.Discard)}, pipes: []int{1, 2}},
+	{name: "StdinInherit", opts: []transport.Option{transport.WithStdin(transport.Inherit)}, pipes: []int{1, 2}},
+	{name: "StdoutDiscard", opts: []transport.Option{transport.WithStdout(transport.Discard)}, pipes: []int{0, 2}},
+	{name: "StderrMerged", opts: []transport.Option{transport.WithStderr(transport.Stdout)}, pipes: []int{0, 1}},
+	{name: "NoPipes", opts: []transport.Option{transport.WithStdin(transport.Discard), transport.WithStdout(transport.Discard), transport.WithStderr(transport.Discard)}},
+}
+
+// TestS3_PipeTransportKinds checks PipeTransport: a transport for each
+// pipe, the one Stdin, Stdout or Stderr returns, and nothing for other
+// fds or for streams that are not pipes.
 func TestS3_PipeTransportKinds(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		opts  []transport.Option
-		pipes []int
-	}{
-		{name: "Default", pipes: []int{0, 1, 2}},
-		{name: "StdinDiscard", opts: []transport.Option{transport.WithStdin(transport.Discard)}, pipes: []int{1, 2}},
-		{name: "StdinInherit", opts: []transport.Option{transport.WithStdin(transport.Inherit)}, pipes: []int{1, 2}},
-		{name: "StdoutDiscard", opts: []transport.Option{transport.WithStdout(transport.Discard)}, pipes: []int{0, 2}},
-		{name: "StderrMerged", opts: []transport.Option{transport.WithStderr(transport.Stdout)}, pipes: []int{0, 1}},
-		{name: "NoPipes", opts: []transport.Option{transport.WithStdin(transport.Discard), transport.WithStdout(transport.Discard), transport.WithStderr(transport.Discard)}},
-	} {
+	for _, tc := range pipeCases {
 		t.Run(tc.name, func(t *testing.T) {
 			sp := spExec(t, childCmd(t, "exit", "0"), tc.opts...)
+			typed := typedPipes(sp)
 			for _, fd := range []int{-1, 0, 1, 2, 3, 99} {
 				pt, ok := sp.PipeTransport(fd)
 				want := slices.Contains(tc.pipes, fd)
@@ -158,13 +163,8 @@ func TestS3_PipeTransportKinds(t *testing.T) {
 					t.Errorf("PipeTransport(%d) = %v, %v; want a transport: %v", fd, pt, ok, want)
 					continue
 				}
-				if !ok {
-					continue
-				}
-				_, isW := pt.(transport.WriteTransport)
-				_, isR := pt.(transport.ReadTransport)
-				if fd == 0 && !isW || fd != 0 && !isR {
-					t.Errorf("PipeTransport(%d) is a %T (write %v, read %v)", fd, pt, isW, isR)
+				if ok && pt != typed[fd] {
+					t.Errorf("PipeTransport(%d) = %v, not the typed accessor's %v", fd, pt, typed[fd])
 				}
 			}
 			evs := spCollect(t, sp.Events())
@@ -172,6 +172,67 @@ func TestS3_PipeTransportKinds(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// typedPipes returns what Stdin, Stdout and Stderr return, nil where ok
+// is false.
+func typedPipes(sp transport.SubprocessTransport) [3]transport.BaseTransport {
+	var typed [3]transport.BaseTransport
+	if w, ok := sp.Stdin(); ok {
+		typed[0] = w
+	}
+	if r, ok := sp.Stdout(); ok {
+		typed[1] = r
+	}
+	if r, ok := sp.Stderr(); ok {
+		typed[2] = r
+	}
+	return typed
+}
+
+// TestS3_TypedPipeAccessors checks Stdin, Stdout and Stderr: ok and a
+// non-nil transport exactly for the streams that are pipes, a nil
+// interface (not a typed nil) otherwise; and the transports work without
+// a type assertion: a write to Stdin is echoed on fd 1, and Stdout's
+// reading pauses.
+func TestS3_TypedPipeAccessors(t *testing.T) {
+	for _, tc := range pipeCases {
+		t.Run(tc.name, func(t *testing.T) {
+			sp := spExec(t, childCmd(t, "exit", "0"), tc.opts...)
+			w, okIn := sp.Stdin()
+			r1, okOut := sp.Stdout()
+			r2, okErr := sp.Stderr()
+			for fd, got := range [3][2]bool{{okIn, w != nil}, {okOut, r1 != nil}, {okErr, r2 != nil}} {
+				want := slices.Contains(tc.pipes, fd)
+				if got[0] != want || got[1] != want {
+					t.Errorf("fd %d: ok %v, non-nil %v; want %v for both", fd, got[0], got[1], want)
+				}
+			}
+			if err := spCheckTrace(spCollect(t, sp.Events()), tc.pipes...); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+	sp := spExec(t, childCmd(t, "echo"))
+	stdin, _ := sp.Stdin()
+	stdout, _ := sp.Stdout()
+	stdout.PauseReading()
+	if stdout.IsReading() {
+		t.Fatal("Stdout's IsReading true after PauseReading")
+	}
+	stdout.ResumeReading()
+	ch := sp.Events()
+	nextEvent(t, ch) // Made
+	if _, err := stdin.Write([]byte("typed\n")); err != nil {
+		t.Fatalf("Write to Stdin: %v", err)
+	}
+	spReadOutput(t, ch, 1, "typed\n")
+	if err := stdin.WriteEOF(); err != nil {
+		t.Fatalf("WriteEOF on Stdin: %v", err)
+	}
+	if err := spCheckTrace(append([]stream.Event{{Kind: stream.Made}}, spCollect(t, ch)...), 0, 1, 2); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -213,10 +274,10 @@ func TestS3_PipeEventsBelongToSubprocess(t *testing.T) {
 // transport still delivers everything to Lost.
 func TestS3_PipeEventsBeforeClaim(t *testing.T) {
 	sp := spExec(t, childCmd(t, "write", "1", "hello"))
-	pt, _ := sp.PipeTransport(1)
+	pt, _ := sp.Stdout()
 	evs := spCollect(t, pt.Events())
 	if len(evs) != 1 || evs[0].Kind != stream.Lost || !errors.Is(evs[0].Err, stream.ErrAlreadySubscribed) {
-		t.Errorf("PipeTransport(1).Events() before the claim gave %v, want one Lost(ErrAlreadySubscribed)", evs)
+		t.Errorf("Stdout().Events() before the claim gave %v, want one Lost(ErrAlreadySubscribed)", evs)
 	}
 	all := spCollect(t, sp.Events())
 	if err := spCheckTrace(all, 0, 1, 2); err != nil {
@@ -468,8 +529,7 @@ func TestRD1_EchoRoundTripWithDrain(t *testing.T) {
 // PipeLost wait for ResumeReading.
 func TestRD3_PausedStdoutHoldsPipeData(t *testing.T) {
 	sp := spExec(t, childCmd(t, "write", "1", "held", "2", "free"))
-	pt, _ := sp.PipeTransport(1)
-	stdout := pt.(transport.ReadTransport)
+	stdout, _ := sp.Stdout()
 	stdout.PauseReading()
 	if stdout.IsReading() {
 		t.Fatal("IsReading true after PauseReading")

@@ -84,29 +84,20 @@ type ReadTransport interface {
 	IsReading() bool
 }
 
-// WriteTransport is a transport that writes (asyncio's WriteTransport),
-// with write flow control: the buffer's size against a high- and a
-// low-water mark, PauseWriting and ResumeWriting events, and the
-// Writable/Drain signals.
-type WriteTransport interface {
-	BaseTransport
-	// Write sends p at once if the write buffer is empty, without ever
-	// blocking, and copies only what the kernel did not take; Write never
-	// retains p. It returns len(p) and nil, or an error and 0: it never
-	// writes part of p. On an open transport, empty writes do nothing;
-	// after Close, Abort or a failure every write returns an error matching
-	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
-	Write(p []byte) (int, error)
-	// WriteBuffers writes the buffers in order, as one writev when the
-	// write buffer is empty, with exactly Write's checks.
-	WriteBuffers(bufs [][]byte) (int64, error)
-	// WriteEOF flushes the buffer, then shuts down the write side.
-	// Later writes return ErrEOFWritten. A second call does nothing.
-	WriteEOF() error
-	// CanWriteEOF reports whether WriteEOF is supported.
-	CanWriteEOF() bool
-	// WriteBufferSize returns the number of buffered bytes the kernel has
-	// not taken yet.
+// FlowControl is write flow control, the same on every transport that
+// writes (WriteTransport, DatagramTransport): the write buffer's size
+// against a high- and a low-water mark, PauseWriting and ResumeWriting
+// events, and the Writable/Drain signals (asyncio's
+// get_write_buffer_size, get_write_buffer_limits,
+// set_write_buffer_limits, and StreamWriter.drain). adapters.NewWriter
+// takes any io.Writer that has it.
+//
+// Multiple goroutines may invoke its methods simultaneously, in every
+// state, after Lost too.
+type FlowControl interface {
+	// WriteBufferSize returns the number of buffered bytes not yet taken
+	// by the kernel. On a DatagramTransport each queued datagram counts
+	// its length plus DatagramOverhead.
 	WriteBufferSize() int
 	// WriteBufferLimits returns the high- and low-water marks.
 	WriteBufferLimits() (high, low int)
@@ -124,6 +115,28 @@ type WriteTransport interface {
 	// errno). It returns ctx.Err() when ctx ends first; ctx bounds the wait
 	// only.
 	Drain(ctx context.Context) error
+}
+
+// WriteTransport is a transport that writes (asyncio's WriteTransport),
+// with write flow control (FlowControl).
+type WriteTransport interface {
+	BaseTransport
+	// Write sends p at once if the write buffer is empty, without ever
+	// blocking, and copies only what the kernel did not take; Write never
+	// retains p. It returns len(p) and nil, or an error and 0: it never
+	// writes part of p. On an open transport, empty writes do nothing;
+	// after Close, Abort or a failure every write returns an error matching
+	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
+	Write(p []byte) (int, error)
+	// WriteBuffers writes the buffers in order, as one writev when the
+	// write buffer is empty, with exactly Write's checks.
+	WriteBuffers(bufs [][]byte) (int64, error)
+	// WriteEOF flushes the buffer, then shuts down the write side.
+	// Later writes return ErrEOFWritten. A second call does nothing.
+	WriteEOF() error
+	// CanWriteEOF reports whether WriteEOF is supported.
+	CanWriteEOF() bool
+	FlowControl
 }
 
 // Transport is a stream transport: TCP, Unix, TLS (asyncio's Transport).
@@ -178,19 +191,7 @@ type DatagramTransport interface {
 	// ...) drops that datagram and arrives as a DatagramError event, as
 	// asyncio's error_received: SendTo then returns nil.
 	SendTo(p []byte, addr net.Addr) error
-	// WriteBufferSize returns the bytes queued and not yet sent: each
-	// queued datagram counts its length plus DatagramOverhead.
-	WriteBufferSize() int
-	// WriteBufferLimits returns the high- and low-water marks.
-	WriteBufferLimits() (high, low int)
-	// SetWriteBufferLimits sets the marks, with WriteTransport's rules.
-	SetWriteBufferLimits(high, low int) error
-	// Writable returns a channel that is closed while writing is not
-	// paused. A new channel replaces it at every pause.
-	Writable() <-chan struct{}
-	// Drain waits until writing is not paused, with WriteTransport's
-	// rules.
-	Drain(ctx context.Context) error
+	FlowControl
 }
 
 // SubprocessTransport is a child process with its standard streams as
@@ -208,11 +209,24 @@ type SubprocessTransport interface {
 	// ReturnCode returns the child's exit code once it has exited (ok is
 	// false before): negative for a signal, as asyncio (-9 for SIGKILL).
 	ReturnCode() (code int, ok bool)
-	// PipeTransport returns the transport of the child's stdin (fd 0, a
-	// WriteTransport) or of its stdout or stderr (1 or 2, a
-	// ReadTransport); ok is false for a stream that is not a pipe and for
-	// any other fd. Their events are the subprocess transport's: Events on
-	// a pipe transport reports stream.ErrAlreadySubscribed.
+	// Stdin returns the transport of the child's stdin pipe, for
+	// drain-aware writes (asyncio's get_pipe_transport(0)); ok is false
+	// when stdin is not a pipe. The events of the pipe transports are the
+	// subprocess transport's: Events on one reports
+	// stream.ErrAlreadySubscribed.
+	Stdin() (t WriteTransport, ok bool)
+	// Stdout returns the transport of the child's stdout pipe
+	// (get_pipe_transport(1)), to pause and resume its reading; ok is
+	// false when stdout is not a pipe.
+	Stdout() (t ReadTransport, ok bool)
+	// Stderr returns the transport of the child's stderr pipe
+	// (get_pipe_transport(2)); ok is false when stderr is not a pipe
+	// (WithStderr(Stdout) merges it into stdout's).
+	Stderr() (t ReadTransport, ok bool)
+	// PipeTransport is asyncio's get_pipe_transport, for porters: the
+	// transport of fd 0 (as Stdin's), 1 or 2 (as Stdout's and Stderr's),
+	// ok false for a stream that is not a pipe and for any other fd. Go
+	// code uses the typed Stdin, Stdout and Stderr.
 	PipeTransport(fd int) (t BaseTransport, ok bool)
 	// Kill sends SIGKILL to the child.
 	Kill() error

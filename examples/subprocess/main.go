@@ -156,7 +156,7 @@ func run(ctx context.Context, n, code int) error {
 	if err != nil {
 		return err
 	}
-	stdin, ok := t.PipeTransport(0)
+	stdin, ok := t.Stdin()
 	if !ok {
 		return errors.New("no stdin pipe")
 	}
@@ -169,7 +169,7 @@ func run(ctx context.Context, n, code int) error {
 	want := crc32.NewIEEE()
 	wantBytes := 0
 	go func() {
-		sent <- feed(ctx, stdin.(transport.WriteTransport), n, func(p []byte) {
+		sent <- feed(ctx, stdin, n, func(p []byte) {
 			want.Write(bytes.ToUpper(p))
 			wantBytes += len(p)
 		})
