@@ -88,8 +88,8 @@
 // # Platform support
 //
 // Stream, pipe and subprocess transports need a Unix system; datagram
-// endpoints need Linux. The socket options (WithNoDelay, WithKeepAlive,
-// WithReusePort, WithReuseAddr, WithBroadcast, WithReceiveBuffer,
-// WithSendBuffer) are Linux only. Elsewhere these return an error
-// wrapping errors.ErrUnsupported.
+// endpoints need Linux. WithNoDelay and WithKeepAlive work wherever TCP
+// does; the other socket options (WithReusePort, WithReuseAddr,
+// WithBroadcast, WithReceiveBuffer, WithSendBuffer) are Linux only.
+// Elsewhere these return an error wrapping errors.ErrUnsupported.
 package transport

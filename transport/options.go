@@ -85,16 +85,20 @@ func WithEventBuffer(n int) Option {
 	return func(c *config) { c.eventBuffer = c.bounded("event buffer", n, maxEventBuffer) }
 }
 
-// WithNoDelay sets TCP_NODELAY on TCP connections (Go's default is on).
-// It is ignored on Unix sockets.
+// WithNoDelay sets TCP_NODELAY on TCP connections, dialed or accepted
+// (Go's default is on), through net.TCPConn.SetNoDelay, so it works on
+// every platform. It is ignored on Unix sockets.
 func WithNoDelay(on bool) Option {
 	return func(c *config) { c.noDelay = &on }
 }
 
-// WithKeepAlive sets TCP keep-alive on TCP connections: a positive d turns
-// it on with d as both the idle time and the probe interval, a negative d
-// turns it off, zero keeps Go's default (on, 15 s). A d over 32767 s
-// (Linux's limit) is an error. Ignored on Unix sockets.
+// WithKeepAlive sets TCP keep-alive on TCP connections, dialed or
+// accepted: a positive d turns it on with d (rounded up to whole seconds)
+// as both the idle time and the probe interval, leaving the probe count
+// to the system; a negative d turns it off; zero keeps Go's default (on,
+// 15 s). It goes through net.TCPConn.SetKeepAliveConfig, so it works on
+// every platform. A d over 32767 s (Linux's limit) is an error. Ignored on
+// Unix sockets.
 func WithKeepAlive(d time.Duration) Option {
 	return func(c *config) {
 		if d > maxKeepAlive {

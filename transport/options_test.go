@@ -198,36 +198,51 @@ func sockopt(t *testing.T, tr transport.Transport, level, opt int) int {
 	return got
 }
 
+// TestSocketOptions reads back WithNoDelay and WithKeepAlive on dialed and
+// accepted TCP connections: they work on every platform (through
+// net.TCPConn), while WithReusePort stays Linux only.
 func TestSocketOptions(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		for _, opt := range []transport.Option{transport.WithNoDelay(true), transport.WithKeepAlive(time.Minute), transport.WithReusePort()} {
-			if _, err := dialOpts(t, target(t, "tcp"), opt); !errors.Is(err, errors.ErrUnsupported) {
-				t.Errorf("Dial with a socket option on %s = %v, want an error wrapping errors.ErrUnsupported", runtime.GOOS, err)
-			}
+		if _, err := dialOpts(t, target(t, "tcp"), transport.WithReusePort()); !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("Dial with WithReusePort on %s = %v, want an error wrapping errors.ErrUnsupported", runtime.GOOS, err)
 		}
-		return
 	}
-	ln := target(t, "tcp")
-	for _, tc := range []struct {
+	// A boolean option reads back as any non-zero value on the BSDs.
+	isOn := func(v int) int { return min(v, 1) }
+	type check struct {
 		name          string
 		opt           transport.Option
 		level, option int
 		want          int
-	}{
-		{name: "NoDelayOff", opt: transport.WithNoDelay(false), level: syscall.IPPROTO_TCP, option: syscall.TCP_NODELAY, want: 0},
-		{name: "NoDelayOn", opt: transport.WithNoDelay(true), level: syscall.IPPROTO_TCP, option: syscall.TCP_NODELAY, want: 1},
-		{name: "KeepAliveOff", opt: transport.WithKeepAlive(-1), level: syscall.SOL_SOCKET, option: syscall.SO_KEEPALIVE, want: 0},
-		{name: "KeepAliveOn", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.SOL_SOCKET, option: syscall.SO_KEEPALIVE, want: 1},
-		{name: "KeepAliveIdle", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.IPPROTO_TCP, option: linuxTCPKeepIdle, want: 42},
-		{name: "KeepAliveInterval", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.IPPROTO_TCP, option: linuxTCPKeepIntvl, want: 42},
-	} {
+		read          func(int) int
+	}
+	checks := []check{
+		{name: "NoDelayOff", opt: transport.WithNoDelay(false), level: syscall.IPPROTO_TCP, option: syscall.TCP_NODELAY, want: 0, read: isOn},
+		{name: "NoDelayOn", opt: transport.WithNoDelay(true), level: syscall.IPPROTO_TCP, option: syscall.TCP_NODELAY, want: 1, read: isOn},
+		{name: "KeepAliveOff", opt: transport.WithKeepAlive(-1), level: syscall.SOL_SOCKET, option: syscall.SO_KEEPALIVE, want: 0, read: isOn},
+		{name: "KeepAliveOn", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.SOL_SOCKET, option: syscall.SO_KEEPALIVE, want: 1, read: isOn},
+	}
+	if runtime.GOOS == "linux" {
+		same := func(v int) int { return v }
+		checks = append(checks,
+			check{name: "KeepAliveIdle", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.IPPROTO_TCP, option: linuxTCPKeepIdle, want: 42, read: same},
+			check{name: "KeepAliveInterval", opt: transport.WithKeepAlive(42 * time.Second), level: syscall.IPPROTO_TCP, option: linuxTCPKeepIntvl, want: 42, read: same},
+		)
+	}
+	ln := target(t, "tcp")
+	for _, tc := range checks {
 		t.Run(tc.name, func(t *testing.T) {
 			tr, err := dialOpts(t, ln, tc.opt)
 			if err != nil {
 				t.Fatalf("Dial: %v", err)
 			}
-			if got := sockopt(t, tr, tc.level, tc.option); got != tc.want {
-				t.Fatalf("socket option %d/%d = %d, want %d", tc.level, tc.option, got, tc.want)
+			if got := sockopt(t, tr, tc.level, tc.option); tc.read(got) != tc.want {
+				t.Errorf("dialed: socket option %d/%d = %d, want %d", tc.level, tc.option, got, tc.want)
+			}
+			srv := listen(t, "tcp", tc.opt)
+			dial(t, srv)
+			if got := sockopt(t, accept(t, srv), tc.level, tc.option); tc.read(got) != tc.want {
+				t.Errorf("accepted: socket option %d/%d = %d, want %d", tc.level, tc.option, got, tc.want)
 			}
 		})
 	}
@@ -235,6 +250,9 @@ func TestSocketOptions(t *testing.T) {
 	if _, err := dialOpts(t, target(t, "unix"), transport.WithNoDelay(false), transport.WithKeepAlive(time.Minute)); err != nil {
 		t.Fatalf("Dial unix with TCP options: %v", err)
 	}
+	srv := listen(t, "unix", transport.WithNoDelay(false), transport.WithKeepAlive(-1))
+	dial(t, srv)
+	accept(t, srv)
 }
 
 func TestReusePort(t *testing.T) {

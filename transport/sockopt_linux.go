@@ -12,51 +12,6 @@ import (
 // checkSocketOptions accepts every socket option: Linux has them all.
 func checkSocketOptions(resolved) error { return nil }
 
-// applyConnOptions sets WithNoDelay and WithKeepAlive on a TCP connection
-// through setsockopt; Unix sockets ignore them.
-func applyConnOptions(nc streamConn, cfg resolved) error {
-	if _, tcp := nc.(*net.TCPConn); !tcp || (cfg.noDelay == nil && cfg.keepAlive == 0) {
-		return nil
-	}
-	rc, err := nc.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var serr error
-	err = rc.Control(func(fd uintptr) {
-		serr = setConnOptions(int(fd), cfg)
-	})
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return &net.OpError{Op: "setsockopt", Net: nc.LocalAddr().Network(), Addr: nc.RemoteAddr(), Err: err}
-	}
-	return nil
-}
-
-func setConnOptions(fd int, cfg resolved) error {
-	if cfg.noDelay != nil {
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, boolInt(*cfg.noDelay)); err != nil {
-			return err
-		}
-	}
-	switch {
-	case cfg.keepAlive < 0:
-		return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 0)
-	case cfg.keepAlive > 0:
-		secs := int(max(cfg.keepAlive.Round(time.Second)/time.Second, 1))
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_KEEPALIVE, 1); err != nil {
-			return err
-		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs); err != nil {
-			return err
-		}
-		return unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL, secs)
-	}
-	return nil
-}
-
 // socketControl sets the options that must precede bind (WithReusePort,
 // WithReuseAddr, WithBroadcast, WithReceiveBuffer, WithSendBuffer) on a
 // new socket; it returns nil when there are none.
@@ -89,13 +44,6 @@ func socketControl(cfg resolved) func(network, address string, rc syscall.RawCon
 		}
 		return serr
 	}
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // deferAccept has the kernel hold a TCP listener's new connections until

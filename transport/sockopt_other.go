@@ -10,17 +10,15 @@ import (
 	"time"
 )
 
-// checkSocketOptions: the socket options are Linux only for now.
+// checkSocketOptions refuses the options set before bind (socketControl):
+// they are Linux only for now. WithNoDelay and WithKeepAlive are portable
+// (applyConnOptions).
 func checkSocketOptions(cfg resolved) error {
-	if cfg.noDelay != nil || cfg.keepAlive != 0 || cfg.reusePort || cfg.reuseAddr ||
-		cfg.broadcast || cfg.recvBuf != 0 || cfg.sendBuf != 0 {
+	if cfg.reusePort || cfg.reuseAddr || cfg.broadcast || cfg.recvBuf != 0 || cfg.sendBuf != 0 {
 		return fmt.Errorf("transport: socket options: %w", errors.ErrUnsupported)
 	}
 	return nil
 }
-
-// applyConnOptions has nothing to apply: checkSocketOptions refused them.
-func applyConnOptions(nc streamConn, cfg resolved) error { return nil }
 
 // socketControl has nothing to set: checkSocketOptions refused it.
 func socketControl(cfg resolved) func(network, address string, rc syscall.RawConn) error {

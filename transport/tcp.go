@@ -64,7 +64,7 @@ func wrapConn(nc net.Conn, cfg resolved) (*conn, error) {
 		nc.Close()
 		return nil, fmt.Errorf("transport: %T is not a stream socket", nc)
 	}
-	if err := applyConnOptions(sc, cfg); err != nil {
+	if err := applyConnOptions(nc, cfg); err != nil {
 		nc.Close()
 		return nil, err
 	}
@@ -76,13 +76,39 @@ func wrapConn(nc net.Conn, cfg resolved) (*conn, error) {
 	return c, nil
 }
 
-// goKeepAlive is the keep-alive the standard library sets itself: none when
-// the option sets it through setsockopt.
+// goKeepAlive is the keep-alive the standard library sets itself on a new
+// TCP connection: none when WithKeepAlive sets it (applyConnOptions).
 func goKeepAlive(cfg resolved) (d time.Duration) {
 	if cfg.keepAlive != 0 {
 		return -1
 	}
 	return 0
+}
+
+// applyConnOptions sets WithNoDelay and WithKeepAlive on a dialed or
+// accepted TCP connection, through net.TCPConn so that they work on every
+// platform; Unix sockets ignore them. Unlike the standard library's own
+// keep-alive setting, a failure is returned.
+func applyConnOptions(nc net.Conn, cfg resolved) error {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return nil
+	}
+	if cfg.noDelay != nil {
+		if err := tc.SetNoDelay(*cfg.noDelay); err != nil {
+			return err
+		}
+	}
+	switch {
+	case cfg.keepAlive < 0:
+		return tc.SetKeepAlive(false)
+	case cfg.keepAlive > 0:
+		// Count -1 leaves the system's probe count alone.
+		return tc.SetKeepAliveConfig(net.KeepAliveConfig{
+			Enable: true, Idle: cfg.keepAlive, Interval: cfg.keepAlive, Count: -1,
+		})
+	}
+	return nil
 }
 
 // dialer returns a net.Dialer with the socket options and WithLocalAddr.
