@@ -229,7 +229,7 @@ func resolve(opts []Option) (resolved, error) {
 	}
 	limits, err := flow.Resolve(c.high, c.low)
 	if err != nil {
-		return resolved{}, fmt.Errorf("transport: write buffer limits: %w", err)
+		return resolved{}, invalidLimits(err)
 	}
 	r := resolved{config: c, limits: limits, readLimit: c.readLimit}
 	if r.readLimit == 0 {

@@ -3,7 +3,6 @@ package transport
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -11,10 +10,6 @@ import (
 
 	"github.com/rxnet/rxnet/stream"
 )
-
-// ErrServerClosed is returned by Accept once the server is closed or
-// shutting down. It matches net.ErrClosed.
-var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
 
 // Server accepts stream transports on a listening socket (asyncio's
 // Server, from create_server). Once serving (at once, unless listened
