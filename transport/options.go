@@ -51,6 +51,7 @@ type config struct {
 	localAddr   string
 	stdio       [3]Stdio
 	tls         tlsOptions
+	onError     func(error) // WithErrorHandler's; nil: the standard logger
 	errs        []error
 }
 

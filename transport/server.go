@@ -3,6 +3,7 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -141,10 +142,11 @@ func (s *Server) acceptLoop() {
 			return
 		}
 		backoff = 0
+		remote := nc.RemoteAddr()
 		c, err := wrapConn(nc, s.cfg)
 		switch {
-		case err != nil:
-			continue // that connection only
+		case err != nil: // that connection only: report it and go on
+			reportError(s.cfg.onError, fmt.Errorf("transport: accepted connection from %v dropped: %w", remote, err))
 		case s.tls != nil:
 			if !s.tls.accept(c) {
 				return
