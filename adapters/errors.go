@@ -19,3 +19,8 @@ var ErrNotAdaptable = errors.New("adapters: transport cannot be adapted (not rxn
 
 // ErrNilProtocol is returned when a protocol factory returns nil.
 var ErrNilProtocol = errors.New("adapters: protocol factory returned nil")
+
+// ErrNotDetachable is returned by Detach for a transport that no Protocol
+// drives (or one already detached), and by Detached.Attach once its
+// events went to an Observable or were handed back.
+var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no protocol drives them, or they went to an Observable")

@@ -2,7 +2,6 @@ package adapters
 
 import (
 	"bytes"
-	"errors"
 	"sync/atomic"
 
 	"github.com/reactivex/rxgo/v2"
@@ -12,11 +11,6 @@ import (
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
-
-// ErrNotDetachable is returned by Detach for a transport that no Protocol
-// drives (or one already detached), and by Detached.Attach once its
-// events went to an Observable or were handed back.
-var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no protocol drives them, or they went to an Observable")
 
 // forwardHook, when set (by tests only), is called with each event as
 // the read goroutine begins to forward it to a detached stream.

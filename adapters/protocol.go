@@ -30,7 +30,8 @@ type Protocol interface {
 	// and the protocol closes it later.
 	EOFReceived() (keepOpen bool)
 	// ConnectionLost is called last, exactly once; err is nil for a clean
-	// end (a local Close or Abort, or EOF then close).
+	// end (a local Close or Abort, or EOF then close). A panic in it goes
+	// to the transport's error handler (transport.WithErrorHandler).
 	ConnectionLost(err error)
 	// PauseWriting is called when the write buffer goes over its high-water
 	// mark. When a Write inside a callback causes it, it is called before

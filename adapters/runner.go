@@ -1,6 +1,7 @@
 package adapters
 
 import (
+	"fmt"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -300,8 +301,16 @@ func (r *runner) eofReceived() (keep bool) {
 	return r.p.eof()
 }
 
+// connectionLost calls the protocol's ConnectionLost; a panic there has
+// nothing left to close, so it goes to the transport's error handler
+// (transport.WithErrorHandler).
 func (r *runner) connectionLost(err error) {
-	defer func() { _ = recover() }() // nothing is left to close
+	defer func() {
+		if v := recover(); v != nil {
+			pe := &PanicError{Value: v, Stack: debug.Stack()}
+			r.at.ReportError(fmt.Errorf("adapters: in ConnectionLost: %w", pe))
+		}
+	}()
 	r.p.lost(err)
 }
 

@@ -2,9 +2,11 @@ package adapters
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"runtime/debug"
 
+	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -48,7 +50,8 @@ func Connect[P Protocol](ctx context.Context, network, addr string, factory func
 // ctx ends or srv is closed. It returns ctx.Err(),
 // transport.ErrServerClosed once srv is closed or shut down, or the
 // listener's error if accepting failed. A factory that panics or returns
-// nil aborts that one connection; Serve goes on. Serve starts serving a
+// nil aborts that one connection, whose error goes to the server's error
+// handler (transport.WithErrorHandler); Serve goes on. Serve starts serving a
 // server listened transport.WithStartServing(false), as asyncio's
 // serve_forever does.
 func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
@@ -63,6 +66,7 @@ func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func(
 		}
 		if err != nil {
 			t.Abort()
+			reportError(t, fmt.Errorf("adapters: Serve's protocol factory: %w", err))
 		}
 	}
 }
@@ -80,4 +84,12 @@ func makeProtocol[P any](factory func() P) (p P, err error) {
 		return p, ErrNilProtocol
 	}
 	return p, nil
+}
+
+// reportError hands err to t's error handler (transport.WithErrorHandler),
+// which logs it when there is none.
+func reportError(t transport.Transport, err error) {
+	if at, ok := t.(sink.Attacher); ok {
+		at.ReportError(err)
+	}
 }

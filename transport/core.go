@@ -378,7 +378,7 @@ func (c *core) WriteBufferLimits() (high, low int) {
 func (c *core) SetWriteBufferLimits(high, low int) error {
 	l, err := flow.Resolve(high, low)
 	if err != nil {
-		return err
+		return invalidLimits(err)
 	}
 	c.mu.Lock()
 	tr := c.flow.SetLimits(l)

@@ -1,8 +1,10 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 )
 
@@ -50,3 +52,43 @@ var ErrHelloTimeout = fmt.Errorf("transport: no TLS ClientHello within the hello
 // the server, holding as many such connections as it keeps, closed it to
 // make room for a newer one.
 var ErrHelloDisplaced = errors.New("transport: silent TLS connection closed to make room for a newer one")
+
+// ErrServerClosed is returned by Server.Accept once the server is closed or
+// shutting down. It matches net.ErrClosed.
+var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
+
+// ErrNilTLSConfig is returned by DialTLS, ListenTLS, StartTLS and
+// WithTLS for a nil *tls.Config.
+var ErrNilTLSConfig = errors.New("transport: nil *tls.Config")
+
+// ErrNotUpgradable is returned by StartTLS for a transport that cannot
+// speak TLS: a datagram endpoint, a pipe, a subprocess, or a transport
+// that already speaks TLS.
+var ErrNotUpgradable = errors.New("transport: StartTLS needs a plain TCP or Unix stream transport")
+
+// ErrHandshakeTimeout is matched by the error of a TLS handshake that
+// WithHandshakeTimeout (or DefaultHandshakeTimeout) cut short; it also
+// matches context.DeadlineExceeded.
+var ErrHandshakeTimeout = fmt.Errorf("transport: TLS handshake timed out: %w", context.DeadlineExceeded)
+
+// ErrShutdownTimeout is Lost's error when the peer did not answer Close's
+// close_notify within the shutdown timeout (asyncio's "SSL shutdown timed
+// out").
+var ErrShutdownTimeout = errors.New("transport: TLS shutdown timed out waiting for the peer's close_notify")
+
+// ErrTruncated is Lost's error when the peer closed its side of a TLS
+// connection without a close_notify alert: the data may have been cut
+// short by an attacker, so it is not a clean EOF. It matches
+// io.ErrUnexpectedEOF.
+var ErrTruncated = fmt.Errorf("transport: TLS connection closed without close_notify: %w", io.ErrUnexpectedEOF)
+
+// ErrInvalidLimits is matched by the error of SetWriteBufferLimits, and of
+// Dial, Listen and every other constructor given WithWriteBufferLimits,
+// for limits that are negative, a low-water mark over the high-water mark,
+// or a low-water mark too large to derive a high one from; the message
+// says which. The limits are left unchanged.
+var ErrInvalidLimits = errors.New("transport: invalid write buffer limits")
+
+// invalidLimits wraps flow.Resolve's error in ErrInvalidLimits, keeping
+// its detail in the message.
+func invalidLimits(err error) error { return fmt.Errorf("%w: %v", ErrInvalidLimits, err) }

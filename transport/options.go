@@ -51,6 +51,7 @@ type config struct {
 	localAddr   string
 	stdio       [3]Stdio
 	tls         tlsOptions
+	onError     func(error) // WithErrorHandler's; nil: the standard logger
 	errs        []error
 }
 
@@ -233,7 +234,7 @@ func resolve(opts []Option) (resolved, error) {
 	}
 	limits, err := flow.Resolve(c.high, c.low)
 	if err != nil {
-		return resolved{}, fmt.Errorf("transport: write buffer limits: %w", err)
+		return resolved{}, invalidLimits(err)
 	}
 	r := resolved{config: c, limits: limits, readLimit: c.readLimit}
 	if r.readLimit == 0 {

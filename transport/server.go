@@ -12,10 +12,6 @@ import (
 	"github.com/rxnet/rxnet/stream"
 )
 
-// ErrServerClosed is returned by Accept once the server is closed or
-// shutting down. It matches net.ErrClosed.
-var ErrServerClosed = fmt.Errorf("transport: server closed: %w", net.ErrClosed)
-
 // Server accepts stream transports on a listening socket (asyncio's
 // Server, from create_server). Once serving (at once, unless listened
 // WithStartServing(false): see StartServing) it accepts in the background
@@ -146,10 +142,11 @@ func (s *Server) acceptLoop() {
 			return
 		}
 		backoff = 0
+		remote := nc.RemoteAddr()
 		c, err := wrapConn(nc, s.cfg)
 		switch {
-		case err != nil:
-			continue // that connection only
+		case err != nil: // that connection only: report it and go on
+			reportError(s.cfg.onError, fmt.Errorf("transport: accepted connection from %v dropped: %w", remote, err))
 		case s.tls != nil:
 			if !s.tls.accept(c) {
 				return

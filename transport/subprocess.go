@@ -32,6 +32,7 @@ type process struct {
 	made    chan struct{}  // closed once Made is delivered
 	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
 	events  atomic.Int64   // passed to the adapter, for Stats
+	onError func(error)    // WithErrorHandler's
 
 	mu      sync.Mutex
 	handler sink.Handler
@@ -69,7 +70,7 @@ func Exec(ctx context.Context, cmd *exec.Cmd, opts ...Option) (SubprocessTranspo
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, readCap: cfg.readSize, exited: make(chan struct{}), made: make(chan struct{}),
+	p := &process{cmd: cmd, readCap: cfg.readSize, onError: cfg.onError, exited: make(chan struct{}), made: make(chan struct{}),
 		done: make(chan struct{}), decided: make(chan struct{})}
 	childEnds, err := p.connect(cfg)
 	if err == nil {

@@ -6,34 +6,8 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 )
-
-// ErrNilTLSConfig is returned by DialTLS, ListenTLS, StartTLS and
-// WithTLS for a nil *tls.Config.
-var ErrNilTLSConfig = errors.New("transport: nil *tls.Config")
-
-// ErrNotUpgradable is returned by StartTLS for a transport that cannot
-// speak TLS: a datagram endpoint, a pipe, a subprocess, or a transport
-// that already speaks TLS.
-var ErrNotUpgradable = errors.New("transport: StartTLS needs a plain TCP or Unix stream transport")
-
-// ErrHandshakeTimeout is matched by the error of a TLS handshake that
-// WithHandshakeTimeout (or DefaultHandshakeTimeout) cut short; it also
-// matches context.DeadlineExceeded.
-var ErrHandshakeTimeout = fmt.Errorf("transport: TLS handshake timed out: %w", context.DeadlineExceeded)
-
-// ErrShutdownTimeout is Lost's error when the peer did not answer Close's
-// close_notify within the shutdown timeout (asyncio's "SSL shutdown timed
-// out").
-var ErrShutdownTimeout = errors.New("transport: TLS shutdown timed out waiting for the peer's close_notify")
-
-// ErrTruncated is Lost's error when the peer closed its side of a TLS
-// connection without a close_notify alert: the data may have been cut
-// short by an attacker, so it is not a clean EOF. It matches
-// io.ErrUnexpectedEOF.
-var ErrTruncated = fmt.Errorf("transport: TLS connection closed without close_notify: %w", io.ErrUnexpectedEOF)
 
 // errHalfCloseTLS12 is what WriteEOF returns under TLS 1.2.
 var errHalfCloseTLS12 = fmt.Errorf("transport: WriteEOF needs TLS 1.3 (close_notify half-close): %w", errors.ErrUnsupported)

@@ -44,6 +44,10 @@ type Attacher interface {
 	Handler() Handler
 	// Fail aborts the transport with err as Lost's error.
 	Fail(err error)
+	// ReportError hands an error nobody else would see (a panic in
+	// ConnectionLost) to the transport's error handler
+	// (transport.WithErrorHandler), or logs it when it has none.
+	ReportError(err error)
 	// CloseAfterEOF closes the transport because the protocol's
 	// EOFReceived said so: like Close, except that a Drain waiting for the
 	// flush ends with the flush's outcome.
