@@ -18,19 +18,25 @@ var pairKinds = []struct {
 	name     string
 	network  string
 	accepted bool
+	adopted  bool // adopted with FromConn from a dialed net.Conn
 }{
 	{name: "tcp", network: "tcp"},
 	{name: "tcp_accepted", network: "tcp", accepted: true},
 	{name: "unix", network: "unix"},
 	{name: "unix_accepted", network: "unix", accepted: true},
+	{name: "tcp_adopted", network: "tcp", adopted: true},
+	{name: "unix_adopted", network: "unix", adopted: true},
 }
 
 func TestConformance(t *testing.T) {
 	for _, kind := range pairKinds {
 		t.Run(kind.name, func(t *testing.T) {
 			transporttest.Run(t, func(t *testing.T, opts ...transport.Option) transporttest.Pair {
-				if kind.accepted {
+				switch {
+				case kind.accepted:
 					return acceptedPair(t, kind.network, opts...)
+				case kind.adopted:
+					return adoptedPair(t, kind.network, opts...)
 				}
 				return dialedPair(t, kind.network, opts...)
 			})

@@ -92,3 +92,10 @@ var ErrInvalidLimits = errors.New("transport: invalid write buffer limits")
 // invalidLimits wraps flow.Resolve's error in ErrInvalidLimits, keeping
 // its detail in the message.
 func invalidLimits(err error) error { return fmt.Errorf("%w: %v", ErrInvalidLimits, err) }
+
+// ErrNotAdoptable is matched by the error of FromConn, FromListener and
+// FromPacketConn for a socket they cannot drive: one of another kind (a
+// net.Pipe, a *tls.Conn, a UDP conn given to FromConn, ...), of another
+// socket type (a unixgram conn given to FromConn), or already closed. The
+// socket is left as it was, still the caller's.
+var ErrNotAdoptable = errors.New("transport: cannot adopt this socket")

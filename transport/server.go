@@ -63,6 +63,11 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 	if err != nil {
 		return nil, err
 	}
+	return newServer(ln, cfg), nil
+}
+
+// newServer serves ln: Listen's and FromListener's server.
+func newServer(ln net.Listener, cfg resolved) *Server {
 	s := &Server{
 		ln:       ln,
 		cfg:      cfg,
@@ -81,7 +86,7 @@ func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server,
 	if !cfg.noServe {
 		s.startServing()
 	}
-	return s, nil
+	return s
 }
 
 // Addr returns the listening address.

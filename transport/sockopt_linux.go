@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"syscall"
@@ -67,3 +68,32 @@ func deferAccept(ln net.Listener, d time.Duration) {
 		_ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_DEFER_ACCEPT, secs)
 	})
 }
+
+// checkSocketType reports an error when sc's socket is closed or is not of
+// type want (unix.SOCK_STREAM or unix.SOCK_DGRAM).
+func checkSocketType(sc syscall.Conn, want int) error {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var typ int
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		typ, serr = unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TYPE)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return os.NewSyscallError("getsockopt", serr)
+	}
+	if typ != want {
+		return fmt.Errorf("socket type %d, want %d", typ, want)
+	}
+	return nil
+}
+
+// Socket types for checkSocketType.
+const (
+	sockStream = unix.SOCK_STREAM
+	sockDgram  = unix.SOCK_DGRAM
+)

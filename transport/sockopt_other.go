@@ -28,3 +28,19 @@ func socketControl(cfg resolved) func(network, address string, rc syscall.RawCon
 // deferAccept does nothing: TCP_DEFER_ACCEPT is Linux's. A ListenTLS
 // server's silent set copes without it (tls_accept.go).
 func deferAccept(ln net.Listener, d time.Duration) {}
+
+// checkSocketType reports only whether sc is still open: off Linux the
+// socket type is not checked (and the transports do not run).
+func checkSocketType(sc syscall.Conn, want int) error {
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return rc.Control(func(uintptr) {})
+}
+
+// Socket types for checkSocketType.
+const (
+	sockStream = 1
+	sockDgram  = 2
+)

@@ -59,21 +59,24 @@ func Dial(ctx context.Context, network, addr string, opts ...Option) (Transport,
 // wrapConn applies the socket options and makes the transport; on error it
 // closes nc.
 func wrapConn(nc net.Conn, cfg resolved) (*conn, error) {
-	sc, ok := nc.(streamConn)
-	if !ok {
-		nc.Close()
-		return nil, fmt.Errorf("transport: %T is not a stream socket", nc)
-	}
-	if err := applyConnOptions(nc, cfg); err != nil {
-		nc.Close()
-		return nil, err
-	}
-	c, err := newConn(sc, cfg)
+	c, err := adoptConn(nc, cfg)
 	if err != nil {
 		nc.Close()
 		return nil, err
 	}
 	return c, nil
+}
+
+// adoptConn is wrapConn leaving nc open on error.
+func adoptConn(nc net.Conn, cfg resolved) (*conn, error) {
+	sc, ok := nc.(streamConn)
+	if !ok {
+		return nil, fmt.Errorf("transport: %T is not a stream socket", nc)
+	}
+	if err := applyConnOptions(nc, cfg); err != nil {
+		return nil, err
+	}
+	return newConn(sc, cfg)
 }
 
 // goKeepAlive is the keep-alive the standard library sets itself on a new

@@ -85,3 +85,43 @@ func wrapPacket(s any, cfg resolved) (DatagramTransport, error) {
 	}
 	return c, nil
 }
+
+// FromPacketConn adopts pc, an open datagram socket, and returns it as a
+// DatagramTransport (asyncio's create_datagram_endpoint(sock=)): connected
+// (SendTo's address may be nil) when pc is, unconnected otherwise. pc must
+// be a *net.UDPConn or a unixgram *net.UnixConn, and open; for anything
+// else (a TCP or stream Unix conn, a closed socket, a net.PacketConn of
+// another kind) FromPacketConn returns an error wrapping ErrNotAdoptable
+// (ER1).
+//
+// On success the endpoint owns pc: closing the endpoint closes pc, and the
+// caller must no longer use pc. On any error pc is left open and still the
+// caller's. The options are ListenPacket's, less those that act before a
+// socket is bound (WithLocalAddr, WithReusePort, WithReuseAddr,
+// WithBroadcast, WithReceiveBuffer, WithSendBuffer): given any of them,
+// FromPacketConn returns an error wrapping errors.ErrUnsupported.
+//
+// The endpoint does not read until its events are claimed. FromPacketConn
+// may be called from any goroutine.
+func FromPacketConn(pc net.PacketConn, opts ...Option) (DatagramTransport, error) {
+	cfg, err := resolve(opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkAdoptOptions("FromPacketConn", cfg, false); err != nil {
+		return nil, err
+	}
+	var ps packetSocket
+	switch s := pc.(type) {
+	case *net.UDPConn:
+		ps = s
+	case *net.UnixConn:
+		ps = s
+	default:
+		return nil, fmt.Errorf("%w: %T (want *net.UDPConn or a unixgram *net.UnixConn)", ErrNotAdoptable, pc)
+	}
+	if err := checkAdoptable(ps, sockDgram); err != nil {
+		return nil, err
+	}
+	return newPacketConn(ps, cfg)
+}

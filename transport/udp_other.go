@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 )
 
 // DatagramOverhead is what each queued datagram adds to WriteBufferSize
@@ -19,5 +20,11 @@ func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (D
 
 // DialPacket returns an error wrapping errors.ErrUnsupported off Linux.
 func DialPacket(ctx context.Context, network, raddr string, opts ...Option) (DatagramTransport, error) {
+	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
+}
+
+// FromPacketConn returns an error wrapping errors.ErrUnsupported off
+// Linux, leaving pc open.
+func FromPacketConn(pc net.PacketConn, opts ...Option) (DatagramTransport, error) {
 	return nil, fmt.Errorf("transport: datagram endpoints: %w", errors.ErrUnsupported)
 }
