@@ -8,8 +8,9 @@ import "log"
 // options failed, say), which is closed while the server goes on, and,
 // in package adapters, a panic in a Protocol's ConnectionLost (an error
 // holding an *adapters.PanicError, with the value and the stack) or in a
-// protocol factory Serve called. Given to Listen, it applies to the server
-// and every transport it accepts. fn is called on the goroutine that met
+// protocol factory Serve called. It applies to every constructor but
+// StartTLS (the transport keeps its handler); given to Listen, it applies
+// to the server and every transport it accepts. fn is called on the goroutine that met
 // the error (the accepting one, or the transport's read goroutine): it
 // must not block for long; a panic in fn is recovered and dropped.
 //
@@ -17,7 +18,7 @@ import "log"
 // logger (log.Printf), as net/http does when ErrorLog is nil; to drop them,
 // pass a function that does nothing.
 func WithErrorHandler(fn func(err error)) Option {
-	return func(c *config) { c.onError = fn }
+	return scoped("WithErrorHandler", transports, func(c *config) { c.onError = fn })
 }
 
 // reportError hands err to fn, or logs it with the standard logger when

@@ -11,6 +11,14 @@ import (
 // ErrEOFWritten is returned by Write and WriteBuffers after WriteEOF.
 var ErrEOFWritten = errors.New("transport: write after WriteEOF")
 
+// ErrInvalidOption is matched by the error of a constructor (Dial,
+// Listen, ListenPacket, Exec, StartTLS, ...) given an option that does not
+// apply to it, such as WithStdin given to Dial or WithServerSide given to
+// anything but StartTLS; the message names the option and the
+// constructor. Each option's doc says where it applies. A nil Option is
+// such an error too. The constructor has then opened nothing.
+var ErrInvalidOption = errors.New("transport: invalid option")
+
 // ErrUnknownNetwork is returned by Dial and Listen for a network they do
 // not support.
 var ErrUnknownNetwork = errors.New("transport: unknown network")

@@ -32,7 +32,12 @@ const (
 
 // Option configures a transport, a Dial or a Listen. Options are validated
 // once, when the transport is made: a bad one makes Dial or Listen return
-// an error, never panic.
+// an error, never panic. Each option's doc says which constructors it
+// applies to; given to any other, it is an error wrapping
+// ErrInvalidOption, never silently ignored. DialTLS and ListenTLS take
+// what Dial and Listen take, and Dial and Listen given WithTLS take the
+// TLS options too. An option given to Listen applies to the server and
+// to every transport it accepts. Shell takes what Exec takes.
 type Option func(*config)
 
 type config struct {
@@ -53,44 +58,52 @@ type config struct {
 	tls         tlsOptions
 	onError     func(error) // WithErrorHandler's; nil: the standard logger
 	errs        []error
+	used        []optionUse // the options given, for checkScope
 }
 
 // WithWriteBufferLimits sets the write buffer's high- and low-water marks
 // in bytes, with SetWriteBufferLimits's rules: DefaultLimit for either
 // derives it from the other (low = high/4, high = 4*low); high 0 forces
-// low 0; a negative value or low > high is an error.
+// low 0; a negative value or low > high is an error. It applies to every
+// constructor that makes a transport that writes: all but ReadPipe and
+// StartTLS.
 func WithWriteBufferLimits(high, low int) Option {
-	return func(c *config) { c.high, c.low = high, low }
+	return scoped("WithWriteBufferLimits", transports&^kReadPipe, func(c *config) { c.high, c.low = high, low })
 }
 
 // WithReadLimit bounds the read data a transport holds for a consumer that
 // does not keep up: at most n bytes in its event channel, plus one read.
 // Zero means DefaultReadLimit; a negative n or one over 1 GiB is an error.
+// It applies to every constructor that makes a transport that reads: all
+// but WritePipe and StartTLS.
 func WithReadLimit(n int) Option {
-	return func(c *config) { c.readLimit = c.bounded("read limit", n, maxReadLimit) }
+	return scoped("WithReadLimit", transports&^kWritePipe, func(c *config) { c.readLimit = c.bounded("read limit", n, maxReadLimit) })
 }
 
 // WithHalfClose keeps the transport open after the peer's EOF, so it can
 // still write (asyncio's eof_received returning true); the consumer then
 // closes it. Without it the transport closes itself after EOF once its
-// writes are flushed.
+// writes are flushed. It applies to Dial, DialTLS, Listen and ListenTLS
+// (a pipe always closes at EOF).
 func WithHalfClose() Option {
-	return func(c *config) { c.halfClose = true }
+	return scoped("WithHalfClose", streams, func(c *config) { c.halfClose = true })
 }
 
 // WithEventBuffer sets how many events a transport's channel holds (at
 // least 2). Each read is then at most the read limit divided by n bytes.
 // Zero means DefaultEventBuffer; a negative n or one over 65536 is an
-// error.
+// error. It applies to every constructor but StartTLS, which keeps the
+// transport's channel.
 func WithEventBuffer(n int) Option {
-	return func(c *config) { c.eventBuffer = c.bounded("event buffer", n, maxEventBuffer) }
+	return scoped("WithEventBuffer", transports, func(c *config) { c.eventBuffer = c.bounded("event buffer", n, maxEventBuffer) })
 }
 
 // WithNoDelay sets TCP_NODELAY on TCP connections, dialed or accepted
 // (Go's default is on), through net.TCPConn.SetNoDelay, so it works on
-// every platform. It is ignored on Unix sockets.
+// every platform. It applies to Dial, DialTLS, Listen and ListenTLS, and
+// is ignored on Unix sockets.
 func WithNoDelay(on bool) Option {
-	return func(c *config) { c.noDelay = &on }
+	return scoped("WithNoDelay", streams, func(c *config) { c.noDelay = &on })
 }
 
 // WithKeepAlive sets TCP keep-alive on TCP connections, dialed or
@@ -98,22 +111,23 @@ func WithNoDelay(on bool) Option {
 // as both the idle time and the probe interval, leaving the probe count
 // to the system; a negative d turns it off; zero keeps Go's default (on,
 // 15 s). It goes through net.TCPConn.SetKeepAliveConfig, so it works on
-// every platform. A d over 32767 s (Linux's limit) is an error. Ignored on
-// Unix sockets.
+// every platform. A d over 32767 s (Linux's limit) is an error. It applies
+// to Dial, DialTLS, Listen and ListenTLS, and is ignored on Unix sockets.
 func WithKeepAlive(d time.Duration) Option {
-	return func(c *config) {
+	return scoped("WithKeepAlive", streams, func(c *config) {
 		if d > maxKeepAlive {
 			c.errs = append(c.errs, fmt.Errorf("transport: keep-alive %v is over %v", d, maxKeepAlive))
 		}
 		c.keepAlive = d
-	}
+	})
 }
 
-// WithReusePort sets SO_REUSEPORT on a listening socket before it binds,
-// so several listeners can share a port. Linux only: elsewhere Listen
-// returns an error wrapping errors.ErrUnsupported.
+// WithReusePort sets SO_REUSEPORT on a socket before it binds, so several
+// listeners can share a port. It applies to the socket constructors:
+// Listen, ListenTLS, ListenPacket, Dial, DialTLS and DialPacket. Linux
+// only: elsewhere it is an error wrapping errors.ErrUnsupported.
 func WithReusePort() Option {
-	return func(c *config) { c.reusePort = true }
+	return scoped("WithReusePort", sockets, func(c *config) { c.reusePort = true })
 }
 
 // WithStartServing(false) makes Listen and ListenTLS bind and listen but
@@ -121,45 +135,49 @@ func WithReusePort() Option {
 // no connection is taken from the kernel's backlog (on a ListenTLS
 // server, no handshake starts) until Server.StartServing, or the first
 // Accept, Transports or Observable subscription, starts serving.
-// WithStartServing(true) is the default. Dial and the other constructors
-// ignore it.
+// WithStartServing(true) is the default. It applies to Listen and
+// ListenTLS only.
 func WithStartServing(on bool) Option {
-	return func(c *config) { c.noServe = !on }
+	return scoped("WithStartServing", listens, func(c *config) { c.noServe = !on })
 }
 
 // WithReuseAddr sets SO_REUSEADDR on the socket before it binds. (Go
-// already sets it on stream listeners.) Linux only: elsewhere it is an
-// error wrapping errors.ErrUnsupported.
+// already sets it on stream listeners.) It applies to the socket
+// constructors, as WithReusePort. Linux only: elsewhere it is an error
+// wrapping errors.ErrUnsupported.
 func WithReuseAddr() Option {
-	return func(c *config) { c.reuseAddr = true }
+	return scoped("WithReuseAddr", sockets, func(c *config) { c.reuseAddr = true })
 }
 
 // WithBroadcast sets SO_BROADCAST, so a UDP endpoint may send to a
-// broadcast address. Linux only, like WithReuseAddr.
+// broadcast address. It applies to ListenPacket and DialPacket only.
+// Linux only, like WithReuseAddr.
 func WithBroadcast() Option {
-	return func(c *config) { c.broadcast = true }
+	return scoped("WithBroadcast", packets, func(c *config) { c.broadcast = true })
 }
 
 // WithReceiveBuffer sets the socket's kernel receive buffer (SO_RCVBUF)
 // to n bytes before it binds; the kernel may round or double it. Zero
 // keeps the system default; a negative n or one over math.MaxInt32 is an
-// error. Linux only, like WithReuseAddr.
+// error. It applies to the socket constructors, as WithReusePort. Linux
+// only, like WithReuseAddr.
 func WithReceiveBuffer(n int) Option {
-	return func(c *config) { c.recvBuf = c.bounded("receive buffer", n, maxSocketBuf) }
+	return scoped("WithReceiveBuffer", sockets, func(c *config) { c.recvBuf = c.bounded("receive buffer", n, maxSocketBuf) })
 }
 
 // WithSendBuffer sets the socket's kernel send buffer (SO_SNDBUF), with
-// WithReceiveBuffer's rules.
+// WithReceiveBuffer's rules and scope.
 func WithSendBuffer(n int) Option {
-	return func(c *config) { c.sendBuf = c.bounded("send buffer", n, maxSocketBuf) }
+	return scoped("WithSendBuffer", sockets, func(c *config) { c.sendBuf = c.bounded("send buffer", n, maxSocketBuf) })
 }
 
-// WithLocalAddr binds the socket that Dial or DialPacket opens to addr
-// (asyncio's local_addr) before it connects. A unixgram client needs it
+// WithLocalAddr binds the socket that Dial, DialTLS or DialPacket opens
+// to addr (asyncio's local_addr) before it connects; it applies to those
+// three only (Listen takes its address as an argument). A unixgram client needs it
 // to receive replies. The empty string, the default, lets the system
 // choose.
 func WithLocalAddr(addr string) Option {
-	return func(c *config) { c.localAddr = addr }
+	return scoped("WithLocalAddr", dials|kDialPacket, func(c *config) { c.localAddr = addr })
 }
 
 // Stdio says where Exec connects one of the child's standard streams.
@@ -179,24 +197,25 @@ const (
 )
 
 // WithStdin says where Exec connects the child's stdin: Pipe (the
-// default), Inherit or Discard.
-func WithStdin(s Stdio) Option { return withStdio(0, s) }
+// default), Inherit or Discard. The three stdio options apply to Exec and
+// Shell only.
+func WithStdin(s Stdio) Option { return withStdio("WithStdin", 0, s) }
 
 // WithStdout says where Exec connects the child's stdout: Pipe (the
 // default), Inherit or Discard.
-func WithStdout(s Stdio) Option { return withStdio(1, s) }
+func WithStdout(s Stdio) Option { return withStdio("WithStdout", 1, s) }
 
 // WithStderr says where Exec connects the child's stderr: Pipe (the
 // default), Inherit, Discard, or Stdout to merge it into stdout.
-func WithStderr(s Stdio) Option { return withStdio(2, s) }
+func WithStderr(s Stdio) Option { return withStdio("WithStderr", 2, s) }
 
-func withStdio(fd int, s Stdio) Option {
-	return func(c *config) {
+func withStdio(name string, fd int, s Stdio) Option {
+	return scoped(name, procs, func(c *config) {
 		if s > Stdout || (s == Stdout && fd != 2) {
 			c.errs = append(c.errs, fmt.Errorf("transport: Stdio %d is not valid for fd %d", s, fd))
 		}
 		c.stdio[fd] = s
-	}
+	})
 }
 
 // bounded returns n, recording an error when it is negative or over most.
@@ -221,13 +240,19 @@ type resolved struct {
 	packetEvents int
 }
 
-func resolve(opts []Option) (resolved, error) {
+// resolve applies opts, given to the constructor k, and validates them:
+// an option that does not apply to k is an error wrapping
+// ErrInvalidOption, and so is a nil one.
+func resolve(opts []Option, k kinds) (resolved, error) {
 	c := config{high: DefaultLimit, low: DefaultLimit}
 	for _, o := range opts {
 		if o == nil {
-			return resolved{}, fmt.Errorf("transport: nil Option")
+			return resolved{}, fmt.Errorf("%w: nil Option given to %s", ErrInvalidOption, kindNames[k])
 		}
 		o(&c)
+	}
+	if err := c.checkScope(k); err != nil {
+		return resolved{}, err
 	}
 	if len(c.errs) > 0 {
 		return resolved{}, c.errs[0]

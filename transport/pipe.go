@@ -38,7 +38,7 @@ func (p pipeFile) Close() error {
 // takes f over: it makes the descriptor non-blocking and closes f when it
 // closes; ExtraInfo(InfoPipe) returns f. Abort closes it at once.
 func ReadPipe(f *os.File, opts ...Option) (ReadTransport, error) {
-	c, err := openPipe(f, readPipe, opts)
+	c, err := openPipe(f, readPipe, kReadPipe, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -52,15 +52,15 @@ func ReadPipe(f *os.File, opts ...Option) (ReadTransport, error) {
 // a nil error when nothing was waiting to be written, with EPIPE when
 // something was. It takes f over as ReadPipe does.
 func WritePipe(f *os.File, opts ...Option) (WriteTransport, error) {
-	c, err := openPipe(f, writePipe, opts)
+	c, err := openPipe(f, writePipe, kWritePipe, opts)
 	if err != nil {
 		return nil, err
 	}
 	return c, nil
 }
 
-func openPipe(f *os.File, kind pipeKind, opts []Option) (*conn, error) {
-	cfg, err := resolve(opts)
+func openPipe(f *os.File, kind pipeKind, k kinds, opts []Option) (*conn, error) {
+	cfg, err := resolve(opts, k)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -51,9 +52,17 @@ type Server struct {
 // options apply to every accepted transport; WithReusePort and
 // WithStartServing apply to the server.
 func Listen(ctx context.Context, network, addr string, opts ...Option) (*Server, error) {
-	cfg, err := resolve(opts)
+	return listen(ctx, kListen, network, addr, nil, opts)
+}
+
+// listen is Listen, or ListenTLS (k) with tc.
+func listen(ctx context.Context, k kinds, network, addr string, tc *tls.Config, opts []Option) (*Server, error) {
+	cfg, err := resolve(opts, k)
 	if err != nil {
 		return nil, err
+	}
+	if tc != nil {
+		cfg.tls.config = tc
 	}
 	if err := checkStreamNetwork(network); err != nil {
 		return nil, err

@@ -57,7 +57,12 @@ var (
 // pipe of the transport. The child runs at once; its output waits in the
 // pipes until the events are claimed.
 func Exec(ctx context.Context, cmd *exec.Cmd, opts ...Option) (SubprocessTransport, error) {
-	cfg, err := resolve(opts)
+	return execCmd(ctx, kExec, cmd, opts)
+}
+
+// execCmd is Exec, or Shell (k).
+func execCmd(ctx context.Context, k kinds, cmd *exec.Cmd, opts []Option) (SubprocessTransport, error) {
+	cfg, err := resolve(opts, k)
 	if err != nil {
 		return nil, err
 	}
@@ -97,7 +102,7 @@ func Shell(ctx context.Context, cmdline string, opts ...Option) (SubprocessTrans
 	if cmdline == "" {
 		return nil, errors.New("transport: Shell of an empty command line")
 	}
-	return Exec(ctx, exec.Command("/bin/sh", "-c", cmdline), opts...)
+	return execCmd(ctx, kShell, exec.Command("/bin/sh", "-c", cmdline), opts)
 }
 
 // connect sets the child's standard streams and makes the transports of

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"time"
@@ -26,9 +27,17 @@ func checkStreamNetwork(network string) error {
 // The transport does not read until its events are claimed (Events,
 // Observable, or the adapters package), so no event is missed.
 func Dial(ctx context.Context, network, addr string, opts ...Option) (Transport, error) {
-	cfg, err := resolve(opts)
+	return dial(ctx, kDial, network, addr, nil, opts)
+}
+
+// dial is Dial, or DialTLS (k) with tc.
+func dial(ctx context.Context, k kinds, network, addr string, tc *tls.Config, opts []Option) (Transport, error) {
+	cfg, err := resolve(opts, k)
 	if err != nil {
 		return nil, err
+	}
+	if tc != nil {
+		cfg.tls.config = tc
 	}
 	if err := checkStreamNetwork(network); err != nil {
 		return nil, err

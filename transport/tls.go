@@ -37,7 +37,7 @@ func DialTLS(ctx context.Context, network, addr string, config *tls.Config, opts
 	if config == nil {
 		return nil, ErrNilTLSConfig
 	}
-	return Dial(ctx, network, addr, append(opts[:len(opts):len(opts)], WithTLS(config))...)
+	return dial(ctx, kDialTLS, network, addr, config, opts)
 }
 
 // ListenTLS listens like Listen; every accepted connection runs a TLS
@@ -69,7 +69,7 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 	if config == nil {
 		return nil, ErrNilTLSConfig
 	}
-	return Listen(ctx, network, addr, append(opts[:len(opts):len(opts)], WithTLS(config))...)
+	return listen(ctx, kListenTLS, network, addr, config, opts)
 }
 
 // StartTLS upgrades t, an open TCP or Unix stream transport, to TLS
@@ -101,7 +101,9 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 // error as Lost's; a panic in one of config's callbacks is recovered and
 // is that error, as a *PanicError. A nil config, a transport that is not a plain stream
 // transport, a closing one, one whose peer sent EOF, or one after
-// WriteEOF is an error and t is left as it was.
+// WriteEOF is an error and t is left as it was; so is an option other
+// than WithServerSide, WithHandshakeTimeout and WithShutdownTimeout (an
+// error matching ErrInvalidOption).
 func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Option) (Transport, error) {
 	if config == nil {
 		return nil, ErrNilTLSConfig
@@ -110,7 +112,7 @@ func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Opti
 	if !ok || c.pipe != notPipe {
 		return nil, fmt.Errorf("%w, not %T", ErrNotUpgradable, t)
 	}
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kStartTLS)
 	if err != nil {
 		return nil, err
 	}

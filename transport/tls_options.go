@@ -33,29 +33,34 @@ type tlsOptions struct {
 
 // WithTLS makes Dial (and adapters.Connect) and Listen speak TLS with
 // tc, as DialTLS and ListenTLS do: the way to pass TLS through an
-// API that takes options. A nil config is an error.
+// API that takes options. A nil config is an error. It applies to Dial
+// and Listen only: DialTLS, ListenTLS and StartTLS take their config as
+// an argument.
 func WithTLS(tc *tls.Config) Option {
-	return func(c *config) {
+	return scoped("WithTLS", kDial|kListen, func(c *config) {
 		if tc == nil {
 			c.errs = append(c.errs, ErrNilTLSConfig)
 		}
 		c.tls.config = tc
-	}
+	})
 }
 
 // WithServerSide makes StartTLS run the server side of the handshake (the
-// default is the client side). config must then hold a certificate.
+// default is the client side). config must then hold a certificate. It
+// applies to StartTLS only: Dial with WithTLS is always a client, and
+// ListenTLS always a server.
 func WithServerSide() Option {
-	return func(c *config) { c.tls.server = true }
+	return scoped("WithServerSide", kStartTLS, func(c *config) { c.tls.server = true })
 }
 
 // WithHandshakeTimeout bounds each TLS handshake: DialTLS's, StartTLS's
 // and every connection's on a ListenTLS server. A handshake that takes
 // longer fails with an error matching ErrHandshakeTimeout. d must be
 // positive; the default is DefaultHandshakeTimeout. The ctx given to
-// DialTLS or StartTLS bounds the handshake too.
+// DialTLS or StartTLS bounds the handshake too. It applies to DialTLS,
+// ListenTLS and StartTLS (and to Dial and Listen given WithTLS).
 func WithHandshakeTimeout(d time.Duration) Option {
-	return func(c *config) { c.tls.handshake = c.positive("TLS handshake timeout", d) }
+	return scoped("WithHandshakeTimeout", tlsSides, func(c *config) { c.tls.handshake = c.positive("TLS handshake timeout", d) })
 }
 
 // WithHelloTimeout bounds how long a ListenTLS server waits for a new
@@ -66,9 +71,10 @@ func WithHandshakeTimeout(d time.Duration) Option {
 // server's handshake slots, so silent peers cannot starve the others; on
 // Linux the kernel itself holds a silent TCP connection for about d
 // before the server even sees it. d must be positive; the default is
-// DefaultHelloTimeout.
+// DefaultHelloTimeout. It applies to ListenTLS (and Listen given WithTLS)
+// only.
 func WithHelloTimeout(d time.Duration) Option {
-	return func(c *config) { c.tls.hello = c.positive("TLS hello timeout", d) }
+	return scoped("WithHelloTimeout", kListenTLS, func(c *config) { c.tls.hello = c.positive("TLS hello timeout", d) })
 }
 
 // WithShutdownTimeout bounds how long Close waits for the peer's
@@ -76,9 +82,10 @@ func WithHelloTimeout(d time.Duration) Option {
 // closed anyway and Lost carries an error matching ErrShutdownTimeout.
 // Close reads the answer even when nobody claimed the events, so the
 // transport ends (and Server.Shutdown sees it end) as soon as the peer
-// answers. d must be positive; the default is DefaultShutdownTimeout.
+// answers. d must be positive; the default is DefaultShutdownTimeout. It
+// applies where WithHandshakeTimeout does.
 func WithShutdownTimeout(d time.Duration) Option {
-	return func(c *config) { c.tls.shutdown = c.positive("TLS shutdown timeout", d) }
+	return scoped("WithShutdownTimeout", tlsSides, func(c *config) { c.tls.shutdown = c.positive("TLS shutdown timeout", d) })
 }
 
 // WithHandshakeFailures has a ListenTLS server call fn, on the
@@ -89,9 +96,10 @@ func WithShutdownTimeout(d time.Duration) Option {
 // ErrHelloTimeout or ErrHelloDisplaced (see ListenTLS), or a
 // *PanicError when a config callback panicked. Connections cut short by
 // Close or Shutdown are not reported. fn must not block for long; a
-// panic in fn is recovered and dropped.
+// panic in fn is recovered and dropped. It applies to ListenTLS (and
+// Listen given WithTLS) only.
 func WithHandshakeFailures(fn func(remote net.Addr, err error)) Option {
-	return func(c *config) { c.tls.onFailure = fn }
+	return scoped("WithHandshakeFailures", kListenTLS, func(c *config) { c.tls.onFailure = fn })
 }
 
 // positive returns d, recording an error unless it is positive.

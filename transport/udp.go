@@ -29,7 +29,7 @@ func checkPacketNetwork(network string) error {
 // The endpoint does not read until its events are claimed (Events,
 // Observable, or the adapters package), so no datagram is missed.
 func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (DatagramTransport, error) {
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kListenPacket)
 	if err != nil {
 		return nil, err
 	}
@@ -51,7 +51,7 @@ func ListenPacket(ctx context.Context, network, laddr string, opts ...Option) (D
 // first; a unixgram endpoint needs that to receive replies. ctx bounds
 // setting up the socket only.
 func DialPacket(ctx context.Context, network, raddr string, opts ...Option) (DatagramTransport, error) {
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kDialPacket)
 	if err != nil {
 		return nil, err
 	}
