@@ -31,7 +31,7 @@ import (
 // The transport does not read until its events are claimed. FromConn may
 // be called from any goroutine.
 func FromConn(nc net.Conn, opts ...Option) (Transport, error) {
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kFromConn)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func FromConn(nc net.Conn, opts ...Option) (Transport, error) {
 //
 // FromListener may be called from any goroutine.
 func FromListener(ln net.Listener, opts ...Option) (*Server, error) {
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kFromListener)
 	if err != nil {
 		return nil, err
 	}
@@ -103,11 +103,11 @@ func checkAdoptable(s syscall.Conn, want int) error {
 func checkAdoptOptions(fn string, cfg resolved, tlsOK bool) error {
 	switch {
 	case cfg.localAddr != "":
-		return fmt.Errorf("transport: %s: WithLocalAddr: %w on a bound socket", fn, errors.ErrUnsupported)
+		return fmt.Errorf("%w: WithLocalAddr does not apply to %s: %w on a bound socket", ErrInvalidOption, fn, errors.ErrUnsupported)
 	case socketControl(cfg) != nil:
-		return fmt.Errorf("transport: %s: socket options set before binding: %w on a bound socket (set them before adopting it)", fn, errors.ErrUnsupported)
+		return fmt.Errorf("%w: socket options set before binding do not apply to %s: %w on a bound socket (set them before adopting it)", ErrInvalidOption, fn, errors.ErrUnsupported)
 	case !tlsOK && cfg.tls.config != nil:
-		return fmt.Errorf("transport: %s: WithTLS: %w (adopt, then StartTLS)", fn, errors.ErrUnsupported)
+		return fmt.Errorf("%w: WithTLS does not apply to %s: %w (adopt, then StartTLS)", ErrInvalidOption, fn, errors.ErrUnsupported)
 	}
 	return nil
 }

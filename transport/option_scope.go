@@ -21,6 +21,9 @@ const (
 	kReadPipe
 	kWritePipe
 	kStartTLS
+	kFromConn       // takes Dial's options (checkAdoptOptions refuses those acting before connect)
+	kFromListener   // takes Listen's
+	kFromPacketConn // takes the datagram constructors'
 )
 
 // The sets the options' scopes are made of.
@@ -40,7 +43,11 @@ var kindNames = map[kinds]string{
 	kDial: "Dial", kDialTLS: "DialTLS", kListen: "Listen", kListenTLS: "ListenTLS",
 	kListenPacket: "ListenPacket", kDialPacket: "DialPacket", kExec: "Exec",
 	kShell: "Shell", kReadPipe: "ReadPipe", kWritePipe: "WritePipe", kStartTLS: "StartTLS",
+	kFromConn: "FromConn", kFromListener: "FromListener", kFromPacketConn: "FromPacketConn",
 }
+
+// adopts maps an adopting constructor to the one whose options it takes.
+var adopts = map[kinds]kinds{kFromConn: kDial, kFromListener: kListen, kFromPacketConn: packets}
 
 // optionUse records that the option name was given, and where it applies.
 type optionUse struct {
@@ -60,12 +67,12 @@ func scoped(name string, applies kinds, set func(*config)) Option {
 // checkScope returns an error wrapping ErrInvalidOption for the first
 // option given to k that does not apply to it.
 func (c *config) checkScope(k kinds) error {
-	effective := k
+	effective := k | adopts[k]
 	if c.tls.config != nil {
-		switch k {
-		case kDial:
+		switch {
+		case effective&kDial != 0:
 			effective |= kDialTLS
-		case kListen:
+		case effective&kListen != 0:
 			effective |= kListenTLS
 		}
 	}

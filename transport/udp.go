@@ -104,7 +104,7 @@ func wrapPacket(s any, cfg resolved) (DatagramTransport, error) {
 // The endpoint does not read until its events are claimed. FromPacketConn
 // may be called from any goroutine.
 func FromPacketConn(pc net.PacketConn, opts ...Option) (DatagramTransport, error) {
-	cfg, err := resolve(opts)
+	cfg, err := resolve(opts, kFromPacketConn)
 	if err != nil {
 		return nil, err
 	}
