@@ -688,19 +688,28 @@ func waitConsumed(t *testing.T, peer *net.TCPConn, tr transport.Transport) {
 	waitQueued(t, socketOf(t, tr), 0)
 }
 
+// holdChunk connects r, blocks its first PauseWriting on another
+// goroutine, and has the peer send data, which the transport reads: its
+// delivery then waits for that callback. release lets the callback end.
+func holdChunk(t *testing.T, r *recorder, data string) (tr transport.Transport, peer *net.TCPConn, release func()) {
+	t.Helper()
+	tr, peer = connectOne(t, r, smallLimits) // no callback runs after it returns
+	shrinkSendBuffer(t, tr)
+	release = blockFirstPause(t, r, tr)
+	if _, err := peer.Write([]byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	waitConsumed(t, peer, tr) // read, and waiting for the running PauseWriting
+	return tr, peer, release
+}
+
 // TestRD3_PauseReadingHoldsDataAlreadyRead: data the transport read just
 // before PauseReading (its delivery waiting for a callback that runs on
 // another goroutine) is held: no DataReceived after PauseReading returned;
 // ResumeReading delivers it.
 func TestRD3_PauseReadingHoldsDataAlreadyRead(t *testing.T) {
 	r := newRecorder()
-	tr, peer := connectOne(t, r, smallLimits) // no callback runs after it returns
-	shrinkSendBuffer(t, tr)
-	release := blockFirstPause(t, r, tr)
-	if _, err := peer.Write([]byte("held")); err != nil {
-		t.Fatal(err)
-	}
-	waitConsumed(t, peer, tr) // read, and waiting for the running PauseWriting
+	tr, _, release := holdChunk(t, r, "held")
 	pausedCh := make(chan struct{})
 	go func() {
 		tr.PauseReading()
@@ -739,13 +748,7 @@ func TestRD3_PauseReadingHoldsDataAlreadyRead(t *testing.T) {
 // ResumeWriting may still come while the buffer flushes.
 func TestL10_NoDataReceivedAfterClose(t *testing.T) {
 	r := newRecorder()
-	tr, peer := connectOne(t, r, smallLimits) // no callback runs after it returns
-	shrinkSendBuffer(t, tr)
-	release := blockFirstPause(t, r, tr)
-	if _, err := peer.Write([]byte("late")); err != nil {
-		t.Fatal(err)
-	}
-	waitConsumed(t, peer, tr)
+	tr, peer, release := holdChunk(t, r, "late")
 	tr.Close()
 	release()
 	readUntilEnd(peer, 64<<10, nil) // let the flush finish
@@ -975,13 +978,7 @@ func TestRD3_PauseReadingWaitsForRunningDataReceived(t *testing.T) {
 // dropped (found by the chaos suite over TLS).
 func TestLC3_DataReadBeforeFailureDelivered(t *testing.T) {
 	r := newRecorder()
-	tr, peer := connectOne(t, r, smallLimits) // no callback runs after it returns
-	shrinkSendBuffer(t, tr)
-	release := blockFirstPause(t, r, tr)
-	if _, err := peer.Write([]byte("late")); err != nil {
-		t.Fatal(err)
-	}
-	waitConsumed(t, peer, tr)
+	tr, peer, release := holdChunk(t, r, "late")
 	resetPeer(t, peer)
 	// The transport fails once a write meets the reset; no event says so
 	// while the callback is held: write and poll.
