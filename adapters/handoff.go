@@ -7,6 +7,7 @@ import (
 	"github.com/reactivex/rxgo/v2"
 
 	"github.com/rxnet/rxnet/internal/goid"
+	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
@@ -24,7 +25,7 @@ var forwardHook atomic.Pointer[func(stream.Event)]
 type Detached struct {
 	r         *runner
 	t         transport.Transport
-	q         *stream.Queue
+	q         *queue.Queue
 	claimed   chan struct{} // closed by the stream's claim (q's start)
 	back      chan struct{} // closed by Attach: no event goes into q any more
 	returned  chan struct{} // closed once Attach has handed the events back
@@ -70,7 +71,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 		poke:     make(chan struct{}, 1),
 	}
 	d.idle <- struct{}{}
-	d.q = stream.NewQueue(transport.DefaultEventBuffer, func() { close(d.claimed) }, t.Abort)
+	d.q = queue.New(transport.DefaultEventBuffer, func() { close(d.claimed) }, t.Abort)
 	first := []stream.Event{{Kind: stream.Made}}
 	if len(rest) > 0 {
 		first = append(first, stream.Event{Kind: stream.Data, Data: bytes.Clone(rest)})

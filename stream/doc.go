@@ -1,6 +1,6 @@
-// Package stream defines the events every rxnet transport emits and the
-// bounded, single-consumer channel that carries them, usable as a plain
-// channel or as an rxgo Observable.
+// Package stream defines the events every rxnet transport emits, through
+// its Events channel or its rxgo Observable, and the stages a consumer
+// builds on them: framers that cut Data into frames, and payloads.
 //
 // A transport's events are a [Made] first, then [Data] (or datagram and
 // subprocess events) in the order they happened, at most one [EOF] after
@@ -52,6 +52,7 @@
 //
 // # Concurrency
 //
-// Events are values; Data belongs to the receiver. Multiple goroutines may
-// invoke methods on a Queue simultaneously.
+// Events are values; Data belongs to the receiver. A Framer is a value
+// that any number of goroutines may use at once; each stage it makes
+// (Frames, Observable) runs on its own goroutine and has one consumer.
 package stream

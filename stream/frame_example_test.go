@@ -91,32 +91,24 @@ func ExampleFramer_WriteFrame() {
 	// stream: frame cannot be encoded: it holds its separator
 }
 
-// newLineQueue returns a Queue fed like a transport's: Made, request
-// lines cut across two reads, EOF and a clean Lost.
-func newLineQueue() *stream.Queue {
-	var q *stream.Queue
-	start := func() {
-		go func() {
-			q.Send(stream.Event{Kind: stream.Made})
-			q.Send(stream.Event{Kind: stream.Data, Data: []byte("get /a\r\nget")})
-			q.Send(stream.Event{Kind: stream.Data, Data: []byte(" /b\r\n")})
-			q.Send(stream.Event{Kind: stream.EOF})
-			q.Finish(stream.Event{Kind: stream.Lost})
-		}()
-	}
-	q = stream.NewQueue(4, start, func() { q.Release() }) // a transport would Abort
-	return q
-}
-
 // Lines as an rx operator: each frame is one Data item, and the rest of
 // the pipeline works on whole lines.
 func ExampleFramer_Observable() {
-	q := newLineQueue()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 
+	// Events as a transport's Observable emits them: request lines cut
+	// across two reads.
+	events := rxgo.Just(
+		stream.Event{Kind: stream.Made},
+		stream.Event{Kind: stream.Data, Data: []byte("get /a\r\nget")},
+		stream.Event{Kind: stream.Data, Data: []byte(" /b\r\n")},
+		stream.Event{Kind: stream.EOF},
+		stream.Event{Kind: stream.Lost},
+	)()
+
 	// With a transport: stream.Lines(0).Observable(t.Observable(), t.Abort).
-	lines := stream.Lines(0).Observable(q.Observable(), q.Release).
+	lines := stream.Lines(0).Observable(events, nil).
 		Filter(func(v any) bool { return v.(stream.Event).Kind == stream.Data }).
 		Map(func(_ context.Context, v any) (any, error) {
 			return strings.ToUpper(string(v.(stream.Event).Data)), nil

@@ -210,24 +210,6 @@ func TestFramesOwnedByReceiver(t *testing.T) {
 	}
 }
 
-func TestFramesOversizeAbortsOnce(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := newScript(4, lost(nil), made(), data("ok\n"))
-		s.endless = true // then "x" forever: a line that never ends
-		got := collect(Lines(8).Frames(s.q.Events(), s.abort))
-		if show(got) != `Made "ok" Lost` {
-			t.Fatalf("framed %s", show(got))
-		}
-		if err := lostErr(t, got); !errors.Is(err, ErrFrameTooLarge) {
-			t.Errorf("Lost's error %v; want ErrFrameTooLarge", err)
-		}
-		<-s.done
-		if n := s.aborts.Load(); n != 1 {
-			t.Errorf("abort called %d times; want 1", n)
-		}
-	})
-}
-
 func TestFramesPrefixOverMaxAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := newFakeSource(1, errBoom) // no data: waits for abort
@@ -386,119 +368,21 @@ func eventsObservable(evs ...Event) rxgo.Observable {
 	}})
 }
 
-func TestFramerObservable(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("he"), data("llo\nwor"), pause, data("ld\n"), Event{Kind: EOF})
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	got := itemEvents(t, items(Lines(0).Observable(s.q.Observable(), s.abort).Observe(rxgo.WithContext(ctx))))
-	if show(got) != `Made "hello" PauseWriting "world" EOF Lost` {
-		t.Errorf("framed %s", show(got))
-	}
-	<-s.done
-	if n := s.aborts.Load(); n != 0 {
-		t.Errorf("abort called %d times on a complete stream", n)
-	}
-}
-
-func TestFramerObservableOversize(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		s := newScript(2, lost(nil), made(), data("ok\n"))
-		s.endless = true
-		ctx, cancel := context.WithCancel(context.Background())
-		defer cancel()
-		got := itemEvents(t, items(Lines(4).Observable(s.q.Observable(), s.abort).Observe(rxgo.WithContext(ctx))))
-		if show(got) != `Made "ok" Lost` {
-			t.Fatalf("framed %s", show(got))
-		}
-		if err := lostErr(t, got); !errors.Is(err, ErrFrameTooLarge) {
-			t.Errorf("Lost's error %v; want ErrFrameTooLarge", err)
-		}
-		<-s.done
-		if n := s.aborts.Load(); n != 1 {
-			t.Errorf("abort called %d times; want 1", n)
-		}
-	})
-}
-
-// lineQueue is a transport's Queue sending "a\nb\n" until released,
-// counting its sends.
-func lineQueue() (q *Queue, sent *atomic.Int64, done chan struct{}) {
-	sent, done = new(atomic.Int64), make(chan struct{})
-	start := func() {
-		go func() {
-			defer close(done)
-			if q.Send(made()) {
-				for q.Send(data("a\nb\n")) {
-					sent.Add(1)
-				}
-			}
-			q.Finish(lost(nil))
-		}()
-	}
-	q = NewQueue(4, start, func() { q.Release() })
-	return q, sent, done
-}
-
-func TestLC5_FramerObservableCancel(t *testing.T) {
-	for _, read := range []int{0, 1, 7} {
-		t.Run(fmt.Sprint(read, " read"), func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				q, _, done := lineQueue()
-				ctx, cancel := context.WithCancel(context.Background())
-				obs := Lines(0).Observable(q.Observable(), q.Release).
-					Map(func(_ context.Context, v any) (any, error) { return v, nil }).
-					Observe(rxgo.WithContext(ctx))
-				for range read {
-					<-obs
-				}
-				synctest.Wait()
-				cancel()
-				<-done // the transport was aborted and finished
-				for range obs {
-				}
-			})
-		})
-	}
-}
-
-// TestRD2_FramerObservableBackpressure: a stalled final subscriber stops
-// the transport's sends.
-func TestRD2_FramerObservableBackpressure(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q, sent, done := lineQueue()
-		ctx, cancel := context.WithCancel(context.Background())
-		obs := Lines(0).Observable(q.Observable(), q.Release).
-			Filter(func(v any) bool { return true }).
-			Observe(rxgo.WithContext(ctx))
-		synctest.Wait()
-		if n := sent.Load(); n > 10 {
-			t.Errorf("%d sends with a stalled subscriber; want at most 10", n)
-		}
-		for range 100 {
-			<-obs
-		}
-		synctest.Wait()
-		if n := sent.Load(); n > 60 {
-			t.Errorf("%d sends for 100 items read; want at most 60", n)
-		}
-		cancel()
-		<-done
-		for range obs {
-		}
-	})
+// secondSubscriber is what a transport's Observable gives a subscriber
+// after the first: one ErrAlreadySubscribed error item.
+func secondSubscriber() rxgo.Observable {
+	return rxgo.Defer([]rxgo.Producer{func(ctx context.Context, next chan<- rxgo.Item) {
+		rxgo.Error(ErrAlreadySubscribed).SendContext(ctx, next)
+	}})
 }
 
 func TestFramerObservablePassesOtherItems(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("a\n"))
-	_ = s.q.Events() // the channel claims the queue first
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	its := items(Lines(0).Observable(s.q.Observable(), s.abort).Observe(rxgo.WithContext(ctx)))
+	its := items(Lines(0).Observable(secondSubscriber(), nil).Observe(rxgo.WithContext(ctx)))
 	if len(its) != 1 || !errors.Is(its[0].E, ErrAlreadySubscribed) {
 		t.Errorf("items %v; want the upstream ErrAlreadySubscribed error item", its)
 	}
-	collect(s.q.Events())
-	<-s.done
 
 	src := rxgo.Defer([]rxgo.Producer{func(ctx context.Context, next chan<- rxgo.Item) {
 		rxgo.Of("not an event").SendContext(ctx, next)

@@ -132,29 +132,8 @@ func TestPayloadsObservable(t *testing.T) {
 	if got != "x|y" || len(errs) != 0 {
 		t.Errorf("framed: %q, errors %v; want x|y and none", got, errs)
 	}
-	s := newScript(2, lost(nil), made())
-	_ = s.q.Events()
-	got, errs = observePayloads(t, PayloadsObservable(s.q.Observable()))
+	got, errs = observePayloads(t, PayloadsObservable(secondSubscriber()))
 	if got != "" || len(errs) != 1 || !errors.Is(errs[0], ErrAlreadySubscribed) {
 		t.Errorf("upstream error item: %q, errors %v; want ErrAlreadySubscribed", got, errs)
 	}
-	collect(s.q.Events())
-	<-s.done
-}
-
-func TestLC5_PayloadsObservableCancel(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q, _, done := lineQueue()
-		ctx, cancel := context.WithCancel(context.Background())
-		obs := PayloadsObservable(Lines(0).Observable(q.Observable(), q.Release)).Observe(rxgo.WithContext(ctx))
-		for range 3 {
-			if it := <-obs; string(it.V.([]byte)) != "a" && string(it.V.([]byte)) != "b" {
-				t.Errorf("item %v", it.V)
-			}
-		}
-		cancel()
-		<-done
-		for range obs {
-		}
-	})
 }

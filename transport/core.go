@@ -14,6 +14,7 @@ import (
 
 	"github.com/rxnet/rxnet/internal/flow"
 	"github.com/rxnet/rxnet/internal/gate"
+	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -46,7 +47,7 @@ type core struct {
 	sk      socket
 	fd      *sock.FD
 	cfg     resolved
-	q       *stream.Queue
+	q       *queue.Queue
 	gate    *gate.Gate
 	info    extraInfo
 	onDone  func()         // set by a Server before the transport is handed out
@@ -81,7 +82,7 @@ func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf fu
 	c.done = make(chan struct{})
 	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
-	c.q = stream.NewQueue(cfg.eventBuffer, func() { go c.run(read) }, c.Abort)
+	c.q = queue.New(cfg.eventBuffer, func() { go c.run(read) }, c.Abort)
 	fd, err := newFD(sk, c.noRead.Load)
 	c.fd = fd
 	return err

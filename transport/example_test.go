@@ -297,3 +297,42 @@ func ExampleTransport_Observable() {
 	// REACTIVE TRANSPORTS
 	// closing: true
 }
+
+// ExampleTransport_Events_oneConsumer shows that a transport's events have
+// one consumer: once the channel has claimed them, an Observable
+// subscription gets a single stream.ErrAlreadySubscribed error item and
+// none of the events, which stay the channel's.
+func ExampleTransport_Events_oneConsumer() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := transport.Listen(ctx, "tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		t, err := srv.Accept(ctx)
+		if err != nil {
+			return
+		}
+		t.Write([]byte("hello"))
+		t.Close()
+	}()
+
+	t, err := transport.Dial(ctx, "tcp", srv.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	events := t.Events() // the first consumer claims the events
+	for item := range t.Observable().Observe(rxgo.WithContext(ctx)) {
+		fmt.Println("second consumer:", errors.Is(item.E, stream.ErrAlreadySubscribed))
+	}
+	var got []byte
+	for ev := range events {
+		got = append(got, ev.Data...) // TCP may split the greeting
+	}
+	fmt.Printf("first consumer: %q\n", got)
+	// Output:
+	// second consumer: true
+	// first consumer: "hello"
+}

@@ -3,7 +3,7 @@ package transport
 import (
 	"testing"
 
-	"github.com/rxnet/rxnet/stream"
+	"github.com/rxnet/rxnet/internal/queue"
 )
 
 // TestLC5_ServerForgetsEveryEndedTransport: a server forgets a transport
@@ -21,7 +21,7 @@ func TestLC5_ServerForgetsEveryEndedTransport(t *testing.T) {
 			changed: make(chan struct{}),
 		}
 		c := &conn{}
-		c.q = stream.NewQueue(2, nil, nil)
+		c.q = queue.New(2, nil, nil)
 		c.q.Events() // claimed: its Lost will be delivered
 		s.track(c)
 		if lostFirst {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reactivex/rxgo/v2"
 
+	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/stream"
 )
@@ -23,7 +24,7 @@ import (
 // (pipesink.go).
 type process struct {
 	cmd     *exec.Cmd
-	q       *stream.Queue
+	q       *queue.Queue
 	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
 	readCap int      // bytes per pipe read for a channel consumer
 	exited  chan struct{}
@@ -90,7 +91,7 @@ func execCmd(ctx context.Context, k kinds, cmd *exec.Cmd, opts []Option) (Subpro
 		}
 		return nil, err
 	}
-	p.q = stream.NewQueue(cfg.eventBuffer, func() { go p.run() }, p.abort)
+	p.q = queue.New(cfg.eventBuffer, func() { go p.run() }, p.abort)
 	go p.wait()
 	return p, nil
 }

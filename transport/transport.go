@@ -55,11 +55,31 @@ type BaseTransport interface {
 	// LocalAddr, RemoteAddr, ConnectionState.
 	ExtraInfo(name string) (v any, ok bool)
 	// Events claims the transport's events for a channel consumer and
-	// returns the channel (the same one on every call); the first claim
-	// starts reading. See stream.Queue.Events.
+	// returns the channel; the first claim starts reading. The channel is
+	// bounded (WithEventBuffer): a consumer that stops receiving stops the
+	// reads, and the peer is held back by the kernel. Every call returns
+	// the same channel, as context.Context's Done does, so it may be
+	// called in a select loop. The events are Made first, then Data (or
+	// the datagram and subprocess kinds) in order, at most one EOF,
+	// PauseWriting and ResumeWriting as the write buffer crosses its
+	// marks (they never block a writer), and Lost last, exactly once;
+	// then the channel is closed. A transport has one consumer: once an
+	// Observable subscription, an adapter or Detach has claimed the
+	// events, Events returns a closed channel holding a single Lost whose
+	// Err is stream.ErrAlreadySubscribed.
 	Events() <-chan stream.Event
-	// Observable returns the transport's events as an rxgo Observable whose
-	// first subscription claims them. See stream.Queue.Observable.
+	// Observable returns the transport's events as an rxgo Observable
+	// built with rxgo.Defer: its first subscription (Observe) claims the
+	// events, as Events does, and any other subscription gets one
+	// stream.ErrAlreadySubscribed error item and nothing else. Each
+	// item's value is a stream.Event; Lost is an ordinary item, always
+	// the last, and the Observable then completes; rxnet emits no other
+	// error items. The subscriber's context (rxgo.WithContext, given
+	// here or to Observe) bounds the subscription: cancelled before Lost,
+	// it aborts the transport, so nothing stays half-read and every
+	// goroutine ends. Always give the final Observe a context you cancel:
+	// rxgo starts a goroutine per subscription that only ends with it.
+	// opts are passed to rxgo untouched.
 	Observable(opts ...rxgo.Option) rxgo.Observable
 	// Stats returns a snapshot of the transport's counters: bytes, events,
 	// pauses. It may be called at any time, after Lost too.

@@ -1,15 +1,17 @@
-package stream
+package queue
 
 import (
 	"errors"
 	"testing"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // TestLC1_ReservedQueueRefusesOthers: a reserved queue does not start,
 // refuses every other consumer, and starts for ClaimReserved only once.
 func TestLC1_ReservedQueueRefusesOthers(t *testing.T) {
 	started := 0
-	q := NewQueue(2, func() { started++ }, nil)
+	q := New(2, func() { started++ }, nil)
 	if !q.Reserve() || q.Reserve() {
 		t.Fatal("Reserve: want true once, then false")
 	}
@@ -20,7 +22,7 @@ func TestLC1_ReservedQueueRefusesOthers(t *testing.T) {
 		t.Fatal("Claim of a reserved queue succeeded")
 	}
 	e := <-q.Events()
-	if e.Kind != Lost || !errors.Is(e.Err, ErrAlreadySubscribed) {
+	if e.Kind != stream.Lost || !errors.Is(e.Err, stream.ErrAlreadySubscribed) {
 		t.Fatalf("Events of a reserved queue: %v, want Lost(ErrAlreadySubscribed)", e)
 	}
 	prepared := false
@@ -30,7 +32,7 @@ func TestLC1_ReservedQueueRefusesOthers(t *testing.T) {
 	if q.ClaimReserved(nil) || started != 1 {
 		t.Fatal("a second ClaimReserved succeeded")
 	}
-	if NewQueue(2, nil, nil).ClaimReserved(nil) {
+	if New(2, nil, nil).ClaimReserved(nil) {
 		t.Fatal("ClaimReserved of an unreserved queue succeeded")
 	}
 }

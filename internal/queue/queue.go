@@ -1,4 +1,4 @@
-package stream
+package queue
 
 import (
 	"sync"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // Who holds a Queue's single claim.
@@ -30,8 +32,8 @@ const (
 // one producer and one consumer.
 type Queue struct {
 	size   int
-	ch     chan Event       // the channel consumer's, made by its claim
-	items  chan<- rxgo.Item // the Observable subscriber's, set by its claim
+	ch     chan stream.Event // the channel consumer's, made by its claim
+	items  chan<- rxgo.Item  // the Observable subscriber's, set by its claim
 	start  func()
 	abort  func()
 	claim  atomic.Int32
@@ -42,20 +44,20 @@ type Queue struct {
 	freeMu sync.Once
 
 	mu      sync.Mutex
-	pending []Event // control events waiting for room; at most two
-	live    bool    // not between sending Made or EOF and its being taken
+	pending []stream.Event // control events waiting for room; at most two
+	live    bool           // not between sending Made or EOF and its being taken
 	helping bool
 	done    bool // Finish has begun: Control drops its events
 	helper  sync.WaitGroup
-	prelude []Event // what the claim delivers first (Prelude)
-	sinking bool    // the consumer's sink (ch or items) is set
-	ended   bool    // Finish came before the sink: the claim delivers lost
+	prelude []stream.Event // what the claim delivers first (Prelude)
+	sinking bool           // the consumer's sink (ch or items) is set
+	ended   bool           // Finish came before the sink: the claim delivers lost
 
 	// An Observable subscriber's producer goroutine waits for finished,
 	// then delivers lost itself, bounded by its context; gone is closed
 	// when that context ends.
 	finished chan struct{}
-	lost     Event
+	lost     stream.Event
 	gone     chan struct{}
 }
 
@@ -63,7 +65,7 @@ type Queue struct {
 // start is called once, by the first claim; abort is called when an
 // Observable subscriber's context ends before Lost was delivered. Either
 // may be nil.
-func NewQueue(capacity int, start, abort func()) *Queue {
+func New(capacity int, start, abort func()) *Queue {
 	return &Queue{
 		size:  max(capacity, 2),
 		start: start,
@@ -76,7 +78,7 @@ func NewQueue(capacity int, start, abort func()) *Queue {
 // sends (a stream handed over mid-way starts with its own Made, say).
 // Call it before the queue can be claimed; the queue grows to hold them
 // and a Lost.
-func (q *Queue) Prelude(first ...Event) {
+func (q *Queue) Prelude(first ...stream.Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.prelude = first
@@ -99,10 +101,10 @@ func (q *Queue) Cap() int { return q.size }
 // may be called in a select loop. Once an Observable or another consumer
 // has claimed the queue, Events returns a closed channel holding a single
 // Lost event whose Err is ErrAlreadySubscribed.
-func (q *Queue) Events() <-chan Event {
+func (q *Queue) Events() <-chan stream.Event {
 	if !q.claimAs(claimChannel) {
-		ch := make(chan Event, 1)
-		ch <- Event{Kind: Lost, Err: ErrAlreadySubscribed}
+		ch := make(chan stream.Event, 1)
+		ch <- stream.Event{Kind: stream.Lost, Err: stream.ErrAlreadySubscribed}
 		close(ch)
 		return ch
 	}
@@ -158,7 +160,7 @@ func (q *Queue) startOnce(channel bool) {
 	q.once.Do(func() {
 		if channel {
 			q.mu.Lock()
-			q.ch = make(chan Event, q.size) // room for the prelude and Lost
+			q.ch = make(chan stream.Event, q.size) // room for the prelude and Lost
 			for _, e := range q.prelude {
 				q.ch <- e
 			}
@@ -202,9 +204,9 @@ func (q *Queue) opened() {
 // is never behind another event nor among the events Finish may drop, and
 // a transport that closes itself after EOF knows the consumer has handled
 // everything before EOF.
-func (q *Queue) Send(e Event) bool {
-	sync := e.Kind == Made || e.Kind == EOF
-	if e.Kind == EOF {
+func (q *Queue) Send(e stream.Event) bool {
+	sync := e.Kind == stream.Made || e.Kind == stream.EOF
+	if e.Kind == stream.EOF {
 		q.hold()
 	}
 	if !q.send(e) {
@@ -222,7 +224,7 @@ func (q *Queue) Send(e Event) bool {
 // SendData is Send for a Data event that wake may interrupt: it reports
 // sent, or woken when a value arrived on wake first (consumed: the
 // producer re-checks why it was woken), or neither after Release.
-func (q *Queue) SendData(e Event, wake <-chan struct{}) (sent, woken bool) {
+func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool) {
 	if q.cut.Load() {
 		return false, false
 	}
@@ -266,7 +268,7 @@ func (q *Queue) TakeBack() []byte {
 	taken = q.drain(taken)
 	var data []byte
 	for _, e := range taken {
-		if e.Kind == Data {
+		if e.Kind == stream.Data {
 			data = append(data, e.Data...)
 			continue
 		}
@@ -281,7 +283,7 @@ func (q *Queue) TakeBack() []byte {
 }
 
 // drain appends the events in the channel to taken.
-func (q *Queue) drain(taken []Event) []Event {
+func (q *Queue) drain(taken []stream.Event) []stream.Event {
 	for {
 		select {
 		case e := <-q.ch:
@@ -306,7 +308,7 @@ func (q *Queue) hold() {
 // blocking. When the channel is full the event waits, and a consecutive
 // pause and resume that are both still waiting cancel out (the consumer
 // sees the same alternation, ending in the same state).
-func (q *Queue) Control(e Event) {
+func (q *Queue) Control(e stream.Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.done || q.cut.Load() {
@@ -330,7 +332,7 @@ func (q *Queue) Control(e Event) {
 // coalesce appends e to the pending control events. Pause and resume
 // alternate, so when two already wait the last is e's opposite: dropping
 // it instead keeps the alternation (the first may be in flight).
-func coalesce(pending []Event, e Event) []Event {
+func coalesce(pending []stream.Event, e stream.Event) []stream.Event {
 	if len(pending) >= 2 {
 		return pending[:len(pending)-1]
 	}
@@ -372,13 +374,13 @@ func (q *Queue) hasSink() bool { return q.ch != nil || q.items != nil }
 // consumer's stream ends without a gap. An Observable
 // subscriber has no room to hold Made: Made waits for it until its
 // context ends, Release or not (LC1, as a channel's room keeps it).
-func (q *Queue) send(e Event) bool {
+func (q *Queue) send(e stream.Event) bool {
 	if q.cut.Load() {
 		return false
 	}
 	if q.items != nil {
 		freed := q.freed
-		if e.Kind == Made {
+		if e.Kind == stream.Made {
 			freed = q.gone
 		}
 		select {
@@ -407,7 +409,7 @@ func (q *Queue) send(e Event) bool {
 }
 
 // trySend delivers e if there is room now.
-func (q *Queue) trySend(e Event) bool {
+func (q *Queue) trySend(e stream.Event) bool {
 	if q.items != nil {
 		select {
 		case q.items <- rxgo.Of(e):
@@ -483,7 +485,7 @@ func (q *Queue) Released() <-chan struct{} { return q.freed }
 // (never Made: see Send). The producer calls Finish once, after its last
 // Send. Called before any consumer claimed the queue, Finish returns at
 // once and the claim delivers the prelude, then lost.
-func (q *Queue) Finish(lost Event) {
+func (q *Queue) Finish(lost stream.Event) {
 	q.mu.Lock()
 	q.done = true
 	if !q.sinking {
@@ -520,7 +522,7 @@ func (q *Queue) Finish(lost Event) {
 const finishGrace = 100 * time.Millisecond
 
 // finishReleased delivers lost after Release.
-func (q *Queue) finishReleased(lost Event) {
+func (q *Queue) finishReleased(lost stream.Event) {
 	t := time.NewTimer(finishGrace)
 	defer t.Stop()
 	select {
@@ -537,7 +539,7 @@ func (q *Queue) makeRoom() {
 	for first := true; ; first = false {
 		select {
 		case e := <-q.ch:
-			if first && e.Kind == Made {
+			if first && e.Kind == stream.Made {
 				defer func() { q.ch <- e }() // the channel is empty by then
 				continue
 			}

@@ -1,4 +1,4 @@
-package stream
+package queue
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"testing/synctest"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // script is a fake transport: once its queue is claimed it sends its
@@ -19,9 +21,9 @@ import (
 // Finish(lost). Its abort hook releases the queue, as Abort does.
 type script struct {
 	q       *Queue
-	events  []Event
+	events  []stream.Event
 	endless bool
-	lost    Event
+	lost    stream.Event
 
 	starts  atomic.Int32
 	aborts  atomic.Int32
@@ -29,14 +31,14 @@ type script struct {
 	done    chan struct{} // closed once the producer has returned from Finish
 }
 
-func newScript(capacity int, lost Event, events ...Event) *script {
+func newScript(capacity int, lost stream.Event, events ...stream.Event) *script {
 	s := &script{
 		events:  events,
 		lost:    lost,
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	s.q = NewQueue(capacity, s.start, s.abort)
+	s.q = New(capacity, s.start, s.abort)
 	return s
 }
 
@@ -61,25 +63,25 @@ func (s *script) run() {
 			return
 		}
 	}
-	for s.endless && s.q.Send(Event{Kind: Data, Data: []byte("x")}) {
+	for s.endless && s.q.Send(stream.Event{Kind: stream.Data, Data: []byte("x")}) {
 	}
 	s.q.Finish(s.lost)
 }
 
 var errBoom = errors.New("boom")
 
-func made() Event          { return Event{Kind: Made} }
-func data(s string) Event  { return Event{Kind: Data, Data: []byte(s)} }
-func lost(err error) Event { return Event{Kind: Lost, Err: err} }
+func made() stream.Event          { return stream.Event{Kind: stream.Made} }
+func data(s string) stream.Event  { return stream.Event{Kind: stream.Data, Data: []byte(s)} }
+func lost(err error) stream.Event { return stream.Event{Kind: stream.Lost, Err: err} }
 
 var (
-	pause  = Event{Kind: PauseWriting}
-	resume = Event{Kind: ResumeWriting}
+	pause  = stream.Event{Kind: stream.PauseWriting}
+	resume = stream.Event{Kind: stream.ResumeWriting}
 )
 
 // collect receives from ch until it is closed.
-func collect(ch <-chan Event) []Event {
-	var out []Event
+func collect(ch <-chan stream.Event) []stream.Event {
+	var out []stream.Event
 	for e := range ch {
 		out = append(out, e)
 	}
@@ -87,7 +89,7 @@ func collect(ch <-chan Event) []Event {
 }
 
 // trace formats events as "Made Data(1) Lost(<nil>)".
-func trace(evs []Event) string {
+func trace(evs []stream.Event) string {
 	s := make([]string, len(evs))
 	for i, e := range evs {
 		s[i] = e.String()
@@ -96,24 +98,24 @@ func trace(evs []Event) string {
 }
 
 // tryRecv receives one event if one is ready.
-func tryRecv(ch <-chan Event) (Event, bool, bool) {
+func tryRecv(ch <-chan stream.Event) (stream.Event, bool, bool) {
 	select {
 	case e, ok := <-ch:
 		return e, ok, true
 	default:
-		return Event{}, false, false
+		return stream.Event{}, false, false
 	}
 }
 
 // opened claims q's channel and sends Made the way a transport does, on
 // another goroutine, and returns once the test has taken Made and Send
 // has returned: the channel is then empty and the queue open.
-func opened(t *testing.T, q *Queue) <-chan Event {
+func opened(t *testing.T, q *Queue) <-chan stream.Event {
 	t.Helper()
 	ch := q.Events()
 	sent := make(chan bool, 1)
 	go func() { sent <- q.Send(made()) }()
-	if e := <-ch; e.Kind != Made {
+	if e := <-ch; e.Kind != stream.Made {
 		t.Fatalf("first event %v; want Made", e)
 	}
 	if !<-sent {
@@ -124,14 +126,14 @@ func opened(t *testing.T, q *Queue) <-chan Event {
 
 func TestNewQueueCapacity(t *testing.T) {
 	for _, tt := range []struct{ capacity, want int }{{-1, 2}, {0, 2}, {1, 2}, {2, 2}, {5, 5}} {
-		if got := NewQueue(tt.capacity, nil, nil).Cap(); got != tt.want {
-			t.Errorf("NewQueue(%d).Cap() = %d; want %d", tt.capacity, got, tt.want)
+		if got := New(tt.capacity, nil, nil).Cap(); got != tt.want {
+			t.Errorf("New(%d).Cap() = %d; want %d", tt.capacity, got, tt.want)
 		}
 	}
 }
 
 func TestQueueNilHooks(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	ch := opened(t, q)
 	q.Finish(lost(nil))
 	if got := trace(collect(ch)); got != "Lost(<nil>)" {
@@ -161,7 +163,7 @@ func TestEventsReturnsSameChannel(t *testing.T) {
 func TestStartCalledOnceUnderConcurrentClaims(t *testing.T) {
 	s := newScript(4, lost(nil), made())
 	const n = 16
-	chans := make([]<-chan Event, n)
+	chans := make([]<-chan stream.Event, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() { chans[i] = s.q.Events() })
@@ -194,7 +196,7 @@ func TestEventsAfterOtherClaim(t *testing.T) {
 	// Events: a closed channel holding one Lost(ErrAlreadySubscribed).
 	var starts atomic.Int32
 	var order []string
-	q := NewQueue(4, func() {
+	q := New(4, func() {
 		starts.Add(1)
 		order = append(order, "start")
 	}, nil)
@@ -208,7 +210,7 @@ func TestEventsAfterOtherClaim(t *testing.T) {
 	for range 2 {
 		ch := q.Events()
 		e, open := <-ch
-		if !open || e.Kind != Lost || !errors.Is(e.Err, ErrAlreadySubscribed) {
+		if !open || e.Kind != stream.Lost || !errors.Is(e.Err, stream.ErrAlreadySubscribed) {
 			t.Errorf("Events after Claim gave %v (open %v); want Lost(ErrAlreadySubscribed)", e, open)
 		}
 		if _, open := <-ch; open {
@@ -224,7 +226,7 @@ func TestEventsAfterOtherClaim(t *testing.T) {
 	for it := range q.Observable().Observe(rxgo.WithContext(ctx)) {
 		its = append(its, it)
 	}
-	if len(its) != 1 || !errors.Is(its[0].E, ErrAlreadySubscribed) {
+	if len(its) != 1 || !errors.Is(its[0].E, stream.ErrAlreadySubscribed) {
 		t.Errorf("Observable after Claim gave %v; want one ErrAlreadySubscribed error item", its)
 	}
 	if got := starts.Load(); got != 1 {
@@ -248,7 +250,7 @@ func TestClaimAfterEventsFails(t *testing.T) {
 
 func TestSendBlocksWhenFull(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		if !q.Send(data("1")) || !q.Send(data("22")) {
 			t.Fatal("Send with room failed")
@@ -282,7 +284,7 @@ func TestSendBlocksWhenFull(t *testing.T) {
 
 func TestSendFalseAfterRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -313,7 +315,7 @@ func TestSendFalseAfterRelease(t *testing.T) {
 
 func TestWR6_ControlNeverBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -333,7 +335,7 @@ func TestWR6_ControlNeverBlocks(t *testing.T) {
 }
 
 func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
-	q := NewQueue(4, nil, nil)
+	q := New(4, nil, nil)
 	ch := opened(t, q)
 	q.Control(pause)
 	if len(ch) != 1 {
@@ -349,7 +351,7 @@ func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
 
 func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -374,19 +376,19 @@ func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
 func TestWR6_PendingPairCancelsOut(t *testing.T) {
 	tests := []struct {
 		name     string
-		controls []Event
+		controls []stream.Event
 		want     string // the control events the consumer sees
 	}{
-		{name: "pause", controls: []Event{pause}, want: "PauseWriting"},
-		{name: "pause resume", controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
-		{name: "pause resume pause", controls: []Event{pause, resume, pause}, want: "PauseWriting"},
-		{name: "two pairs", controls: []Event{pause, resume, pause, resume}, want: "PauseWriting ResumeWriting"},
-		{name: "many", controls: []Event{pause, resume, pause, resume, pause, resume, pause}, want: "PauseWriting"},
+		{name: "pause", controls: []stream.Event{pause}, want: "PauseWriting"},
+		{name: "pause resume", controls: []stream.Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "pause resume pause", controls: []stream.Event{pause, resume, pause}, want: "PauseWriting"},
+		{name: "two pairs", controls: []stream.Event{pause, resume, pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "many", controls: []stream.Event{pause, resume, pause, resume, pause, resume, pause}, want: "PauseWriting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				q := NewQueue(2, nil, nil)
+				q := New(2, nil, nil)
 				ch := opened(t, q)
 				q.Send(data("1"))
 				q.Send(data("22"))
@@ -412,9 +414,9 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 	for seed := range uint64(100) {
 		synctest.Test(t, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
-			q := NewQueue(2+r.IntN(4), nil, nil)
+			q := New(2+r.IntN(4), nil, nil)
 			ch := opened(t, q)
-			var got []Event
+			var got []stream.Event
 			paused, controls, datas := false, 0, 0
 			for range 300 {
 				synctest.Wait() // the helper has delivered what it can
@@ -436,7 +438,7 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 				case 1:
 					if len(ch) < cap(ch) {
 						datas++
-						q.Send(Event{Kind: Data, Data: make([]byte, datas)})
+						q.Send(stream.Event{Kind: stream.Data, Data: make([]byte, datas)})
 					}
 				case 2:
 					if e, ok, ready := tryRecv(ch); ready && ok {
@@ -447,20 +449,20 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 			go q.Finish(lost(nil))
 			got = append(got, collect(ch)...)
 
-			if got[len(got)-1].Kind != Lost {
+			if got[len(got)-1].Kind != stream.Lost {
 				t.Fatalf("seed %d: events %q; want Lost last", seed, trace(got))
 			}
 			seenPaused, nData, nControl := false, 0, 0
 			for _, e := range got[:len(got)-1] {
 				switch e.Kind {
-				case Data:
+				case stream.Data:
 					nData++
 					if len(e.Data) != nData {
 						t.Fatalf("seed %d: Data out of order: %q", seed, trace(got))
 					}
-				case PauseWriting, ResumeWriting:
+				case stream.PauseWriting, stream.ResumeWriting:
 					nControl++
-					if (e.Kind == PauseWriting) == seenPaused {
+					if (e.Kind == stream.PauseWriting) == seenPaused {
 						t.Fatalf("seed %d: controls do not alternate from a pause: %q", seed, trace(got))
 					}
 					seenPaused = !seenPaused
@@ -482,7 +484,7 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 }
 
 func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	ch := opened(t, q)
 	q.Finish(lost(nil))
 	q.Control(pause) // must not panic on the closed channel
@@ -494,7 +496,7 @@ func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
 
 func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -510,7 +512,7 @@ func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
 }
 
 func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
-	s := newScript(2, lost(errBoom), made(), data("a"), Event{Kind: EOF}, data("bb"))
+	s := newScript(2, lost(errBoom), made(), data("a"), stream.Event{Kind: stream.EOF}, data("bb"))
 	evs := collect(s.q.Events())
 	if got, want := trace(evs), "Made Data(1) EOF Data(2) Lost(boom)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
@@ -523,7 +525,7 @@ func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
 
 func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -548,7 +550,7 @@ func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 
 func TestLC2_FinishAfterReleaseDropsQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -565,7 +567,7 @@ func TestLC2_FinishAfterReleaseDropsQueued(t *testing.T) {
 // took Made still delivers Made, then Lost.
 func TestLC1_ReleaseBeforeMadeTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := q.Events()
 		done := make(chan struct{})
 		go func() {
@@ -586,7 +588,7 @@ func TestLC1_ReleaseBeforeMadeTaken(t *testing.T) {
 }
 
 func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
-	q := NewQueue(4, nil, nil)
+	q := New(4, nil, nil)
 	ch := opened(t, q)
 	q.Send(data("1"))
 	q.Release()
@@ -598,7 +600,7 @@ func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
 
 func TestLC2_ReleaseWhileFinishWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
 		q.Send(data("22"))
@@ -623,7 +625,7 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 		s := newScript(2, lost(nil), made(), data("1"), data("22"), data("333"), data("4444"))
 		s.endless = true
 		ch := s.q.Events()
-		var evs []Event
+		var evs []stream.Event
 		for e := range ch {
 			evs = append(evs, e)
 			if len(evs) == 3 {
@@ -631,21 +633,21 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 			}
 		}
 		<-s.done
-		if evs[0].Kind != Made {
+		if evs[0].Kind != stream.Made {
 			t.Fatalf("events %q; want Made first", trace(evs))
 		}
 		for i, e := range evs[1 : len(evs)-1] {
-			if e.Kind != Data {
+			if e.Kind != stream.Data {
 				t.Fatalf("events %q: %v before Lost", trace(evs), e)
 			}
 			if i < 4 && len(e.Data) != i+1 {
 				t.Fatalf("events %q: Data out of order", trace(evs))
 			}
 		}
-		if evs[len(evs)-1].Kind != Lost {
+		if evs[len(evs)-1].Kind != stream.Lost {
 			t.Fatalf("events %q; want Lost last", trace(evs))
 		}
-		if slices.ContainsFunc(evs[:len(evs)-1], func(e Event) bool { return e.Kind == Lost }) {
+		if slices.ContainsFunc(evs[:len(evs)-1], func(e stream.Event) bool { return e.Kind == stream.Lost }) {
 			t.Fatalf("events %q: Lost twice", trace(evs))
 		}
 	}
@@ -657,7 +659,7 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 // last.
 func TestLC1_MadeFirstWhenReleaseRacesConsumer(t *testing.T) {
 	for i := range 20000 {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := q.Events()
 		go func() {
 			if q.Send(made()) {
@@ -669,15 +671,15 @@ func TestLC1_MadeFirstWhenReleaseRacesConsumer(t *testing.T) {
 			}
 			q.Finish(lost(nil))
 		}()
-		got := make(chan []Event)
+		got := make(chan []stream.Event)
 		go func() { got <- collect(ch) }()
 		q.Release()
 		evs := <-got
 		s := trace(evs)
-		if evs[len(evs)-1].Kind != Lost {
+		if evs[len(evs)-1].Kind != stream.Lost {
 			t.Fatalf("run %d: events %q; want Lost last", i, s)
 		}
-		if len(evs) > 1 && evs[0].Kind != Made {
+		if len(evs) > 1 && evs[0].Kind != stream.Made {
 			t.Fatalf("run %d: events %q; Made is not first", i, s)
 		}
 		if n := strings.Count(s, "Made"); n > 1 {
@@ -693,20 +695,20 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 	tests := []struct {
 		name       string
 		claimFirst bool // Events before the controls, else after
-		controls   []Event
+		controls   []stream.Event
 		want       string
 	}{
-		{name: "pause before claim", controls: []Event{pause}, want: "PauseWriting"},
-		{name: "pause after claim", claimFirst: true, controls: []Event{pause}, want: "PauseWriting"},
-		{name: "pair before claim", controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
-		{name: "pair after claim", claimFirst: true, controls: []Event{pause, resume}, want: "PauseWriting ResumeWriting"},
-		{name: "three before claim", controls: []Event{pause, resume, pause}, want: "PauseWriting"},
+		{name: "pause before claim", controls: []stream.Event{pause}, want: "PauseWriting"},
+		{name: "pause after claim", claimFirst: true, controls: []stream.Event{pause}, want: "PauseWriting"},
+		{name: "pair before claim", controls: []stream.Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "pair after claim", claimFirst: true, controls: []stream.Event{pause, resume}, want: "PauseWriting ResumeWriting"},
+		{name: "three before claim", controls: []stream.Event{pause, resume, pause}, want: "PauseWriting"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				q := NewQueue(8, nil, nil)
-				var ch <-chan Event
+				q := New(8, nil, nil)
+				var ch <-chan stream.Event
 				if tt.claimFirst {
 					ch = q.Events()
 				}
@@ -721,7 +723,7 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 					q.Send(made())
 					close(sent)
 				}()
-				var evs []Event
+				var evs []stream.Event
 				evs = append(evs, <-ch)
 				<-sent
 				synctest.Wait() // waiting controls go in now
@@ -741,7 +743,7 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 // consumer has taken Made, so nothing can queue behind it.
 func TestLC1_SendMadeReturnsOnceTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(4, nil, nil)
+		q := New(4, nil, nil)
 		ch := q.Events()
 		sent := make(chan bool, 1)
 		go func() { sent <- q.Send(made()) }()
@@ -751,7 +753,7 @@ func TestLC1_SendMadeReturnsOnceTaken(t *testing.T) {
 			t.Fatal("Send(Made) returned before the consumer took Made")
 		default:
 		}
-		if e := <-ch; e.Kind != Made {
+		if e := <-ch; e.Kind != stream.Made {
 			t.Fatalf("got %v; want Made", e)
 		}
 		if !<-sent {
@@ -764,7 +766,7 @@ func TestLC1_SendMadeReturnsOnceTaken(t *testing.T) {
 
 func TestWaitTaken(t *testing.T) {
 	t.Run("empty", func(t *testing.T) {
-		q := NewQueue(4, nil, nil)
+		q := New(4, nil, nil)
 		ch := opened(t, q)
 		if !q.WaitTaken(nil) {
 			t.Error("WaitTaken on an empty channel = false")
@@ -774,7 +776,7 @@ func TestWaitTaken(t *testing.T) {
 	})
 	t.Run("waits for the consumer", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			q := NewQueue(4, nil, nil)
+			q := New(4, nil, nil)
 			ch := opened(t, q)
 			q.Send(data("1"))
 			q.Send(data("22"))
@@ -798,7 +800,7 @@ func TestWaitTaken(t *testing.T) {
 	})
 	t.Run("release", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			q := NewQueue(4, nil, nil)
+			q := New(4, nil, nil)
 			ch := opened(t, q)
 			q.Send(data("1"))
 			taken := make(chan bool, 1)
@@ -814,7 +816,7 @@ func TestWaitTaken(t *testing.T) {
 	})
 	t.Run("stop", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			q := NewQueue(4, nil, nil)
+			q := New(4, nil, nil)
 			ch := opened(t, q)
 			q.Send(data("1"))
 			stop := make(chan struct{})

@@ -1,8 +1,10 @@
-package stream
+package queue
 
 import (
 	"testing"
 	"testing/synctest"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // TestRD4_SendEOFReturnsOnceTakenDespiteLaterControl: a transport closes
@@ -12,15 +14,15 @@ import (
 // consumer reads nothing more.
 func TestRD4_SendEOFReturnsOnceTakenDespiteLaterControl(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(4, nil, nil)
+		q := New(4, nil, nil)
 		ch := q.Events()
 		sent := make(chan bool, 1)
 		go func() {
-			q.Send(Event{Kind: Made})
-			q.Send(Event{Kind: Data, Data: []byte("x")})
-			sent <- q.Send(Event{Kind: EOF})
+			q.Send(stream.Event{Kind: stream.Made})
+			q.Send(stream.Event{Kind: stream.Data, Data: []byte("x")})
+			sent <- q.Send(stream.Event{Kind: stream.EOF})
 		}()
-		for _, want := range []Kind{Made, Data} {
+		for _, want := range []stream.Kind{stream.Made, stream.Data} {
 			if e := <-ch; e.Kind != want {
 				t.Fatalf("got %v, want %v", e, want)
 			}
@@ -31,18 +33,18 @@ func TestRD4_SendEOFReturnsOnceTakenDespiteLaterControl(t *testing.T) {
 			t.Fatal("Send(EOF) returned before the consumer took EOF")
 		default:
 		}
-		q.Control(Event{Kind: PauseWriting})
-		if e := <-ch; e.Kind != EOF {
+		q.Control(stream.Event{Kind: stream.PauseWriting})
+		if e := <-ch; e.Kind != stream.EOF {
 			t.Fatalf("got %v, want EOF (control events wait while EOF is pending)", e)
 		}
 		if !<-sent {
 			t.Fatal("Send(EOF) reported false")
 		}
-		if e := <-ch; e.Kind != PauseWriting {
+		if e := <-ch; e.Kind != stream.PauseWriting {
 			t.Fatalf("got %v after EOF, want the PauseWriting", e)
 		}
-		q.Finish(Event{Kind: Lost})
-		if e := <-ch; e.Kind != Lost {
+		q.Finish(stream.Event{Kind: stream.Lost})
+		if e := <-ch; e.Kind != stream.Lost {
 			t.Fatalf("got %v, want Lost", e)
 		}
 	})

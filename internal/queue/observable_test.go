@@ -1,4 +1,4 @@
-package stream
+package queue
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // items receives from an Observe channel until it is closed (completion).
@@ -20,14 +22,14 @@ func items(ch <-chan rxgo.Item) []rxgo.Item {
 
 // itemEvents returns the items' Events, failing on an error item or a
 // value that is not an Event.
-func itemEvents(t *testing.T, its []rxgo.Item) []Event {
+func itemEvents(t *testing.T, its []rxgo.Item) []stream.Event {
 	t.Helper()
-	evs := make([]Event, 0, len(its))
+	evs := make([]stream.Event, 0, len(its))
 	for i, it := range its {
 		if it.Error() {
 			t.Fatalf("item %d is an error item: %v", i, it.E)
 		}
-		e, ok := it.V.(Event)
+		e, ok := it.V.(stream.Event)
 		if !ok {
 			t.Fatalf("item %d is a %T, not an Event", i, it.V)
 		}
@@ -37,7 +39,7 @@ func itemEvents(t *testing.T, its []rxgo.Item) []Event {
 }
 
 func TestLC2_ObservableItemsAreEventsLostLast(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("a"), data("bb"), Event{Kind: EOF})
+	s := newScript(2, lost(nil), made(), data("a"), data("bb"), stream.Event{Kind: stream.EOF})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	evs := itemEvents(t, items(s.q.Observable().Observe(rxgo.WithContext(ctx))))
@@ -75,7 +77,7 @@ func TestObservableAfterEvents(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	its := items(s.q.Observable().Observe(rxgo.WithContext(ctx)))
-	if len(its) != 1 || !its[0].Error() || !errors.Is(its[0].E, ErrAlreadySubscribed) {
+	if len(its) != 1 || !its[0].Error() || !errors.Is(its[0].E, stream.ErrAlreadySubscribed) {
 		t.Fatalf("Observable after Events gave %d items %v; want one ErrAlreadySubscribed error item", len(its), its)
 	}
 	if got, want := trace(collect(ch)), "Made Data(1) Lost(<nil>)"; got != want {
@@ -94,11 +96,11 @@ func TestEventsAfterObservable(t *testing.T) {
 	obs := s.q.Observable().Observe(rxgo.WithContext(ctx))
 	<-s.started // the subscription has claimed the queue
 	ch := s.q.Events()
-	if got, want := trace(collect(ch)), "Lost("+ErrAlreadySubscribed.Error()+")"; got != want {
+	if got, want := trace(collect(ch)), "Lost("+stream.ErrAlreadySubscribed.Error()+")"; got != want {
 		t.Errorf("Events after a subscription gave %q; want %q", got, want)
 	}
 	// Every later Events call loses the same way.
-	if got, want := trace(collect(s.q.Events())), "Lost("+ErrAlreadySubscribed.Error()+")"; got != want {
+	if got, want := trace(collect(s.q.Events())), "Lost("+stream.ErrAlreadySubscribed.Error()+")"; got != want {
 		t.Errorf("a second Events gave %q; want %q", got, want)
 	}
 	if got, want := trace(itemEvents(t, items(obs))), "Made Data(1) Lost(<nil>)"; got != want {
@@ -115,11 +117,11 @@ func TestObservableSecondSubscription(t *testing.T) {
 	first := o.Observe()
 	<-s.started
 	second := items(o.Observe())
-	if len(second) != 1 || !errors.Is(second[0].E, ErrAlreadySubscribed) {
+	if len(second) != 1 || !errors.Is(second[0].E, stream.ErrAlreadySubscribed) {
 		t.Errorf("second subscription gave %v; want one ErrAlreadySubscribed error item", second)
 	}
 	third := items(s.q.Observable().Observe(rxgo.WithContext(ctx)))
-	if len(third) != 1 || !errors.Is(third[0].E, ErrAlreadySubscribed) {
+	if len(third) != 1 || !errors.Is(third[0].E, stream.ErrAlreadySubscribed) {
 		t.Errorf("a subscription to another Observable of the queue gave %v; want one ErrAlreadySubscribed error item", third)
 	}
 	if got, want := trace(itemEvents(t, items(first))), "Made Data(1) Data(1) Lost(<nil>)"; got != want {
@@ -138,7 +140,7 @@ func TestLC5_CancelAbortsTransport(t *testing.T) {
 	defer cancel()
 	obs := s.q.Observable().Observe(rxgo.WithContext(ctx))
 	first := <-obs
-	if e, ok := first.V.(Event); !ok || e.Kind != Made {
+	if e, ok := first.V.(stream.Event); !ok || e.Kind != stream.Made {
 		t.Fatalf("first item %v; want Made", first)
 	}
 	<-obs // some Data
@@ -199,17 +201,17 @@ func TestObservableOptionsPassThrough(t *testing.T) {
 }
 
 func TestObservableOperators(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("hello "), Event{Kind: PauseWriting}, data("world"), Event{Kind: EOF})
+	s := newScript(2, lost(nil), made(), data("hello "), stream.Event{Kind: stream.PauseWriting}, data("world"), stream.Event{Kind: stream.EOF})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var kinds []string
 	obs := s.q.Observable(rxgo.WithContext(ctx)).
 		Filter(func(v any) bool {
-			kinds = append(kinds, v.(Event).Kind.String())
-			return v.(Event).Kind == Data
+			kinds = append(kinds, v.(stream.Event).Kind.String())
+			return v.(stream.Event).Kind == stream.Data
 		}).
 		Map(func(_ context.Context, v any) (any, error) {
-			return strings.ToUpper(string(v.(Event).Data)), nil
+			return strings.ToUpper(string(v.(stream.Event).Data)), nil
 		}).
 		Observe(rxgo.WithContext(ctx))
 	var out strings.Builder

@@ -1,4 +1,4 @@
-package stream
+package queue
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // The prelude (a detached stream's own Made and rest) and a Finish that
@@ -15,14 +17,14 @@ import (
 // channel before anything else, and a control event queued before the
 // claim follows it.
 func TestLC1_PreludeFirstThenControl(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	q.Prelude(made(), data("rest"))
 	q.Control(pause) // before the claim: it waits for the prelude
 	ch := q.Events()
 	if cap(ch) < 3 {
 		t.Fatalf("capacity %d: no room for the prelude and a Lost", cap(ch))
 	}
-	for _, want := range []Event{made(), data("rest"), pause} {
+	for _, want := range []stream.Event{made(), data("rest"), pause} {
 		if e := <-ch; e.Kind != want.Kind || string(e.Data) != string(want.Data) {
 			t.Fatalf("got %v, want %v", e, want)
 		}
@@ -40,7 +42,7 @@ func TestLC1_PreludeFirstThenControl(t *testing.T) {
 func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 	boom := errors.New("boom")
 	t.Run("channel", func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		q.Prelude(made(), data("rest"))
 		q.Finish(lost(boom))
 		if got := trace(collect(q.Events())); got != "Made Data(4) Lost(boom)" {
@@ -51,17 +53,17 @@ func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 		}
 	})
 	t.Run("observable", func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		q.Prelude(made())
 		q.Finish(lost(boom))
 		its := items(q.Observable().Observe(rxgo.WithContext(context.Background())))
-		if len(its) != 2 || its[0].V.(Event).Kind != Made || its[1].V.(Event).Err != boom {
+		if len(its) != 2 || its[0].V.(stream.Event).Kind != stream.Made || its[1].V.(stream.Event).Err != boom {
 			t.Fatalf("items %v, want Made, Lost(boom)", its)
 		}
 	})
 	t.Run("observable-cancelled", func(t *testing.T) {
 		var q *Queue
-		q = NewQueue(2, nil, func() { q.Finish(lost(nil)) }) // as a transport's Abort
+		q = New(2, nil, func() { q.Finish(lost(nil)) }) // as a transport's Abort
 		q.Prelude(made())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -72,7 +74,7 @@ func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 // TestLC1_FinishAfterReleaseKeepsPreludeMade: making room for Lost after
 // Release drops queued events, but not the prelude's Made at the head.
 func TestLC1_FinishAfterReleaseKeepsPreludeMade(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	q.Prelude(made(), data("rest"))
 	ch := q.Events() // capacity 3: Made, Data, and room for one
 	if !q.Send(data("x")) {
@@ -89,7 +91,7 @@ func TestLC1_FinishAfterReleaseKeepsPreludeMade(t *testing.T) {
 // the claim of a queue finished before it is dropped: the claim closes
 // the channel after Lost, and nothing may be sent after that.
 func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	q.Prelude(made())
 	q.Control(pause)
 	q.Finish(lost(nil))
@@ -104,7 +106,7 @@ func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
 // detached stream's producer still forwards what its transport reads
 // while the transport closes (found by the chaos suite).
 func TestRD1_NoGapAfterReleaseDrop(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	ch := opened(t, q)
 	for _, d := range []string{"1", "2"} {
 		if sent, _ := q.SendData(data(d), nil); !sent {

@@ -1,8 +1,10 @@
-package stream
+package queue
 
 import (
 	"testing"
 	"testing/synctest"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // TestSendDataWoken: SendData waits for room like Send, returns woken
@@ -10,7 +12,7 @@ import (
 // neither after Release.
 func TestSendDataWoken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		wake := make(chan struct{}, 1)
 		for _, s := range []string{"1", "22"} {
@@ -45,7 +47,7 @@ func TestSendDataWoken(t *testing.T) {
 // queued, in order.
 func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(4, nil, nil)
+		q := New(4, nil, nil)
 		ch := opened(t, q)
 		q.Send(data("ab"))
 		q.Control(pause)
@@ -66,7 +68,7 @@ func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
 // TestTakeBackObservableNil: an Observable subscriber's items are its
 // pipeline's: TakeBack takes nothing.
 func TestTakeBackObservableNil(t *testing.T) {
-	q := NewQueue(2, nil, nil)
+	q := New(2, nil, nil)
 	if got := q.TakeBack(); got != nil {
 		t.Fatalf("TakeBack before a claim = %q; want nil", got)
 	}
@@ -77,10 +79,10 @@ func TestTakeBackObservableNil(t *testing.T) {
 // Finish waits for room (finishGrace) before it drops anything.
 func TestWR6_FinishAfterReleaseKeepsAlternation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := NewQueue(2, nil, nil)
+		q := New(2, nil, nil)
 		ch := opened(t, q)
 		q.Control(pause)
-		if e := <-ch; e.Kind != PauseWriting {
+		if e := <-ch; e.Kind != stream.PauseWriting {
 			t.Fatalf("got %v; want PauseWriting", e)
 		}
 		q.Control(resume)
@@ -99,8 +101,8 @@ func TestWR6_FinishAfterReleaseKeepsAlternation(t *testing.T) {
 }
 
 // drainNow returns the events queued now, without waiting.
-func drainNow(ch <-chan Event) []Event {
-	var evs []Event
+func drainNow(ch <-chan stream.Event) []stream.Event {
+	var evs []stream.Event
 	for {
 		e, ok, got := tryRecv(ch)
 		if !got || !ok {

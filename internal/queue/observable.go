@@ -1,9 +1,11 @@
-package stream
+package queue
 
 import (
 	"context"
 
 	"github.com/reactivex/rxgo/v2"
+
+	"github.com/rxnet/rxnet/stream"
 )
 
 // Observable returns the queue's events as an rxgo Observable built with
@@ -25,7 +27,7 @@ func (q *Queue) Observable(opts ...rxgo.Option) rxgo.Observable {
 func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 	if !q.claim.CompareAndSwap(claimNone, claimObservable) {
 		select {
-		case next <- rxgo.Error(ErrAlreadySubscribed):
+		case next <- rxgo.Error(stream.ErrAlreadySubscribed):
 		case <-ctx.Done():
 		}
 		return
@@ -81,7 +83,7 @@ func (q *Queue) sink(ctx context.Context, next chan<- rxgo.Item) bool {
 }
 
 // emit sends e to next, counting it; it reports false when ctx ended first.
-func (q *Queue) emit(ctx context.Context, next chan<- rxgo.Item, e Event) bool {
+func (q *Queue) emit(ctx context.Context, next chan<- rxgo.Item, e stream.Event) bool {
 	select {
 	case next <- rxgo.Of(e):
 		q.sent.Add(1)
