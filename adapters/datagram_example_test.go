@@ -22,6 +22,8 @@ type udpEchoServer struct {
 	done chan struct{}
 }
 
+var _ adapters.DatagramProtocol = (*udpEchoServer)(nil)
+
 func (p *udpEchoServer) ConnectionMade(t transport.DatagramTransport) { p.t = t }
 
 // DatagramReceived borrows data; SendTo does not keep it, so echoing it
@@ -42,6 +44,8 @@ type udpEchoClient struct {
 	t    transport.DatagramTransport
 	done chan struct{}
 }
+
+var _ adapters.DatagramProtocol = (*udpEchoClient)(nil)
 
 func (p *udpEchoClient) ConnectionMade(t transport.DatagramTransport) {
 	p.t = t
@@ -88,6 +92,8 @@ type pinger struct {
 	adapters.BaseDatagramProtocol
 	errs chan error
 }
+
+var _ adapters.DatagramProtocol = (*pinger)(nil)
 
 func (p *pinger) ErrorReceived(err error) {
 	select {

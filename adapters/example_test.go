@@ -20,6 +20,8 @@ type echoServer struct {
 	t transport.Transport
 }
 
+var _ adapters.Protocol = (*echoServer)(nil)
+
 func (p *echoServer) ConnectionMade(t transport.Transport) { p.t = t }
 func (p *echoServer) DataReceived(data []byte)             { p.t.Write(data) }
 
@@ -29,6 +31,8 @@ type echoClient struct {
 	got  []byte
 	done chan struct{}
 }
+
+var _ adapters.Protocol = (*echoClient)(nil)
 
 func (p *echoClient) DataReceived(data []byte) { p.got = append(p.got, data...) }
 
@@ -73,6 +77,8 @@ type greeted struct {
 	got  []byte
 	done chan struct{}
 }
+
+var _ adapters.Protocol = (*greeted)(nil)
 
 func (p *greeted) ConnectionMade(transport.Transport) { fmt.Println("ConnectionMade") }
 func (p *greeted) DataReceived(data []byte)           { p.got = append(p.got, data...) }

@@ -26,6 +26,8 @@ type uploadProtocol struct {
 	done    chan struct{}
 }
 
+var _ adapters.Protocol = (*uploadProtocol)(nil)
+
 func (p *uploadProtocol) ConnectionMade(t transport.Transport) { p.t = t }
 
 // DataReceived collects a line: the header, which hands the body to a

@@ -53,7 +53,7 @@ func TestTL1_SF2_StartTLSOnDetachedStream(t *testing.T) {
 	if e := hoRecv(t, forwarded); e.Kind != stream.Data {
 		t.Fatalf("forwarded %v, want the ClientHello's Data", e)
 	}
-	if _, err := transport.StartTLS(ctx, tr, serverCfg, transport.WithServerSide()); err != nil {
+	if err := transport.StartTLS(ctx, tr, serverCfg, transport.WithServerSide()); err != nil {
 		t.Fatalf("StartTLS with the ClientHello in the detached stream: %v", err)
 	}
 	if err := waitErr(t, handshake, "the peer's handshake"); err != nil {

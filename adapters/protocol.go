@@ -45,6 +45,17 @@ type Protocol interface {
 // BaseProtocol has empty implementations of every Protocol method: embed
 // it and define only the callbacks you need. Its EOFReceived returns false
 // (close on EOF), as asyncio's default does.
+//
+// Embedding has a price, as subclassing asyncio.Protocol has: a callback
+// whose name is misspelt (DataRecieved) is just another method, and the
+// base's no-op runs instead. Assert the interface next to the type,
+//
+//	var _ adapters.Protocol = (*echo)(nil)
+//
+// which makes a callback with the right name and the wrong signature a
+// compile error (it hides the base's method). Only a type that does not
+// embed the base, and so defines all six callbacks, has its names checked
+// by that assertion too; the examples embed it and assert.
 type BaseProtocol struct{}
 
 // ConnectionMade does nothing.

@@ -37,6 +37,8 @@ type greeter struct {
 	done   chan struct{}
 }
 
+var _ adapters.SubprocessProtocol = (*greeter)(nil)
+
 func (p *greeter) ConnectionMade(t transport.SubprocessTransport) {
 	fmt.Println("ConnectionMade")
 	p.t = t

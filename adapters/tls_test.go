@@ -306,7 +306,7 @@ func TestTL1_SF2_StartTLSInsideServerCallback(t *testing.T) {
 	r.onData = lineThen("STARTTLS\n", func() {
 		tr := r.transport()
 		tr.Write([]byte("OK\n")) // plain: written before StartTLS
-		_, err := transport.StartTLS(ctx, tr, serverCfg, transport.WithServerSide())
+		err := transport.StartTLS(ctx, tr, serverCfg, transport.WithServerSide())
 		upgraded <- err
 	}, func(b []byte) { r.transport().Write(b) })
 	_, peer := serveOne(t, r)
@@ -366,7 +366,7 @@ func TestTL1_SF2_StartTLSInsideClientCallback(t *testing.T) {
 			upgraded := make(chan error, 1)
 			r.onData = lineThen("GO\n", func() {
 				tr := r.transport()
-				_, err := transport.StartTLS(ctx, tr, named(clientCfg))
+				err := transport.StartTLS(ctx, tr, named(clientCfg))
 				upgraded <- err
 				if err == nil {
 					tr.Write([]byte("ping"))

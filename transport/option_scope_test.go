@@ -147,7 +147,7 @@ func scopeCtors(server, client *tls.Config) map[string]scopeCtor {
 			}
 			t.Cleanup(endOf(plain))
 			return func(ctx context.Context, opts []transport.Option) (func(), error) {
-				_, err := transport.StartTLS(ctx, plain, client, opts...)
+				err := transport.StartTLS(ctx, plain, client, opts...)
 				return func() {}, err
 			}
 		},

@@ -74,7 +74,10 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 
 // StartTLS upgrades t, an open TCP or Unix stream transport, to TLS
 // (asyncio's loop.start_tls): it runs the client side of the handshake,
-// or the server side with WithServerSide, and returns t itself, now
+// or the server side with WithServerSide. It returns only an error:
+// unlike asyncio's start_tls, which hands back a new transport and leaves
+// the old one unusable, t itself is upgraded and every holder of it
+// (a Protocol, a Writer, another goroutine) goes on using it, now
 // encrypting. Events go on on the same stream (no second Made) and no
 // byte is lost or reordered across the upgrade:
 //
@@ -94,33 +97,30 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 // for the read goroutine to reach an event boundary, so called from a
 // callback running elsewhere (a PauseWriting caused by another
 // goroutine's Write), which holds the adapter, it waits until ctx ends.
-// With an Observable
-// consumer, the items already emitted stay the pipeline's. ctx and
+// With an Observable consumer, the items already emitted stay the
+// pipeline's. ctx and
 // WithHandshakeTimeout bound the handshake. If it fails, times out or
 // is cancelled, StartTLS returns the error and t is closed, with that
 // error as Lost's; a panic in one of config's callbacks is recovered and
-// is that error, as a *PanicError. A nil config, a transport that is not a plain stream
-// transport, a closing one, one whose peer sent EOF, or one after
+// is that error, as a *PanicError. A nil config, a transport that is not
+// a plain stream transport, a closing one, one whose peer sent EOF, or one after
 // WriteEOF is an error and t is left as it was; so is an option other
 // than WithServerSide, WithHandshakeTimeout and WithShutdownTimeout (an
 // error matching ErrInvalidOption).
-func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Option) (Transport, error) {
+func StartTLS(ctx context.Context, t Transport, config *tls.Config, opts ...Option) error {
 	if config == nil {
-		return nil, ErrNilTLSConfig
+		return ErrNilTLSConfig
 	}
 	c, ok := t.(*conn)
 	if !ok || c.pipe != notPipe {
-		return nil, fmt.Errorf("%w, not %T", ErrNotUpgradable, t)
+		return fmt.Errorf("%w, not %T", ErrNotUpgradable, t)
 	}
 	cfg, err := resolve(opts, kStartTLS)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	cfg.tls.config = config
-	if err := c.startTLS(ctx, cfg.tls); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return c.startTLS(ctx, cfg.tls)
 }
 
 // CipherInfo is ExtraInfo's InfoCipher on a TLS transport (asyncio's

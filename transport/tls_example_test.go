@@ -118,7 +118,7 @@ func ExampleStartTLS() {
 	if ev := <-events; string(ev.Data) != "GO AHEAD\n" {
 		log.Fatalf("unexpected %v", ev)
 	}
-	if _, err := transport.StartTLS(ctx, t, clientConfig); err != nil {
+	if err := transport.StartTLS(ctx, t, clientConfig); err != nil {
 		log.Fatal(err) // the transport is closed too
 	}
 	t.Write([]byte("hello"))

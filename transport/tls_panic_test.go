@@ -417,7 +417,7 @@ func tlsPanicUpgradeClient(addr string, config *tls.Config, kind string) error {
 		return err
 	}
 	defer tr.Abort()
-	_, err = transport.StartTLS(ctx, tr, config)
+	err = transport.StartTLS(ctx, tr, config)
 	if kind == "" {
 		if err != nil {
 			return fmt.Errorf("a good StartTLS after the panic: %w", err)
@@ -455,7 +455,7 @@ func tlsPanicUpgradeServer(srv *transport.Server, config, peer *tls.Config, kind
 	if e := <-ch; e.Kind != stream.Made {
 		return fmt.Errorf("first event %v, want Made", e)
 	}
-	_, err = transport.StartTLS(ctx, tr, config, transport.WithServerSide())
+	err = transport.StartTLS(ctx, tr, config, transport.WithServerSide())
 	if kind != "" {
 		if err := tlsCheckPanic(kind, err); err != nil {
 			return fmt.Errorf("StartTLS: %w", err)

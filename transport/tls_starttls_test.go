@@ -19,11 +19,7 @@ import (
 func tlsStart(tr transport.Transport, config *tls.Config, opts ...transport.Option) error {
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
-	up, err := transport.StartTLS(ctx, tr, config, opts...)
-	if err == nil && up != tr {
-		return fmt.Errorf("StartTLS returned %v, not the transport it upgraded", up)
-	}
-	return err
+	return transport.StartTLS(ctx, tr, config, opts...)
 }
 
 // tlsStartAsync runs tlsStart on its own goroutine.
@@ -198,7 +194,7 @@ func TestTL1_SF1_StartTLSNotUpgradable(t *testing.T) {
 		if !ok {
 			tr = tlsNotStream{dg}
 		}
-		if _, err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
+		if err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
 			t.Errorf("StartTLS: %v, want ErrNotUpgradable", err)
 		}
 		if dg.IsClosing() {
@@ -221,7 +217,7 @@ func TestTL1_SF1_StartTLSNotUpgradable(t *testing.T) {
 		if !ok {
 			t.Skipf("a read pipe transport is not a Transport: StartTLS cannot be called with it")
 		}
-		if _, err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
+		if err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
 			t.Errorf("StartTLS: %v, want ErrNotUpgradable", err)
 		}
 		if rp.IsClosing() {
@@ -232,7 +228,7 @@ func TestTL1_SF1_StartTLSNotUpgradable(t *testing.T) {
 		addr, peers := tlsServePeer(t, server)
 		tr := tlsDial(t, addr, client)
 		peer := tlsPeerOf(t, peers)
-		if _, err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
+		if err := transport.StartTLS(ctx, tr, client); !errors.Is(err, transport.ErrNotUpgradable) {
 			t.Errorf("StartTLS: %v, want ErrNotUpgradable", err)
 		}
 		ch := tr.Events()
@@ -251,11 +247,11 @@ func TestTL1_ER1_StartTLSRefusals(t *testing.T) {
 	defer cancel()
 	t.Run("bad_arguments", func(t *testing.T) {
 		p := dialedPair(t, "tcp")
-		if _, err := transport.StartTLS(ctx, p.Transport, nil); !errors.Is(err, transport.ErrNilTLSConfig) {
+		if err := transport.StartTLS(ctx, p.Transport, nil); !errors.Is(err, transport.ErrNilTLSConfig) {
 			t.Errorf("StartTLS(nil): %v, want ErrNilTLSConfig", err)
 		}
 		for _, opt := range []transport.Option{transport.WithHandshakeTimeout(0), transport.WithShutdownTimeout(-time.Second)} {
-			if _, err := transport.StartTLS(ctx, p.Transport, client, opt); err == nil {
+			if err := transport.StartTLS(ctx, p.Transport, client, opt); err == nil {
 				t.Errorf("StartTLS with a non-positive timeout succeeded")
 			}
 		}
@@ -266,7 +262,7 @@ func TestTL1_ER1_StartTLSRefusals(t *testing.T) {
 	t.Run("closing", func(t *testing.T) {
 		p := dialedPair(t, "tcp")
 		p.Transport.Close()
-		if _, err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, net.ErrClosed) {
+		if err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, net.ErrClosed) {
 			t.Errorf("StartTLS on a closed transport: %v, want net.ErrClosed", err)
 		}
 	})
@@ -278,7 +274,7 @@ func TestTL1_ER1_StartTLSRefusals(t *testing.T) {
 		if e := nextEvent(t, ch); e.Kind != stream.EOF {
 			t.Fatalf("got %v, want EOF", e)
 		}
-		if _, err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, transport.ErrNotUpgradable) {
+		if err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, transport.ErrNotUpgradable) {
 			t.Errorf("StartTLS after EOF: %v, want ErrNotUpgradable", err)
 		}
 		tlsWrite(t, p.Transport, "plain")
@@ -291,7 +287,7 @@ func TestTL1_ER1_StartTLSRefusals(t *testing.T) {
 		if err := p.Transport.WriteEOF(); err != nil {
 			t.Fatalf("WriteEOF: %v", err)
 		}
-		if _, err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, transport.ErrEOFWritten) {
+		if err := transport.StartTLS(ctx, p.Transport, client); !errors.Is(err, transport.ErrEOFWritten) {
 			t.Errorf("StartTLS after WriteEOF: %v, want ErrEOFWritten", err)
 		}
 		if p.Transport.IsClosing() {
@@ -351,7 +347,7 @@ func TestTL1_SF3_StartTLSFailureClosesTransport(t *testing.T) {
 				defer cancel()
 				res := make(chan error, 1)
 				go func() {
-					_, err := transport.StartTLS(ctx, tr, mine, opts...)
+					err := transport.StartTLS(ctx, tr, mine, opts...)
 					res <- err
 				}()
 				tt.peer(t, p.Peer, cancel)

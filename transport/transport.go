@@ -147,6 +147,12 @@ type WriteTransport interface {
 	// writes part of p. On an open transport, empty writes do nothing;
 	// after Close, Abort or a failure every write returns an error matching
 	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
+	//
+	// Because Write never blocks, io.Copy(t, r) (and any loop of writes
+	// that ignores Writable) buffers whatever r yields, without limit,
+	// while the peer reads slowly. To copy a stream, write through
+	// adapters.NewWriter, whose Write waits for Drain above the high-water
+	// mark, or wait on Drain yourself; for a file, use SendFile.
 	Write(p []byte) (int, error)
 	// WriteBuffers writes the buffers in order, as one writev when the
 	// write buffer is empty, with exactly Write's checks.

@@ -73,6 +73,8 @@ type pausingProtocol struct {
 	adapters.BaseProtocol
 }
 
+var _ adapters.Protocol = (*pausingProtocol)(nil)
+
 func (pausingProtocol) ConnectionMade(t transport.Transport) { t.PauseReading() }
 
 // serveStalledProtocol serves pausingProtocol through adapters.Serve.

@@ -100,6 +100,8 @@ type echoProtocol struct {
 	t transport.Transport
 }
 
+var _ adapters.Protocol = (*echoProtocol)(nil)
+
 func (p *echoProtocol) ConnectionMade(t transport.Transport) {
 	p.t = t
 	watchTransport(t)

@@ -127,6 +127,8 @@ type udpEchoProtocol struct {
 	t transport.DatagramTransport
 }
 
+var _ adapters.DatagramProtocol = (*udpEchoProtocol)(nil)
+
 func (p *udpEchoProtocol) ConnectionMade(t transport.DatagramTransport) { p.t = t }
 
 func (p *udpEchoProtocol) DatagramReceived(data []byte, addr net.Addr) {

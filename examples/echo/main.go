@@ -38,6 +38,8 @@ type echoServer struct {
 	t transport.Transport
 }
 
+var _ adapters.Protocol = (*echoServer)(nil)
+
 func (p *echoServer) ConnectionMade(t transport.Transport) {
 	peer, _ := t.ExtraInfo(transport.InfoPeername)
 	fmt.Fprintf(out, "connection from %v\n", peer)
@@ -60,6 +62,8 @@ type echoClient struct {
 	message string
 	done    chan struct{}
 }
+
+var _ adapters.Protocol = (*echoClient)(nil)
 
 func (p *echoClient) ConnectionMade(t transport.Transport) {
 	t.Write([]byte(p.message))

@@ -119,6 +119,8 @@ type starttlsServer struct {
 	done   func() // called by ConnectionLost
 }
 
+var _ adapters.Protocol = (*starttlsServer)(nil)
+
 func (p *starttlsServer) ConnectionMade(t transport.Transport) {
 	p.t = t
 	peer, _ := t.ExtraInfo(transport.InfoPeername)
@@ -180,7 +182,7 @@ func (p *starttlsServer) ResumeWriting() {
 // client's handshake bytes are not data: they never reach DataReceived.
 func (p *starttlsServer) startTLS() {
 	p.lines.reset()
-	if _, err := transport.StartTLS(p.ctx, p.t, p.config, transport.WithServerSide()); err != nil {
+	if err := transport.StartTLS(p.ctx, p.t, p.config, transport.WithServerSide()); err != nil {
 		// The transport is closed: ConnectionLost gets err.
 		fmt.Fprintf(out, "server: StartTLS failed: %v\n", err)
 		return
@@ -212,6 +214,8 @@ type starttlsClient struct {
 	err      error // ConnectionLost's; read after done is closed
 	done     chan struct{}
 }
+
+var _ adapters.Protocol = (*starttlsClient)(nil)
 
 func (p *starttlsClient) ConnectionMade(t transport.Transport) {
 	p.t = t
@@ -254,7 +258,7 @@ func (p *starttlsClient) DataReceived(data []byte) {
 // sends the lines, encrypted.
 func (p *starttlsClient) startTLS() {
 	p.replies.reset()
-	if _, err := transport.StartTLS(p.ctx, p.t, p.config); err != nil {
+	if err := transport.StartTLS(p.ctx, p.t, p.config); err != nil {
 		// The transport is closed: ConnectionLost gets err.
 		fmt.Fprintf(out, "client: StartTLS failed: %v\n", err)
 		return

@@ -107,6 +107,8 @@ type echoServer struct {
 	done  func() // called by ConnectionLost
 }
 
+var _ adapters.Protocol = (*echoServer)(nil)
+
 func (p *echoServer) ConnectionMade(t transport.Transport) {
 	p.t = t
 	p.peer, _ = t.ExtraInfo(transport.InfoPeername)
@@ -157,6 +159,8 @@ type echoClient struct {
 	err   error // ConnectionLost's; read after done is closed
 	done  chan struct{}
 }
+
+var _ adapters.Protocol = (*echoClient)(nil)
 
 func (p *echoClient) ConnectionMade(t transport.Transport) {
 	p.t = t

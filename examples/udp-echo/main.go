@@ -41,6 +41,8 @@ type echoServer struct {
 	done chan struct{} // closed by ConnectionLost
 }
 
+var _ adapters.DatagramProtocol = (*echoServer)(nil)
+
 func (p *echoServer) ConnectionMade(t transport.DatagramTransport) { p.t = t }
 
 // DatagramReceived borrows data: SendTo does not keep it, so sending it
@@ -70,6 +72,8 @@ type echoClient struct {
 	err     error // the first ErrorReceived; read after done is closed
 	done    chan struct{}
 }
+
+var _ adapters.DatagramProtocol = (*echoClient)(nil)
 
 func (p *echoClient) ConnectionMade(t transport.DatagramTransport) {
 	p.t = t

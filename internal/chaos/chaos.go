@@ -241,7 +241,7 @@ func (it *iteration) upgrade() {
 	if !it.plan.peer.tlsServer {
 		cfg, opts = it.env.ServerTLS, []transport.Option{transport.WithServerSide()}
 	}
-	_, err := transport.StartTLS(it.ctx, it.tr, cfg, opts...)
+	err := transport.StartTLS(it.ctx, it.tr, cfg, opts...)
 	if err != nil {
 		it.setAborted() // the transport closes at once, dropping its buffer
 	}
