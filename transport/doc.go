@@ -13,6 +13,8 @@
 // pipes, FIFOs and character devices. Every transport has [Stats].
 // [DialTLS] and [ListenTLS] (or the [WithTLS] option) speak TLS through
 // crypto/tls, and [StartTLS] upgrades an open connection in place.
+// [FromConn], [FromListener] and [FromPacketConn] adopt sockets made
+// elsewhere (systemd socket activation, another library's listener).
 //
 //	t, err := transport.Dial(ctx, "tcp", "example.com:7")
 //	if err != nil { ... }
@@ -83,7 +85,12 @@
 // net.ErrClosed, whose chain also holds the original cause (a
 // *net.OpError, with the kernel's errno such as ECONNRESET). Lost's error
 // is nil for a clean end. Bad options and limits return errors, never
-// panic.
+// panic: an option a constructor does not take is an error matching
+// [ErrInvalidOption], an absurd value too, and bad write-buffer limits
+// match [ErrInvalidLimits]. What fails where no caller can be told (a
+// panic in a Protocol's ConnectionLost, a TLS wrap failing on accept)
+// goes to the [WithErrorHandler] function, or to the log package, as
+// http.Server's ErrorLog does.
 //
 // # Platform support
 //
