@@ -3,7 +3,7 @@
 // for method, and offers io.Reader and io.Writer views of a transport.
 //
 // [Connect] dials and drives a [Protocol]; [Serve] drives one protocol per
-// accepted connection; [Adapt] drives an open transport. [ServeDatagram]
+// accepted connection; [Adapt] drives an open transport. [ListenDatagram]
 // and [ConnectDatagram] drive a [DatagramProtocol] (asyncio's
 // create_datagram_endpoint); [RunProcess] drives a [SubprocessProtocol]
 // (subprocess_exec); [ConnectReadPipe] and [ConnectWritePipe] drive a
