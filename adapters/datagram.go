@@ -85,7 +85,7 @@ func AdaptDatagram(t transport.DatagramTransport, p DatagramProtocol) error {
 // endpoint and the protocol, or with AdaptDatagram's errors, a
 // *PanicError or ErrNilProtocol from the factory (the endpoint is then
 // aborted). The endpoint serves until it is closed; nothing blocks. ctx
-// bounds setting up the socket only.
+// bounds setting up the socket only. Any goroutine may call it.
 func ListenDatagram[P DatagramProtocol](ctx context.Context, network, laddr string, factory func() P, opts ...transport.Option) (transport.DatagramTransport, P, error) {
 	open := func() (transport.DatagramTransport, error) {
 		return transport.ListenPacket(ctx, network, laddr, opts...)

@@ -59,7 +59,9 @@ func (p *udpEchoClient) ConnectionLost(err error) {
 }
 
 // asyncio's UDP echo server and client (create_datagram_endpoint with
-// local_addr, then with remote_addr), as DatagramProtocols.
+// local_addr, then with remote_addr), as DatagramProtocols. ListenDatagram
+// binds and returns at once, unlike Serve: the endpoint serves until it
+// is closed.
 func ExampleListenDatagram() {
 	ctx := context.Background()
 	server := &udpEchoServer{done: make(chan struct{})}

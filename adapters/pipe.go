@@ -13,7 +13,8 @@ import (
 // pipe as a Transport whose writes fail. It returns at once, as Connect
 // does: once ConnectionMade has returned, with the transport and the
 // protocol, or with Adapt's errors, a *PanicError or ErrNilProtocol from
-// the factory (the pipe is then aborted, and f closed with it).
+// the factory (the pipe is then aborted, and f closed with it). Any
+// goroutine may call it.
 func ConnectReadPipe[P Protocol](f *os.File, factory func() P, opts ...transport.Option) (transport.ReadTransport, P, error) {
 	open := func() (transport.ReadTransport, error) { return transport.ReadPipe(f, opts...) }
 	return start(open, factory, adaptPipe[transport.ReadTransport, P])

@@ -28,7 +28,7 @@ func Adapt(t transport.Transport, p Protocol) error {
 // returned, with the transport and the protocol, or with Adapt's errors
 // (the transport is then aborted). A factory that panics or returns nil
 // fails it with a *PanicError or ErrNilProtocol. ctx bounds connecting
-// only.
+// only. Any goroutine may call it.
 func Connect[P Protocol](ctx context.Context, network, addr string, factory func() P, opts ...transport.Option) (transport.Transport, P, error) {
 	open := func() (transport.Transport, error) { return transport.Dial(ctx, network, addr, opts...) }
 	return start(open, factory, adaptStream[P])
@@ -47,7 +47,8 @@ func Connect[P Protocol](ctx context.Context, network, addr string, factory func
 // panics or returns nil aborts that one connection, whose error goes to
 // the server's error handler (transport.WithErrorHandler); Serve goes
 // on. Serve starts serving a server listened
-// transport.WithStartServing(false), as asyncio's serve_forever does.
+// transport.WithStartServing(false), as asyncio's serve_forever does. Any
+// goroutine may call it.
 func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
 	for {
 		t, err := srv.Accept(ctx)

@@ -87,6 +87,7 @@ func AdaptProcess(t transport.SubprocessTransport, p SubprocessProtocol) error {
 // transport and the protocol, or with AdaptProcess's errors, a
 // *PanicError or ErrNilProtocol from the factory; on such an error the
 // transport is aborted, which kills the child. ctx bounds the start only.
+// Any goroutine may call it.
 func RunProcess[P SubprocessProtocol](ctx context.Context, cmd *exec.Cmd, factory func() P, opts ...transport.Option) (transport.SubprocessTransport, P, error) {
 	open := func() (transport.SubprocessTransport, error) { return transport.Exec(ctx, cmd, opts...) }
 	return start(open, factory, adaptProcess[P])
