@@ -78,39 +78,29 @@ func AdaptDatagram(t transport.DatagramTransport, p DatagramProtocol) error {
 	return r.madeErr
 }
 
-// ServeDatagram opens an unconnected datagram endpoint bound to laddr
+// ListenDatagram opens an unconnected datagram endpoint bound to laddr
 // (asyncio's create_datagram_endpoint with local_addr), makes a protocol
-// with factory and drives the endpoint's events into it. It returns once
-// ConnectionMade has returned, with AdaptDatagram's errors. ctx bounds
-// setting up the socket only.
-func ServeDatagram[P DatagramProtocol](ctx context.Context, network, laddr string, factory func() P, opts ...transport.Option) (transport.DatagramTransport, P, error) {
-	return startDatagram(ctx, transport.ListenPacket, network, laddr, factory, opts)
+// with factory and drives the endpoint's events into it. It returns at
+// once, as Connect does: once ConnectionMade has returned, with the
+// endpoint and the protocol, or with AdaptDatagram's errors, a
+// *PanicError or ErrNilProtocol from the factory (the endpoint is then
+// aborted). The endpoint serves until it is closed; nothing blocks. ctx
+// bounds setting up the socket only. Any goroutine may call it.
+func ListenDatagram[P DatagramProtocol](ctx context.Context, network, laddr string, factory func() P, opts ...transport.Option) (transport.DatagramTransport, P, error) {
+	open := func() (transport.DatagramTransport, error) {
+		return transport.ListenPacket(ctx, network, laddr, opts...)
+	}
+	return start(open, factory, adaptDatagram[P])
 }
 
 // ConnectDatagram opens a datagram endpoint connected to raddr (asyncio's
-// create_datagram_endpoint with remote_addr), with ServeDatagram's
+// create_datagram_endpoint with remote_addr), with ListenDatagram's
 // behaviour otherwise.
 func ConnectDatagram[P DatagramProtocol](ctx context.Context, network, raddr string, factory func() P, opts ...transport.Option) (transport.DatagramTransport, P, error) {
-	return startDatagram(ctx, transport.DialPacket, network, raddr, factory, opts)
-}
-
-type openFunc func(ctx context.Context, network, addr string, opts ...transport.Option) (transport.DatagramTransport, error)
-
-func startDatagram[P DatagramProtocol](ctx context.Context, open openFunc, network, addr string, factory func() P, opts []transport.Option) (transport.DatagramTransport, P, error) {
-	var zero P
-	t, err := open(ctx, network, addr, opts...)
-	if err != nil {
-		return nil, zero, err
+	open := func() (transport.DatagramTransport, error) {
+		return transport.DialPacket(ctx, network, raddr, opts...)
 	}
-	p, err := makeProtocol(factory)
-	if err == nil {
-		err = AdaptDatagram(t, p)
-	}
-	if err != nil {
-		t.Abort()
-		return nil, zero, err
-	}
-	return t, p, nil
+	return start(open, factory, adaptDatagram[P])
 }
 
 // datagramCallbacks calls a DatagramProtocol's methods.

@@ -63,11 +63,13 @@ func (p *udpEchoClient) ConnectionLost(err error) {
 }
 
 // asyncio's UDP echo server and client (create_datagram_endpoint with
-// local_addr, then with remote_addr), as DatagramProtocols.
-func ExampleServeDatagram() {
+// local_addr, then with remote_addr), as DatagramProtocols. ListenDatagram
+// binds and returns at once, unlike Serve: the endpoint serves until it
+// is closed.
+func ExampleListenDatagram() {
 	ctx := context.Background()
 	server := &udpEchoServer{done: make(chan struct{})}
-	srv, _, err := adapters.ServeDatagram(ctx, "udp", "127.0.0.1:0", func() *udpEchoServer { return server })
+	srv, _, err := adapters.ListenDatagram(ctx, "udp", "127.0.0.1:0", func() *udpEchoServer { return server })
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -191,16 +191,16 @@ func dgRawPeer(t *testing.T, network string) net.PacketConn {
 	return pc
 }
 
-// serveDg runs ServeDatagram with r on a fresh address; the endpoint is
+// serveDg runs ListenDatagram with r on a fresh address; the endpoint is
 // aborted when the test ends.
 func serveDg(t *testing.T, network string, r *dgRecorder, opts ...transport.Option) transport.DatagramTransport {
 	t.Helper()
-	tr, p, err := adapters.ServeDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r }, opts...)
+	tr, p, err := adapters.ListenDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r }, opts...)
 	if err != nil {
-		t.Fatalf("ServeDatagram: %v", err)
+		t.Fatalf("ListenDatagram: %v", err)
 	}
 	if p != r {
-		t.Fatalf("ServeDatagram returned protocol %p, want the factory's %p", p, r)
+		t.Fatalf("ListenDatagram returned protocol %p, want the factory's %p", p, r)
 	}
 	t.Cleanup(tr.Abort)
 	return tr
@@ -268,7 +268,7 @@ func forDgNet(t *testing.T, f func(t *testing.T, network string)) {
 	}
 }
 
-// TestLC1_LC2_DatagramProtocolOrder checks, for ServeDatagram and
+// TestLC1_LC2_DatagramProtocolOrder checks, for ListenDatagram and
 // ConnectDatagram, that ConnectionMade comes first with the endpoint,
 // then one DatagramReceived per datagram (an empty one included, D4) with
 // its data and the sender's address, and ConnectionLost(nil) last after
@@ -296,7 +296,7 @@ func TestLC1_LC2_DatagramProtocolOrder(t *testing.T) {
 					t.Fatal(err)
 				}
 				if r.t != tr {
-					t.Errorf("ConnectionMade got %v, want the endpoint ServeDatagram returned", r.t)
+					t.Errorf("ConnectionMade got %v, want the endpoint ListenDatagram returned", r.t)
 				}
 				i := 0
 				for _, e := range trace {
@@ -320,7 +320,7 @@ func TestLC1_LC2_DatagramProtocolOrder(t *testing.T) {
 }
 
 // TestRD1_DatagramEchoServeConnect echoes 20 numbered datagrams through a
-// ServeDatagram server and a ConnectDatagram client: every echo comes
+// ListenDatagram server and a ConnectDatagram client: every echo comes
 // back in order, from the server's address.
 func TestRD1_DatagramEchoServeConnect(t *testing.T) {
 	const n = 20
@@ -407,7 +407,7 @@ func TestD6_DatagramProtocolErrorReceived(t *testing.T) {
 // TestER2_DatagramCallbackPanic checks that a panic in DatagramReceived
 // or in ConnectionMade ends that endpoint: ConnectionLost gets a
 // *adapters.PanicError carrying the value, SendTo is refused, and
-// ServeDatagram returns the error for a ConnectionMade panic.
+// ListenDatagram returns the error for a ConnectionMade panic.
 func TestER2_DatagramCallbackPanic(t *testing.T) {
 	forDgNet(t, func(t *testing.T, network string) {
 		t.Run("DatagramReceived", func(t *testing.T) {
@@ -434,13 +434,13 @@ func TestER2_DatagramCallbackPanic(t *testing.T) {
 		t.Run("ConnectionMade", func(t *testing.T) {
 			r := newDgRecorder()
 			r.onMade = func(transport.DatagramTransport) { panic(panicValue{"ConnectionMade"}) }
-			tr, _, err := adapters.ServeDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r })
+			tr, _, err := adapters.ListenDatagram(context.Background(), network, transporttest.LocalAddr(t, network), func() *dgRecorder { return r })
 			var pe *adapters.PanicError
 			if !errors.As(err, &pe) || tr != nil {
 				if tr != nil {
 					tr.Abort()
 				}
-				t.Fatalf("ServeDatagram = %v, %v; want nil and a *PanicError", tr, err)
+				t.Fatalf("ListenDatagram = %v, %v; want nil and a *PanicError", tr, err)
 			}
 			trace := r.waitCount(t, dgLost, 1)
 			if lost := trace[len(trace)-1].err; !errors.As(lost, &pe) {

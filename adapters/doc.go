@@ -3,14 +3,20 @@
 // for method, and offers io.Reader and io.Writer views of a transport.
 //
 // [Connect] dials and drives a [Protocol]; [Serve] drives one protocol per
-// accepted connection; [Adapt] drives an open transport. [ServeDatagram]
+// accepted connection; [Adapt] drives an open transport. [ListenDatagram]
 // and [ConnectDatagram] drive a [DatagramProtocol] (asyncio's
-// create_datagram_endpoint); [RunProcess] drives a [SubprocessProtocol]
-// (subprocess_exec); [ConnectReadPipe] and [ConnectWritePipe] drive a
-// Protocol from a pipe. [Detach] hands a Protocol's connection to a stream
-// or an rx pipeline mid-way, and [Detached.Attach] hands it back.
-// [NewWriter] gives io.Copy backpressure; [NewReader] reads Data events as
-// a byte stream.
+// create_datagram_endpoint); [RunProcess] and [RunShell] drive a
+// [SubprocessProtocol] (subprocess_exec, subprocess_shell);
+// [ConnectReadPipe] and [ConnectWritePipe] drive a Protocol from a pipe.
+// [Detach] hands a Protocol's connection to a stream or an rx pipeline
+// mid-way, and [Detached.Attach] hands it back. [NewWriter] gives io.Copy
+// backpressure; [NewReader] reads Data events as a byte stream.
+//
+// The functions that open something have one shape: ctx (when they have
+// one), what to open, the factory, the options; they return at once, once
+// ConnectionMade has returned, with the transport and the protocol, and
+// on any failure abort what they opened. [Serve] alone blocks, as
+// http.Server's Serve does, until its ctx ends or its server is closed.
 //
 //	type Echo struct {
 //		adapters.BaseProtocol

@@ -10,48 +10,22 @@ import (
 // connect_read_pipe), makes a protocol with factory and drives the pipe's
 // events into it: DataReceived, EOFReceived (whose result is ignored: a
 // read pipe always closes at EOF), ConnectionLost. ConnectionMade gets the
-// pipe as a Transport whose writes fail. It returns once ConnectionMade
-// has returned, with Adapt's errors.
+// pipe as a Transport whose writes fail. It returns at once, as Connect
+// does: once ConnectionMade has returned, with the transport and the
+// protocol, or with Adapt's errors, a *PanicError or ErrNilProtocol from
+// the factory (the pipe is then aborted, and f closed with it). Any
+// goroutine may call it.
 func ConnectReadPipe[P Protocol](f *os.File, factory func() P, opts ...transport.Option) (transport.ReadTransport, P, error) {
-	t, err := transport.ReadPipe(f, opts...)
-	if err != nil {
-		var zero P
-		return nil, zero, err
-	}
-	return adaptPipe(t, factory)
+	open := func() (transport.ReadTransport, error) { return transport.ReadPipe(f, opts...) }
+	return start(open, factory, adaptPipe[transport.ReadTransport, P])
 }
 
 // ConnectWritePipe makes f a write pipe transport (asyncio's
 // connect_write_pipe), makes a protocol with factory and drives the
 // pipe's events into it: PauseWriting, ResumeWriting, ConnectionLost.
 // ConnectionMade gets the pipe as a Transport that never reads. It
-// returns once ConnectionMade has returned, with Adapt's errors.
+// returns at once, as ConnectReadPipe does.
 func ConnectWritePipe[P Protocol](f *os.File, factory func() P, opts ...transport.Option) (transport.WriteTransport, P, error) {
-	t, err := transport.WritePipe(f, opts...)
-	if err != nil {
-		var zero P
-		return nil, zero, err
-	}
-	return adaptPipe(t, factory)
-}
-
-// adaptPipe drives a pipe transport into a new protocol. The transports
-// of pipes implement the whole Transport (the half they lack fails), so
-// that one Protocol type serves both, as in asyncio.
-func adaptPipe[T transport.BaseTransport, P Protocol](t T, factory func() P) (T, P, error) {
-	var zeroT T
-	var zero P
-	full, ok := any(t).(transport.Transport)
-	if !ok {
-		return zeroT, zero, ErrNotAdaptable
-	}
-	p, err := makeProtocol(factory)
-	if err == nil {
-		err = Adapt(full, p)
-	}
-	if err != nil {
-		full.Abort()
-		return zeroT, zero, err
-	}
-	return t, p, nil
+	open := func() (transport.WriteTransport, error) { return transport.WritePipe(f, opts...) }
+	return start(open, factory, adaptPipe[transport.WriteTransport, P])
 }

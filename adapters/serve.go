@@ -3,8 +3,6 @@ package adapters
 import (
 	"context"
 	"fmt"
-	"reflect"
-	"runtime/debug"
 
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/transport"
@@ -25,65 +23,49 @@ func Adapt(t transport.Transport, p Protocol) error {
 }
 
 // Connect dials addr (asyncio's create_connection), makes a protocol with
-// factory and drives the transport's events into it. It returns once
-// ConnectionMade has returned, with Adapt's errors. ctx bounds connecting
-// only.
+// factory and drives the transport's events into it. Like every function
+// here that opens something, it returns at once: once ConnectionMade has
+// returned, with the transport and the protocol, or with Adapt's errors
+// (the transport is then aborted). A factory that panics or returns nil
+// fails it with a *PanicError or ErrNilProtocol. ctx bounds connecting
+// only. Any goroutine may call it.
 func Connect[P Protocol](ctx context.Context, network, addr string, factory func() P, opts ...transport.Option) (transport.Transport, P, error) {
-	var zero P
-	t, err := transport.Dial(ctx, network, addr, opts...)
-	if err != nil {
-		return nil, zero, err
-	}
-	p, err := makeProtocol(factory)
-	if err == nil {
-		err = Adapt(t, p)
-	}
-	if err != nil {
-		t.Abort()
-		return nil, zero, err
-	}
-	return t, p, nil
+	open := func() (transport.Transport, error) { return transport.Dial(ctx, network, addr, opts...) }
+	return start(open, factory, adaptStream[P])
 }
 
 // Serve accepts transports from srv and drives each into a new protocol
-// from factory (asyncio's create_server with a protocol factory), until
-// ctx ends or srv is closed. It returns ctx.Err(),
+// from factory (asyncio's create_server with a protocol factory, then
+// serve_forever). Unlike the functions that open something (Connect,
+// ListenDatagram, RunProcess, ...), which return once ConnectionMade has
+// returned, Serve blocks, as http.Server's Serve does: until ctx ends or
+// srv is closed. Run it in its own goroutine and end it with srv's Close
+// or Shutdown, or with ctx. It returns ctx.Err(),
 // transport.ErrServerClosed once srv is closed or shut down, or the
-// listener's error if accepting failed. A factory that panics or returns
-// nil aborts that one connection, whose error goes to the server's error
-// handler (transport.WithErrorHandler); Serve goes on. Serve starts serving a
-// server listened transport.WithStartServing(false), as asyncio's
-// serve_forever does.
+// listener's error if accepting failed. It does not wait for one
+// ConnectionMade before accepting the next connection. A factory that
+// panics or returns nil aborts that one connection, whose error goes to
+// the server's error handler (transport.WithErrorHandler); Serve goes
+// on. Serve starts serving a server listened
+// transport.WithStartServing(false), as asyncio's serve_forever does. Any
+// goroutine may call it.
 func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
 	for {
 		t, err := srv.Accept(ctx)
 		if err != nil {
 			return err
 		}
-		p, err := makeProtocol(factory)
-		if err == nil {
-			_, err = attach(t, streamCallbacks{t, p}) // no wait: a slow ConnectionMade must not stall accepting
-		}
-		if err != nil {
-			t.Abort()
+		if _, err := adaptNew(t, factory, attachStream[P]); err != nil {
 			reportError(t, fmt.Errorf("adapters: Serve's protocol factory: %w", err))
 		}
 	}
 }
 
-// makeProtocol calls factory, turning a panic or a nil result into an
-// error.
-func makeProtocol[P any](factory func() P) (p P, err error) {
-	defer func() {
-		if v := recover(); v != nil {
-			err = &PanicError{Value: v, Stack: debug.Stack()}
-		}
-	}()
-	p = factory()
-	if v := reflect.ValueOf(p); !v.IsValid() || (v.Kind() == reflect.Pointer && v.IsNil()) {
-		return p, ErrNilProtocol
-	}
-	return p, nil
+// attachStream is Serve's adapt: it does not wait for ConnectionMade, so
+// that a slow one does not stall accepting.
+func attachStream[P Protocol](t transport.Transport, p P) error {
+	_, err := attach(t, streamCallbacks{t, p})
+	return err
 }
 
 // reportError hands err to t's error handler (transport.WithErrorHandler),

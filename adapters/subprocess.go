@@ -82,25 +82,23 @@ func AdaptProcess(t transport.SubprocessTransport, p SubprocessProtocol) error {
 }
 
 // RunProcess starts cmd (asyncio's subprocess_exec), makes a protocol
-// with factory and drives the transport's events into it. It returns once
-// ConnectionMade has returned, with Adapt's errors; on such an error the
-// child is killed. ctx bounds the start only.
-func RunProcess[P SubprocessProtocol](ctx context.Context, factory func() P, cmd *exec.Cmd, opts ...transport.Option) (transport.SubprocessTransport, P, error) {
-	var zero P
-	t, err := transport.Exec(ctx, cmd, opts...)
-	if err != nil {
-		return nil, zero, err
-	}
-	p, err := makeProtocol(factory)
-	if err == nil {
-		err = AdaptProcess(t, p)
-	}
-	if err != nil {
-		t.Kill()
-		t.Close()
-		return nil, zero, err
-	}
-	return t, p, nil
+// with factory and drives the transport's events into it. It returns at
+// once, as Connect does: once ConnectionMade has returned, with the
+// transport and the protocol, or with AdaptProcess's errors, a
+// *PanicError or ErrNilProtocol from the factory; on such an error the
+// transport is aborted, which kills the child. ctx bounds the start only.
+// Any goroutine may call it.
+func RunProcess[P SubprocessProtocol](ctx context.Context, cmd *exec.Cmd, factory func() P, opts ...transport.Option) (transport.SubprocessTransport, P, error) {
+	open := func() (transport.SubprocessTransport, error) { return transport.Exec(ctx, cmd, opts...) }
+	return start(open, factory, adaptProcess[P])
+}
+
+// RunShell runs cmdline with /bin/sh -c (asyncio's subprocess_shell, and
+// transport.Shell), with RunProcess's behaviour otherwise. The caller
+// quotes what the shell must not interpret.
+func RunShell[P SubprocessProtocol](ctx context.Context, cmdline string, factory func() P, opts ...transport.Option) (transport.SubprocessTransport, P, error) {
+	open := func() (transport.SubprocessTransport, error) { return transport.Shell(ctx, cmdline, opts...) }
+	return start(open, factory, adaptProcess[P])
 }
 
 // subprocessCallbacks calls a SubprocessProtocol's methods.

@@ -76,9 +76,8 @@ func (p *greeter) ConnectionLost(err error) {
 // the child and drives its events into a SubprocessProtocol's callbacks,
 // one at a time. Here the child echoes its stdin.
 func ExampleRunProcess() {
-	t, p, err := adapters.RunProcess(context.Background(),
-		func() *greeter { return &greeter{exited: "no ProcessExited", done: make(chan struct{})} },
-		exampleChild("echo"))
+	t, p, err := adapters.RunProcess(context.Background(), exampleChild("echo"),
+		func() *greeter { return &greeter{exited: "no ProcessExited", done: make(chan struct{})} })
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -95,4 +94,43 @@ func ExampleRunProcess() {
 	// ConnectionLost: <nil>
 	// IsClosing: false
 	// Kill after exit: true
+}
+
+// shellOutput is a SubprocessProtocol that collects its child's stdout.
+type shellOutput struct {
+	adapters.BaseSubprocessProtocol
+	t      transport.SubprocessTransport
+	stdout []byte
+	done   chan struct{}
+}
+
+var _ adapters.SubprocessProtocol = (*shellOutput)(nil)
+
+func (p *shellOutput) ConnectionMade(t transport.SubprocessTransport) { p.t = t }
+
+func (p *shellOutput) PipeDataReceived(fd int, data []byte) {
+	if fd == 1 {
+		p.stdout = append(p.stdout, data...) // data is borrowed: copy it
+	}
+}
+
+func (p *shellOutput) ConnectionLost(err error) {
+	code, _ := p.t.ReturnCode()
+	fmt.Printf("stdout %q, exit code %d, ConnectionLost: %v\n", p.stdout, code, err)
+	close(p.done)
+}
+
+// RunShell (asyncio's subprocess_shell with a protocol factory) runs a
+// command line with /bin/sh -c; like RunProcess, it returns once
+// ConnectionMade has returned, and the callbacks follow.
+func ExampleRunShell() {
+	_, p, err := adapters.RunShell(context.Background(), "echo $((6 * 7)); exit 3",
+		func() *shellOutput { return &shellOutput{done: make(chan struct{})} },
+		transport.WithStdin(transport.Discard))
+	if err != nil {
+		log.Fatal(err)
+	}
+	<-p.done
+	// Output:
+	// stdout "42\n", exit code 3, ConnectionLost: <nil>
 }

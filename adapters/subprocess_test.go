@@ -215,7 +215,7 @@ func runProcess(t *testing.T, r *spRecorder, cmd *exec.Cmd, opts ...transport.Op
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
 	defer cancel()
-	tr, p, err := adapters.RunProcess(ctx, func() *spRecorder { return r }, cmd, opts...)
+	tr, p, err := adapters.RunProcess(ctx, cmd, func() *spRecorder { return r }, opts...)
 	if err != nil {
 		t.Fatalf("RunProcess: %v", err)
 	}
@@ -332,7 +332,7 @@ func TestER2_PanicInProcessExitedIsErr(t *testing.T) {
 func TestER2_RunProcessConnectionMadePanic(t *testing.T) {
 	r := newSpRecorder()
 	r.onMade = func(transport.SubprocessTransport) { panic(panicValue{"ConnectionMade"}) }
-	tr, _, err := adapters.RunProcess(context.Background(), func() *spRecorder { return r }, childCmd(t, "linger"))
+	tr, _, err := adapters.RunProcess(context.Background(), childCmd(t, "linger"), func() *spRecorder { return r })
 	var pe *adapters.PanicError
 	if !errors.As(err, &pe) || tr != nil {
 		t.Fatalf("RunProcess = %v, %v; want nil and a *PanicError", tr, err)
@@ -351,13 +351,13 @@ func TestER2_RunProcessConnectionMadePanic(t *testing.T) {
 // stream already claimed for AdaptProcess.
 func TestER1_RunProcessErrors(t *testing.T) {
 	cmd := childCmd(t, "linger")
-	if _, _, err := adapters.RunProcess(context.Background(), func() *spRecorder { return nil }, cmd); !errors.Is(err, adapters.ErrNilProtocol) {
+	if _, _, err := adapters.RunProcess(context.Background(), cmd, func() *spRecorder { return nil }); !errors.Is(err, adapters.ErrNilProtocol) {
 		t.Errorf("RunProcess with a nil protocol = %v, want ErrNilProtocol", err)
 	}
 	if cmd.Process != nil {
 		waitReaped(t, cmd.Process.Pid)
 	}
-	if _, _, err := adapters.RunProcess(context.Background(), newSpRecorder, childCmd(t, "echo"), transport.WithStdin(transport.Stdout)); err == nil {
+	if _, _, err := adapters.RunProcess(context.Background(), childCmd(t, "echo"), newSpRecorder, transport.WithStdin(transport.Stdout)); err == nil {
 		t.Error("RunProcess with WithStdin(Stdout) succeeded")
 	}
 	sp, err := transport.Exec(context.Background(), childCmd(t, "echo"))

@@ -61,7 +61,7 @@
 //
 // With -udp, bench runs the UDP echo matrix instead (udp.go): the modes
 // udpconn (the baseline, a *net.UDPConn loop), udp-protocol
-// (adapters.ServeDatagram) and udp-events (ranging over a
+// (adapters.ListenDatagram) and udp-events (ranging over a
 // transport.ListenPacket endpoint's events), loaded by -conns connected
 // UDP sockets that each send a -size-byte datagram and wait for its echo,
 // counting the datagrams whose echo does not come back as lost. The idle

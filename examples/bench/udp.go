@@ -11,7 +11,7 @@ package main
 //	udpconn       the standard library: one goroutine looping over
 //	              ReadFromUDPAddrPort and WriteToUDPAddrPort on a
 //	              *net.UDPConn with a reused 64 KiB buffer (the baseline)
-//	udp-protocol  adapters.ServeDatagram with a DatagramProtocol whose
+//	udp-protocol  adapters.ListenDatagram with a DatagramProtocol whose
 //	              DatagramReceived calls t.SendTo(data, addr)
 //	udp-events    transport.ListenPacket, one goroutine ranging over
 //	              t.Events() and sending each Datagram back with SendTo
@@ -139,9 +139,9 @@ func (p *udpEchoProtocol) PauseWriting() { p.t.PauseReading() }
 
 func (p *udpEchoProtocol) ResumeWriting() { p.t.ResumeReading() }
 
-// serveUDPProtocol serves udpEchoProtocol through adapters.ServeDatagram.
+// serveUDPProtocol serves udpEchoProtocol through adapters.ListenDatagram.
 func serveUDPProtocol(ctx context.Context, addr string) (net.Addr, error) {
-	t, _, err := adapters.ServeDatagram(ctx, "udp", addr, func() *udpEchoProtocol { return &udpEchoProtocol{} },
+	t, _, err := adapters.ListenDatagram(ctx, "udp", addr, func() *udpEchoProtocol { return &udpEchoProtocol{} },
 		transport.WithReceiveBuffer(udpReceiveBuffer))
 	if err != nil {
 		return nil, err

@@ -1,5 +1,5 @@
 // Command udp-echo is asyncio's UDP echo server and client example,
-// written with rxnet's datagram adapter: adapters.ServeDatagram for the
+// written with rxnet's datagram adapter: adapters.ListenDatagram for the
 // server, adapters.ConnectDatagram for the client.
 //
 // Run without flags, it starts the server on a free local port, runs the
@@ -146,7 +146,7 @@ func run(ctx context.Context, mode, addr, message string) error {
 
 // serve binds a UDP endpoint to addr and drives it into an echoServer.
 func serve(ctx context.Context, addr string) (transport.DatagramTransport, *echoServer, error) {
-	t, p, err := adapters.ServeDatagram(ctx, "udp", addr, func() *echoServer {
+	t, p, err := adapters.ListenDatagram(ctx, "udp", addr, func() *echoServer {
 		return &echoServer{done: make(chan struct{})}
 	})
 	if err != nil {
