@@ -42,6 +42,10 @@ type conn struct {
 	up         *upgrade // a StartTLS in progress
 	held       [][]byte // writes made while it runs
 
+	// Guarded by c.mu: SendFile (sendfile_conn.go).
+	sending bool          // a SendFile runs
+	emptied chan struct{} // closed once the buffer is empty, for SendFile
+
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
 	readingTLS bool        // the read goroutine's: it reads through TLS

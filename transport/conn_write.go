@@ -136,6 +136,7 @@ func (c *conn) flush() {
 		}
 		if c.buf.Len() == 0 {
 			c.flushing = false
+			c.emptiedLocked()
 			c.flushed()
 			return
 		}

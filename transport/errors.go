@@ -74,6 +74,11 @@ var ErrNilTLSConfig = errors.New("transport: nil *tls.Config")
 // that already speaks TLS.
 var ErrNotUpgradable = errors.New("transport: StartTLS needs a plain TCP or Unix stream transport")
 
+// ErrSendFileUnsupported is matched by the error of SendFile given a
+// transport it cannot send on: anything but a TCP or Unix stream
+// transport of this package. It matches errors.ErrUnsupported.
+var ErrSendFileUnsupported = fmt.Errorf("transport: SendFile needs a TCP or Unix stream transport of this package: %w", errors.ErrUnsupported)
+
 // ErrHandshakeTimeout is matched by the error of a TLS handshake that
 // WithHandshakeTimeout (or DefaultHandshakeTimeout) cut short; it also
 // matches context.DeadlineExceeded.

@@ -89,6 +89,12 @@
 //
 //	go run ./examples/bench -tls -rounds 5 -size 64,1024,16384
 //
+// With -sendfile, bench runs the sendfile pass instead (sendfile.go):
+// transport.SendFile against io.Copy from the file to a *net.TCPConn,
+// one -filesize file per mode per round, interleaved, over loopback TCP:
+//
+//	go run ./examples/bench -sendfile -rounds 9
+//
 // With -soak DURATION, bench runs the soak instead (soak.go): one server
 // child per mode (protocol, events, rx and tls-protocol by default), each
 // churned by -conns/len(modes) clients that open connections, echo,
@@ -162,6 +168,8 @@ func main() {
 	tlsFlag := flag.Bool("tls", false, "run the TLS echo matrix (modes "+strings.Join(tlsModes, ",")+") instead; its idle pass is over TLS, no flood pass")
 	soak := flag.Duration("soak", 0, "run the soak instead (soak.go) for this long: -conns connections in all churned against the servers of -modes (default "+strings.Join(soakModes, ",")+"); exit status 1 if anything leaked")
 	seed := flag.Uint64("seed", 0, "the soak's random seed (0 picks one; it is printed)")
+	sendfile := flag.Bool("sendfile", false, "run the sendfile pass instead (sendfile.go): transport.SendFile against io.Copy to a net.Conn, -filesize bytes, -rounds rounds")
+	fileSize := flag.Int64("filesize", 256<<20, "bytes of the sendfile pass's file")
 	flag.Usage = printUsage
 	flag.Parse()
 
@@ -177,6 +185,10 @@ func main() {
 			*modes = strings.Join(soakModes, ",")
 		}
 		os.Exit(soakMain(soakConfig{duration: *soak, conns: *conns, seed: *seed, modes: splitModes(*modes), jsonFile: *jsonFile, pprofDir: *pprofDir}))
+	}
+
+	if *sendfile {
+		os.Exit(sendfileMain(*fileSize, *rounds, os.Stdout))
 	}
 
 	cfg := config{
