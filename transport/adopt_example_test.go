@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log"
 	"net"
+	"os"
+	"path/filepath"
 
 	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
@@ -66,16 +68,84 @@ func ExampleFromListener() {
 	<-served
 	_, err = nc.Read(make([]byte, 1))
 	fmt.Println("adopted conn closed:", errors.Is(err, net.ErrClosed))
-
-	// A conn rxnet cannot drive is refused, and stays the caller's.
-	a, b := net.Pipe()
-	defer a.Close()
-	defer b.Close()
-	_, err = transport.FromConn(a)
-	fmt.Println("net.Pipe refused:", errors.Is(err, transport.ErrNotAdoptable))
 	// Output:
 	// echo: hello
 	// lost: <nil>
 	// adopted conn closed: true
+}
+
+// ExampleFromConn adopts connections rxnet can drive (a *net.TCPConn or a
+// stream *net.UnixConn, from either side) and refuses the others, which
+// stay the caller's: a net.Pipe has no descriptor to wait on.
+func ExampleFromConn() {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	_, err := transport.FromConn(a)
+	fmt.Println("net.Pipe refused:", errors.Is(err, transport.ErrNotAdoptable))
+
+	dir, err := os.MkdirTemp("", "rxnet-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ln, err := net.Listen("unix", filepath.Join(dir, "peer.sock"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		c.Write([]byte("hi from the peer"))
+		c.Close()
+	}()
+	nc, err := net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	t, err := transport.FromConn(nc) // t owns nc now
+	if err != nil {
+		nc.Close()
+		log.Fatal(err)
+	}
+	var got []byte
+	for ev := range t.Events() {
+		got = append(got, ev.Data...) // a stream may split the greeting
+	}
+	fmt.Printf("%s, then %v\n", got, t.Err())
+	// Output:
 	// net.Pipe refused: true
+	// hi from the peer, then <nil>
+}
+
+// ExampleFromPacketConn adopts a UDP socket made elsewhere: the endpoint
+// then sends and receives datagrams as ListenPacket's does.
+func ExampleFromPacketConn() {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0") // made elsewhere
+	if err != nil {
+		log.Fatal(err)
+	}
+	ep, err := transport.FromPacketConn(pc) // ep owns pc now
+	if err != nil {
+		pc.Close()
+		log.Fatal(err)
+	}
+	defer ep.Close()
+	peer, err := net.Dial("udp", ep.LocalAddr().String())
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer peer.Close()
+	peer.Write([]byte("ping"))
+	for ev := range ep.Events() {
+		if ev.Kind == stream.Datagram {
+			fmt.Printf("%s from the peer: %v\n", ev.Data, ev.Addr.String() == peer.LocalAddr().String())
+			ep.Close()
+		}
+	}
+	// Output:
+	// ping from the peer: true
 }
