@@ -22,6 +22,7 @@ func openFDs(t *testing.T) int {
 // new Register starts them again.
 func TestLoopsStopAfterLastClose(t *testing.T) {
 	withLoops(t, 2)
+	goleak.VerifyNone(t) // the loops of earlier tests have exited
 	for round := range 3 {
 		before := openFDs(t)
 		var conns []*Conn
