@@ -6,9 +6,6 @@ import (
 	"runtime/debug"
 )
 
-// errUnsupported is returned by Register where there is no epoll.
-var errUnsupported = fmt.Errorf("poll: the epoll engine needs Linux: %w", errors.ErrUnsupported)
-
 // errNilHandler is returned by Register when the handler is nil.
 var errNilHandler = errors.New("poll: Register with a nil Handler")
 

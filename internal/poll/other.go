@@ -2,6 +2,15 @@
 
 package poll
 
+import (
+	"errors"
+	"fmt"
+)
+
+// errUnsupported is returned by Register where there is no epoll (it
+// lives here, not in errors.go, because Linux never returns it).
+var errUnsupported = fmt.Errorf("poll: the epoll engine needs Linux: %w", errors.ErrUnsupported)
+
 // Supported reports whether this system has the poller: not this one.
 // Any goroutine may call it.
 func Supported() bool { return false }
