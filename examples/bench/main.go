@@ -24,12 +24,42 @@
 // and the servers share the machine's cores, so req/s is partly
 // client-bound; CPU per request is the figure to compare.
 //
-// A separate pass per mode (after the rounds) opens -idle connections
-// with plain net.Conn (crypto/tls clients with -tls), echoes -idlesize
-// bytes once on each so that the server has accepted and served every
-// one, and reports the growth of the server's VmRSS per connection, with
-// the server's goroutines, stack and live heap per connection. Both
-// processes raise RLIMIT_NOFILE to its hard limit.
+// An idle pass (idle.go) follows the rounds: for each count of -idle (a
+// list: -idle 10000,50000, the default) and each mode, a fresh server
+// that the client opens that many connections to, with plain net.Conn
+// (crypto/tls clients with -tls), echoing -idlesize bytes once on each so
+// that the server has accepted and served every one. It reports, per
+// mode and per count, the growth of the server's VmRSS per connection and
+// its ratio to the baseline's at the same count, with the server's
+// goroutines, stack (StackInuse) and live heap (after a GC) per
+// connection, the RXNET_ENGINE the server saw, and the client's source
+// addresses. On Linux the client spreads the connections round robin
+// over source addresses 127.0.0.2, 127.0.0.3, ... (each dial bound to
+// one, port 0), at most 5,000 on each (or half the ephemeral port range,
+// /proc/sys/net/ipv4/ip_local_port_range, if less); the server listens
+// on 127.0.0.1. Both processes raise RLIMIT_NOFILE's soft limit to its
+// hard limit. A count that needs more descriptors than the hard limit
+// allows in the server process (the count + 64) or in the client (the
+// count + 64 + those it has open) is skipped, not shrunk: the output and
+// the JSON (IdleSkipped) give the limit found and the descriptors needed,
+// and the other counts run. -idle max is the largest count the limit
+// allows (about 19,930 under a hard limit of 20,000); -idle 10000,max measures
+// both. The server cannot be split over processes, and the client needs
+// as many descriptors as the server under the same limit, so the client
+// stays one process.
+//
+// With -engines (default goroutine,poll on Linux, goroutine elsewhere),
+// each rxnet mode (protocol, events, rx, rw, and the -udp, -lines and
+// -tls ones other than their baselines) runs once per engine, as a mode
+// of its own named MODE/ENGINE (protocol/goroutine, protocol/poll), its
+// server child started with RXNET_ENGINE=ENGINE in its environment; the
+// rounds interleave them with the others (netconn, protocol/goroutine,
+// protocol/poll, events/goroutine, ...). The baselines run once, the
+// environment as it is. Every server child reports the RXNET_ENGINE it
+// saw, and the report prints it for every mode. -engines "" runs each
+// mode once, unnamed, the environment as it is. The idle and flood
+// passes run per engine too (stalled-protocol/poll, ...); the soak
+// (-soak) does not: its children keep the environment as it is.
 //
 // A flood pass (flood.go) follows: for events, protocol and rx (those of
 // -modes), a fresh server that claims each connection's events and then
@@ -57,6 +87,8 @@
 //	go run ./examples/bench -rounds 5
 //	go run ./examples/bench -size 102400 -idle 0 -flood 0  # 100 KiB messages
 //	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
+//	go run ./examples/bench -rounds 1 -duration 1s -idle 10000 -modes netconn,protocol -flood 0
+//	go run ./examples/bench -idle 10000,max -flood 0    # the largest count the fd limit allows
 //	go run ./examples/bench -pprof /tmp/prof -modes protocol
 //
 // With -udp, bench runs the UDP echo matrix instead (udp.go): the modes
@@ -65,7 +97,7 @@
 // transport.ListenPacket endpoint's events), loaded by -conns connected
 // UDP sockets that each send a -size-byte datagram and wait for its echo,
 // counting the datagrams whose echo does not come back as lost. The idle
-// and flood passes, which are TCP's, do not run:
+// and flood passes, which are TCP's, do not run (-engines applies):
 //
 //	go run ./examples/bench -udp -rounds 5 -size 64,1024
 //
