@@ -37,7 +37,8 @@ type serverStats struct {
 	HeapInuse  uint64
 	StackInuse uint64
 	Sys        uint64
-	RSS        int64 // VmRSS, bytes (with -exitgc, once the free memory is returned to the OS); 0 if unknown
+	RSS        int64  // VmRSS, bytes (with -exitgc, once the free memory is returned to the OS); 0 if unknown
+	Engine     string // RXNET_ENGINE as the child saw it ("" if unset; engine.go)
 
 	Soak *soakCheck `json:",omitempty"` // with -soakcheck
 }
@@ -62,6 +63,7 @@ func readServerStats(gc bool) serverStats {
 		HeapInuse:  ms.HeapInuse,
 		StackInuse: ms.StackInuse,
 		Sys:        ms.Sys,
+		Engine:     os.Getenv(engineEnv),
 	}
 }
 
@@ -75,6 +77,7 @@ type childConfig struct {
 	tlsCert    string // the TLS modes' certificate file (PEM)
 	tlsKey     string // and its key's
 	soak       bool   // check for leaks as the soak mode does (soak_server.go)
+	engine     string // RXNET_ENGINE in the child's environment ("": the environment as it is); not a flag
 }
 
 // childFlags defines the server child's flags on fs, stored in c.
@@ -272,13 +275,15 @@ var serverCommand = func(args []string) (*exec.Cmd, error) {
 	return exec.Command(exe, args...), nil
 }
 
-// startServer re-executes this binary as the server child c and waits
-// for it to print its address.
+// startServer re-executes this binary as the server child c, with
+// RXNET_ENGINE set to c.engine if given, and waits for it to print its
+// address.
 func startServer(c childConfig) (*serverProc, error) {
 	cmd, err := serverCommand(c.args())
 	if err != nil {
 		return nil, err
 	}
+	cmd.Env = withEngine(cmd.Env, c.engine)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -142,14 +143,12 @@ func percentile(sorted []time.Duration, q float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// dialTCP opens one plain connection to addr, as the idle pass does.
-func dialTCP(addr string) (net.Conn, error) { return net.DialTimeout("tcp", addr, 10*time.Second) }
-
-// openIdle opens n connections to addr with dial (dialTCP, or a -tls
-// run's tlsSetup.dialOne), with up to parallel dials at a time, and does
-// one echo round trip of size bytes on each, checking the bytes, so that
-// the server has accepted and served every one.
-func openIdle(dial func(addr string) (net.Conn, error), addr string, n, parallel, size int) ([]net.Conn, error) {
+// openIdle opens n connections to addr with dial, with up to parallel
+// dials at a time, connection i from the source address srcs[i%len(srcs)]
+// (the system's choice without srcs), and does one echo round trip of
+// size bytes on each, checking the bytes, so that the server has accepted
+// and served every one.
+func openIdle(dial idleDialer, addr string, srcs []netip.Addr, n, parallel, size int) ([]net.Conn, error) {
 	msg := bytes.Repeat([]byte{'i'}, size)
 	conns := make([]net.Conn, n)
 	next := atomic.Int64{}
@@ -164,7 +163,11 @@ func openIdle(dial func(addr string) (net.Conn, error), addr string, n, parallel
 				if i >= n {
 					return
 				}
-				c, err := roundTrip(dial, addr, msg, buf)
+				var src netip.Addr
+				if len(srcs) > 0 {
+					src = srcs[i%len(srcs)]
+				}
+				c, err := roundTrip(func(addr string) (net.Conn, error) { return dial(tcpSource(src), addr) }, addr, msg, buf)
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {

@@ -125,12 +125,13 @@ func (r floodResult) Growth() int64 { return r.Peak - r.Before }
 // Met reports whether the growth stayed within the bound.
 func (r floodResult) Met() bool { return r.Growth() <= r.Bound }
 
-// floodModes returns the stalled server modes for the echo modes in
-// modes, in order.
+// floodModes returns the stalled server modes for the measured echo
+// modes in modes (MODE or MODE/ENGINE), in order: stalled-MODE, with the
+// same engine.
 func floodModes(modes []string) []string {
 	var out []string
 	for _, m := range modes {
-		if _, ok := stalledServers[stalledPrefix+m]; ok {
+		if server, _ := splitEngine(m); stalledServers[stalledPrefix+server] != nil {
 			out = append(out, stalledPrefix+m)
 		}
 	}
@@ -140,9 +141,10 @@ func floodModes(modes []string) []string {
 // floodOne floods one fresh stalled server with cfg.flood bytes over one
 // connection and measures its memory.
 func floodOne(cfg config, mode string) (floodResult, error) {
-	child := childConfig{mode: mode, addr: "127.0.0.1:0", exitGC: true}
+	server, engine := splitEngine(mode)
+	child := childConfig{mode: server, engine: engine, addr: "127.0.0.1:0", exitGC: true}
 	if cfg.pprofDir != "" {
-		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("flood-%s.heap.pprof", mode))
+		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("flood-%s.heap.pprof", fileMode(mode)))
 		child.memRate = 512
 	}
 	srv, err := startServer(child)

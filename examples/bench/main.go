@@ -24,12 +24,42 @@
 // and the servers share the machine's cores, so req/s is partly
 // client-bound; CPU per request is the figure to compare.
 //
-// A separate pass per mode (after the rounds) opens -idle connections
-// with plain net.Conn (crypto/tls clients with -tls), echoes -idlesize
-// bytes once on each so that the server has accepted and served every
-// one, and reports the growth of the server's VmRSS per connection, with
-// the server's goroutines, stack and live heap per connection. Both
-// processes raise RLIMIT_NOFILE to its hard limit.
+// An idle pass (idle.go) follows the rounds: for each count of -idle (a
+// list: -idle 10000,50000, the default) and each mode, a fresh server
+// that the client opens that many connections to, with plain net.Conn
+// (crypto/tls clients with -tls), echoing -idlesize bytes once on each so
+// that the server has accepted and served every one. It reports, per
+// mode and per count, the growth of the server's VmRSS per connection and
+// its ratio to the baseline's at the same count, with the server's
+// goroutines, stack (StackInuse) and live heap (after a GC) per
+// connection, the RXNET_ENGINE the server saw, and the client's source
+// addresses. On Linux the client spreads the connections round robin
+// over source addresses 127.0.0.2, 127.0.0.3, ... (each dial bound to
+// one, port 0), at most 5,000 on each (or half the ephemeral port range,
+// /proc/sys/net/ipv4/ip_local_port_range, if less); the server listens
+// on 127.0.0.1. Both processes raise RLIMIT_NOFILE's soft limit to its
+// hard limit. A count that needs more descriptors than the hard limit
+// allows in the server process (the count + 64) or in the client (the
+// count + 64 + those it has open) is skipped, not shrunk: the output and
+// the JSON (IdleSkipped) give the limit found and the descriptors needed,
+// and the other counts run. -idle max is the largest count the limit
+// allows (about 19,930 under a hard limit of 20,000); -idle 10000,max measures
+// both. The server cannot be split over processes, and the client needs
+// as many descriptors as the server under the same limit, so the client
+// stays one process.
+//
+// With -engines (default goroutine,poll on Linux, goroutine elsewhere),
+// each rxnet mode (protocol, events, rx, rw, and the -udp, -lines and
+// -tls ones other than their baselines) runs once per engine, as a mode
+// of its own named MODE/ENGINE (protocol/goroutine, protocol/poll), its
+// server child started with RXNET_ENGINE=ENGINE in its environment; the
+// rounds interleave them with the others (netconn, protocol/goroutine,
+// protocol/poll, events/goroutine, ...). The baselines run once, the
+// environment as it is. Every server child reports the RXNET_ENGINE it
+// saw, and the report prints it for every mode. -engines "" runs each
+// mode once, unnamed, the environment as it is. The idle and flood
+// passes run per engine too (stalled-protocol/poll, ...); the soak
+// (-soak) does not: its children keep the environment as it is.
 //
 // A flood pass (flood.go) follows: for events, protocol and rx (those of
 // -modes), a fresh server that claims each connection's events and then
@@ -57,6 +87,8 @@
 //	go run ./examples/bench -rounds 5
 //	go run ./examples/bench -size 102400 -idle 0 -flood 0  # 100 KiB messages
 //	go run ./examples/bench -duration 1s -rounds 1 -idle 1000 -modes netconn,protocol
+//	go run ./examples/bench -rounds 1 -duration 1s -idle 10000 -modes netconn,protocol -flood 0
+//	go run ./examples/bench -idle 10000,max -flood 0    # the largest count the fd limit allows
 //	go run ./examples/bench -pprof /tmp/prof -modes protocol
 //
 // With -udp, bench runs the UDP echo matrix instead (udp.go): the modes
@@ -65,7 +97,7 @@
 // transport.ListenPacket endpoint's events), loaded by -conns connected
 // UDP sockets that each send a -size-byte datagram and wait for its echo,
 // counting the datagrams whose echo does not come back as lost. The idle
-// and flood passes, which are TCP's, do not run:
+// and flood passes, which are TCP's, do not run (-engines applies):
 //
 //	go run ./examples/bench -udp -rounds 5 -size 64,1024
 //
@@ -135,8 +167,9 @@ type config struct {
 	duration time.Duration
 	warmup   time.Duration
 	rounds   int
-	modes    []string
-	idle     int
+	modes    []string // the modes measured, each rxnet mode once per engine (expandModes)
+	engines  []string // -engines
+	idle     []int    // the idle pass's counts
 	idleSize int
 	flood    int64
 	pprofDir string
@@ -158,7 +191,8 @@ func main() {
 	warmup := flag.Duration("warmup", 500*time.Millisecond, "unmeasured load before each run's measured time")
 	rounds := flag.Int("rounds", 3, "rounds over the whole matrix (medians are taken over them)")
 	modes := flag.String("modes", strings.Join(allModes, ","), "comma-separated server modes; netconn is the baseline of the ratios")
-	idle := flag.Int("idle", 10000, "connections of the idle-memory pass, TLS ones with -tls (0 skips it)")
+	idle := flag.String("idle", "10000,50000", "comma-separated connection counts of the idle-memory pass, TLS ones with -tls; max is the largest the fd limit allows; a count over it is skipped, with the reason (0 skips the pass)")
+	engines := flag.String("engines", defaultEngines(), "comma-separated rxnet engines ("+strings.Join(knownEngines, ", ")+"): each rxnet mode runs once per engine, as MODE/ENGINE, its server child with "+engineEnv+"=ENGINE; the baselines run once; empty runs each mode once, the environment as it is")
 	idleSize := flag.Int("idlesize", 1024, "bytes echoed once on each idle connection")
 	floodBytes := flag.Int64("flood", 100<<20, "bytes the flood pass's peer tries to write to each stalled server (0 skips the pass)")
 	pprofDir := flag.String("pprof", "", "write CPU and heap profiles of each server process to this directory")
@@ -193,24 +227,34 @@ func main() {
 
 	cfg := config{
 		conns: *conns, duration: *duration, warmup: *warmup, rounds: *rounds,
-		idle: *idle, idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
+		idleSize: *idleSize, flood: *floodBytes, pprofDir: *pprofDir, jsonFile: *jsonFile,
 		udp: *udp, lines: *lines, tls: *tlsFlag,
 	}
 	if m := cfg.matrixModes(); m != nil {
 		cfg.flood = 0 // the flood pass is plain TCP's
 		if !cfg.tls {
-			cfg.idle = 0 // -udp and -lines have no idle pass
+			*idle = "0" // -udp and -lines have no idle pass
 		}
 		if !isFlagSet("modes") {
 			*modes = strings.Join(m, ",")
 		}
 	}
-	var err error
-	if cfg.sizes, err = parseSizes(*sizes); err == nil {
+	limits, err := currentFDLimits()
+	if err == nil {
+		cfg.sizes, err = parseSizes(*sizes)
+	}
+	if err == nil {
+		cfg.idle, err = parseIdle(*idle, limits.max())
+	}
+	if err == nil {
 		cfg.modes, err = parseModes(*modes)
 	}
 	if err == nil {
 		err = cfg.check()
+	}
+	if err == nil {
+		cfg.engines, err = parseEngines(*engines)
+		cfg.modes = expandModes(cfg.modes, cfg.engines)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -291,8 +335,6 @@ func (c *config) check() error {
 		return errors.New("-duration must be positive")
 	case c.warmup < 0:
 		return errors.New("-warmup must not be negative")
-	case c.idle < 0:
-		return errors.New("-idle must not be negative")
 	case c.idleSize <= 0:
 		return errors.New("-idlesize must be positive")
 	case c.flood < 0:
@@ -318,18 +360,20 @@ type results struct {
 		Duration string
 		Warmup   string
 		Rounds   int
-		Modes    []string
-		Idle     int
+		Modes    []string // as measured: an rxnet mode once per engine, MODE/ENGINE
+		Engines  []string
+		Idle     []int
 		IdleSize int
 		Flood    int64
 		UDP      bool
 		Lines    bool
 		TLS      bool
 	}
-	TLS   string // with -tls: the negotiated version and cipher suite
-	Runs  []runResult
-	Idle  []idleResult
-	Flood []floodResult
+	TLS         string // with -tls: the negotiated version and cipher suite
+	Runs        []runResult
+	Idle        []idleResult
+	IdleSkipped []idleSkip // the idle counts over the descriptor limit
+	Flood       []floodResult
 }
 
 // runResult is one server process under load.
@@ -351,27 +395,19 @@ type runResult struct {
 	NumGC         uint32  // server garbage collections
 	FaultsPerReq  float64 // server minor page faults per request (rusage)
 
+	Engine string // RXNET_ENGINE as the server child saw it ("" if unset)
+
 	Lost int64 // UDP: datagrams whose echo did not come back (udpLoad)
 	Late int64 // UDP: echoes that came after their datagram was counted lost
 }
 
-// idleResult is one idle-memory pass.
-type idleResult struct {
-	Mode    string
-	Conns   int
-	Before  int64   // server VmRSS before connecting, bytes
-	After   int64   // server VmRSS with every connection open and idle
-	PerConn float64 // (After-Before)/Conns, bytes
-	Stats   serverStats
-}
-
 func run(cfg config, out io.Writer) error {
-	limit, err := raiseNoFile()
-	if err != nil {
+	if _, err := raiseNoFile(); err != nil {
 		return fmt.Errorf("raising the fd limit: %w", err)
 	}
-	if need := uint64(cfg.idle + 64); cfg.idle > 0 && limit < need {
-		return fmt.Errorf("the open-file limit is %d; -idle %d needs %d (raise the hard limit or lower -idle)", limit, cfg.idle, need)
+	limits, err := currentFDLimits()
+	if err != nil {
+		return fmt.Errorf("reading the fd limit: %w", err)
 	}
 	if cfg.pprofDir != "" {
 		if err := os.MkdirAll(cfg.pprofDir, 0o755); err != nil {
@@ -390,7 +426,7 @@ func run(cfg config, out io.Writer) error {
 	res.Machine = describeMachine()
 	res.Config.Conns, res.Config.Sizes, res.Config.Rounds = cfg.conns, cfg.sizes, cfg.rounds
 	res.Config.Duration, res.Config.Warmup = cfg.duration.String(), cfg.warmup.String()
-	res.Config.Modes, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.idle, cfg.idleSize
+	res.Config.Modes, res.Config.Engines, res.Config.Idle, res.Config.IdleSize = cfg.modes, cfg.engines, cfg.idle, cfg.idleSize
 	res.Config.Flood, res.Config.UDP, res.Config.Lines, res.Config.TLS = cfg.flood, cfg.udp, cfg.lines, cfg.tls
 	fmt.Fprintf(out, "command: %s\n", res.Command)
 	m := res.Machine
@@ -404,23 +440,15 @@ func run(cfg config, out io.Writer) error {
 				if err != nil {
 					return fmt.Errorf("round %d, %s, %d bytes: %w", round, mode, size, err)
 				}
-				fmt.Fprintf(os.Stderr, "round %d/%d %6d B %-12s %9.0f req/s %7.1f µs/req CPU  p50 %-9v p99 %-9v RSS %5.1f MiB\n",
+				fmt.Fprintf(os.Stderr, "round %d/%d %6d B %-20s %9.0f req/s %7.1f µs/req CPU  p50 %-9v p99 %-9v RSS %5.1f MiB\n",
 					round, cfg.rounds, size, mode, r.ReqPerSec, r.CPUPerReq,
 					r.P50.Round(time.Microsecond), r.P99.Round(time.Microsecond), mib(r.MaxRSS))
 				res.Runs = append(res.Runs, r)
 			}
 		}
 	}
-	if cfg.idle > 0 {
-		for _, mode := range cfg.modes {
-			r, err := idleOne(cfg, mode)
-			if err != nil {
-				return fmt.Errorf("idle pass, %s: %w", mode, err)
-			}
-			fmt.Fprintf(os.Stderr, "idle %-8s %d conns: %.1f -> %.1f MiB, %.2f KiB/conn\n",
-				mode, r.Conns, mib(r.Before), mib(r.After), r.PerConn/1024)
-			res.Idle = append(res.Idle, r)
-		}
+	if err := runIdle(cfg, limits, &res); err != nil {
+		return err
 	}
 	if cfg.flood > 0 {
 		for _, mode := range floodModes(cfg.modes) {
@@ -428,7 +456,7 @@ func run(cfg config, out io.Writer) error {
 			if err != nil {
 				return fmt.Errorf("flood pass, %s: %w", mode, err)
 			}
-			fmt.Fprintf(os.Stderr, "flood %-16s wrote %s (stalled %v): RSS %.1f MiB +%.0f KiB, peak +%.0f KiB\n",
+			fmt.Fprintf(os.Stderr, "flood %-26s wrote %s (stalled %v): RSS %.1f MiB +%.0f KiB, peak +%.0f KiB\n",
 				mode, sizeMiB(r.Written), r.Stalled, mib(r.Before), kib(r.After-r.Before), kib(r.Growth()))
 			res.Flood = append(res.Flood, r)
 		}
@@ -455,7 +483,7 @@ func run(cfg config, out io.Writer) error {
 func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	child := cfg.child(mode)
 	if cfg.pprofDir != "" {
-		name := filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d", mode, size, round))
+		name := filepath.Join(cfg.pprofDir, fmt.Sprintf("%s-%d-r%d", fileMode(mode), size, round))
 		child.cpuProfile, child.memProfile = name+".cpu.pprof", name+".heap.pprof"
 	}
 	dial := dialAll
@@ -515,69 +543,21 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		MallocsPerReq: float64(st.Mallocs) / n,
 		NumGC:         st.NumGC,
 		FaultsPerReq:  float64(su.MinFlt) / n,
+		Engine:        st.Engine,
 		Lost:          udp.Lost,
 		Late:          udp.Late,
 	}, nil
 }
 
-// child returns the server child's config for mode: with -tls, it
-// serves the run's certificate.
+// child returns the server child's config for a measured mode (MODE or
+// MODE/ENGINE): with -tls, it serves the run's certificate.
 func (c *config) child(mode string) childConfig {
-	child := childConfig{mode: mode, addr: "127.0.0.1:0"}
+	server, engine := splitEngine(mode)
+	child := childConfig{mode: server, engine: engine, addr: "127.0.0.1:0"}
 	if c.tls {
 		child.tlsCert, child.tlsKey = c.tlsSetup.certFile, c.tlsSetup.keyFile
 	}
 	return child
-}
-
-// idleOne measures the server's resident memory per idle connection;
-// with -tls the connections are TLS clients, each handshaken.
-func idleOne(cfg config, mode string) (idleResult, error) {
-	child := cfg.child(mode)
-	child.exitGC = true
-	if cfg.pprofDir != "" {
-		child.memProfile = filepath.Join(cfg.pprofDir, fmt.Sprintf("idle-%s.heap.pprof", mode))
-		child.memRate = 512
-	}
-	srv, err := startServer(child)
-	if err != nil {
-		return idleResult{}, err
-	}
-	pid := srv.cmd.Process.Pid
-	time.Sleep(200 * time.Millisecond) // let the new process settle
-	before, err := vmRSS(pid)
-	if err != nil {
-		srv.stop()
-		return idleResult{}, err
-	}
-	dial := dialTCP
-	if cfg.tls {
-		dial = cfg.tlsSetup.dialOne
-	}
-	conns, err := openIdle(dial, srv.addr, cfg.idle, 32, cfg.idleSize)
-	if err != nil {
-		srv.stop()
-		return idleResult{}, err
-	}
-	time.Sleep(500 * time.Millisecond) // let the server finish its bookkeeping
-	after, err := vmRSS(pid)
-	// The server closes first: its exit ends every connection at once.
-	_, st, serr := srv.stop()
-	closeAll(conns)
-	if err == nil {
-		err = serr
-	}
-	if err != nil {
-		return idleResult{}, err
-	}
-	return idleResult{
-		Mode:    mode,
-		Conns:   cfg.idle,
-		Before:  before,
-		After:   after,
-		PerConn: float64(after-before) / float64(cfg.idle),
-		Stats:   st,
-	}, nil
 }
 
 // commandLine is the command that reproduces this run.

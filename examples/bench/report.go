@@ -71,27 +71,41 @@ func median(v []float64) float64 {
 func report(out io.Writer, res *results) {
 	if other := otherMatrix(res.Config.UDP, res.Config.Lines, res.Config.TLS); other != nil {
 		other(out, res)
+		reportEngines(out, res)
 		fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
 		return
 	}
-	idle := map[string]idleResult{}
+	counts := idleCounts(res.Idle)
+	idle := map[string]map[int]idleResult{}
 	for _, r := range res.Idle {
-		idle[r.Mode] = r
+		if idle[r.Mode] == nil {
+			idle[r.Mode] = map[int]idleResult{}
+		}
+		idle[r.Mode][r.Conns] = r
+	}
+	idleHeader, idleAlign := "", ""
+	for _, n := range counts {
+		idleHeader += fmt.Sprintf(" idle KiB/conn (%d) |", n)
+		idleAlign += " ---: |"
 	}
 	c := res.Config
 	for _, size := range c.Sizes {
 		sums, base, haveBase := summaries(res, size, baseline)
 		fmt.Fprintf(out, "\n### %s messages, %d connections, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
-		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | page faults/req | idle KiB/conn |")
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintln(out, "| mode | req/s | x netconn | server CPU µs/req | x netconn | user µs/req | p50 | p99 | peak RSS MiB | alloc B/req | page faults/req |"+idleHeader)
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"+idleAlign)
 		for _, s := range sums {
 			rpsRatio, cpuRatio := ratios(s, base, haveBase)
-			idleKiB := "-"
-			if r, ok := idle[s.mode]; ok {
-				idleKiB = fmt.Sprintf("%.2f", r.PerConn/1024)
+			idleKiB := ""
+			for _, n := range counts {
+				cell := "-"
+				if r, ok := idle[s.mode][n]; ok {
+					cell = fmt.Sprintf("%.2f", r.PerConn/1024)
+				}
+				idleKiB += " " + cell + " |"
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.1f | %.0f | %.2f | %s |\n",
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.1f | %.0f | %.2f |%s\n",
 				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
 				fmtLatency(s.p50), fmtLatency(s.p99), mib(s.maxRSS), s.allocReq, s.faultsReq, idleKiB)
 		}
@@ -106,55 +120,22 @@ func report(out io.Writer, res *results) {
 		}
 	}
 
-	reportIdle(out, res, idleColumn{"target <= 4 KiB", "---", func(r idleResult) string {
+	reportIdle(out, res, baseline, idleColumn{"target <= 4 KiB", "---", func(r idleResult) string {
 		if r.Mode == baseline {
 			return "-"
 		}
 		return metOrMissed(r.PerConn/1024 <= 4)
 	}})
 	reportFlood(out, res.Flood)
+	reportEngines(out, res)
 	fmt.Fprintf(out, "\nload average: %s at start, %s at end\n", res.Machine.LoadAvg, res.LoadEnd)
-}
-
-// idleColumn is a column of the idle table that one kind of run adds
-// after KiB/conn.
-type idleColumn struct {
-	name  string
-	align string // "---" or "---:"
-	cell  func(idleResult) string
-}
-
-// reportIdle prints the idle pass's table, if it ran, with the columns
-// cols after KiB/conn.
-func reportIdle(out io.Writer, res *results, cols ...idleColumn) {
-	if len(res.Idle) == 0 {
-		return
-	}
-	fmt.Fprintf(out, "\n### Idle memory, %d connections, one %d-byte echo each\n\n", res.Idle[0].Conns, res.Config.IdleSize)
-	header := []string{"mode", "server RSS before MiB", "with the connections MiB", "KiB/conn"}
-	align := []string{"---", "---:", "---:", "---:"}
-	for _, c := range cols {
-		header, align = append(header, c.name), append(align, c.align)
-	}
-	header = append(header, "goroutines/conn", "stack KiB/conn", "live heap KiB/conn")
-	align = append(align, "---:", "---:", "---:")
-	fmt.Fprintf(out, "| %s |\n| %s |\n", strings.Join(header, " | "), strings.Join(align, " | "))
-	for _, r := range res.Idle {
-		n := float64(r.Conns)
-		cells := []string{r.Mode, fmt.Sprintf("%.1f", mib(r.Before)), fmt.Sprintf("%.1f", mib(r.After)), fmt.Sprintf("%.2f", r.PerConn/1024)}
-		for _, c := range cols {
-			cells = append(cells, c.cell(r))
-		}
-		cells = append(cells, fmt.Sprintf("%.1f", float64(r.Stats.Goroutines)/n),
-			fmt.Sprintf("%.2f", float64(r.Stats.StackInuse)/1024/n), fmt.Sprintf("%.2f", float64(r.Stats.HeapAlloc)/1024/n))
-		fmt.Fprintf(out, "| %s |\n", strings.Join(cells, " | "))
-	}
 }
 
 // printTargets prints the DESIGN.md targets that apply to s.
 func printTargets(out io.Writer, size int, s, base summary) {
 	rps := s.reqPerSec / base.reqPerSec
 	cpu := s.cpuPerReq / base.cpuPerReq
+	mode, _ := splitEngine(s.mode)
 	line := func(what string, ratio float64, op string, limit float64) {
 		// Judge the ratio as printed, to two decimals: a median a hair
 		// over the baseline's is a tie, not a miss.
@@ -166,15 +147,15 @@ func printTargets(out io.Writer, size int, s, base summary) {
 		fmt.Fprintf(out, "- %s %s: %.2fx (target %s %.2fx): %s\n", s.mode, what, ratio, op, limit, metOrMissed(ok))
 	}
 	switch {
-	case s.mode == "protocol" && size >= 100<<10:
+	case mode == "protocol" && size >= 100<<10:
 		line("req/s", rps, ">=", 0.95)
 		line("server CPU/req", cpu, "<=", 1.0)
-	case s.mode == "protocol":
+	case mode == "protocol":
 		line("server CPU/req", cpu, "<=", 1.0)
 		line("req/s", rps, ">=", 1.0)
-	case s.mode == "rx":
+	case mode == "rx":
 		line("server CPU/req", cpu, "<=", 1.25)
-	case s.mode != baseline && size >= 100<<10:
+	case mode != baseline && size >= 100<<10:
 		line("req/s", rps, ">=", 0.95)
 	}
 }

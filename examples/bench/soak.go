@@ -221,7 +221,7 @@ func soakDialer(addr, mode string, setup *tlsSetup) func() (net.Conn, error) {
 	if tlsServers[mode] != nil {
 		return func() (net.Conn, error) { return setup.dialOne(addr) }
 	}
-	return func() (net.Conn, error) { return dialTCP(addr) }
+	return func() (net.Conn, error) { return dialTCP(nil, addr) }
 }
 
 // churn lets the workers run for d, printing their counts to stderr every

@@ -25,7 +25,7 @@ package main
 // the AES-GCM suite crypto/tls prefers.
 //
 // The idle pass (idleOne) runs too, its connections crypto/tls clients
-// (tlsSetup.dialOne), each handshaken before its one echo; its table adds
+// (tlsSetup.dialFrom), each handshaken before its one echo; its table adds
 // the ratio to tls-netconn and the server's RSS per connection after a GC
 // that returns the free memory to the OS, since the handshakes leave
 // garbage up to the GC's heap goal. The flood pass, plain TCP's, does not
@@ -39,7 +39,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"slices"
 	"time"
 
 	"github.com/rxnet/rxnet/internal/certs"
@@ -178,10 +177,14 @@ func (s *tlsSetup) dial(addr string, n int) ([]net.Conn, error) {
 	return conns, nil
 }
 
-// dialOne opens one TLS connection to addr and does its handshake (the
-// idle pass's dial under -tls).
-func (s *tlsSetup) dialOne(addr string) (net.Conn, error) {
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second}, Config: s.client}
+// dialOne opens one TLS connection to addr and does its handshake.
+func (s *tlsSetup) dialOne(addr string) (net.Conn, error) { return s.dialFrom(nil, addr) }
+
+// dialFrom opens one TLS connection to addr from the source address
+// local (nil: any) and does its handshake (the idle pass's dial under
+// -tls).
+func (s *tlsSetup) dialFrom(local net.Addr, addr string) (net.Conn, error) {
+	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: 10 * time.Second, LocalAddr: local}, Config: s.client}
 	return d.Dial("tcp", addr)
 }
 
@@ -190,14 +193,7 @@ func (s *tlsSetup) dialOne(addr string) (net.Conn, error) {
 func reportTLS(out io.Writer, res *results) {
 	fmt.Fprintf(out, "\nTLS: %s\n", res.TLS)
 	reportStream(out, res, tlsBaseline, "TLS echo", "messages")
-	base := slices.IndexFunc(res.Idle, func(r idleResult) bool { return r.Mode == tlsBaseline })
-	reportIdle(out, res,
-		idleColumn{"x " + tlsBaseline, "---:", func(r idleResult) string {
-			if base < 0 {
-				return "-"
-			}
-			return fmt.Sprintf("%.2f", r.PerConn/res.Idle[base].PerConn)
-		}},
+	reportIdle(out, res, tlsBaseline,
 		// The handshakes leave garbage up to the GC's heap goal, resident
 		// until the scavenger returns it: the server's VmRSS as it stops,
 		// after a GC and FreeOSMemory, is what the connections hold.

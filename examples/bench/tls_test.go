@@ -130,7 +130,7 @@ func TestTLSIdleConnections(t *testing.T) {
 	for _, mode := range tlsModes {
 		t.Run(mode, func(t *testing.T) {
 			addr := startTLSServer(t, mode)
-			conns, err := openIdle(setup.dialOne, addr.String(), 20, 4, 1024)
+			conns, err := openIdle(setup.dialFrom, addr.String(), nil, 20, 4, 1024)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -141,7 +141,7 @@ func TestTLSIdleConnections(t *testing.T) {
 				}
 			}
 			// A plain client gets no echo from a TLS server.
-			if _, err := openIdle(dialTCP, addr.String(), 1, 1, 1024); err == nil {
+			if _, err := openIdle(dialTCP, addr.String(), nil, 1, 1, 1024); err == nil {
 				t.Error("a plain connection was echoed by a TLS server")
 			}
 		})
@@ -164,8 +164,8 @@ func TestReportTLSIdle(t *testing.T) {
 	reportTLS(&out, res)
 	for _, want := range []string{
 		"| mode | server RSS before MiB | with the connections MiB | KiB/conn | x tls-netconn | after GC KiB/conn | goroutines/conn |",
-		"| tls-netconn | 8.0 | 47.1 | 40.00 | 1.00 | 30.00 | 1.0 |",
-		"| tls-protocol | 8.0 | 27.5 | 20.00 | 0.50 | - | 1.0 |",
+		"| tls-netconn | 8.0 | 47.1 | 40.00 | 1.00 | 30.00 | 1.000 |",
+		"| tls-protocol | 8.0 | 27.5 | 20.00 | 0.50 | - | 1.000 |",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, out.String())
