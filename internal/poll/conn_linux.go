@@ -45,8 +45,8 @@ const (
 // off, so no callback runs before the caller holds the Conn: call
 // SetReading(true) to get OnReadable calls (an fd that was readable
 // already is then served at once). The caller keeps owning fd: it must
-// not close fd before Done is closed (the loop deregisters fd by number),
-// and closes it itself afterwards. It returns the epoll_ctl error for a
+// not close fd before Close has returned (Close takes fd out of epoll by
+// number), and closes it itself afterwards. It returns the epoll_ctl error for a
 // descriptor epoll cannot watch (a regular file, a character device such
 // as /dev/null: EPERM). Any goroutine may call it, a callback included.
 func Register(fd int, h Handler) (*Conn, error) {
@@ -138,11 +138,11 @@ func (c *Conn) InLoop() bool {
 	return goid.Get() == c.l.gid.Load()
 }
 
-// Close takes the descriptor off its loop: once Close returns, the loop
-// starts no callback on it (one running goes on), and Done is closed once
-// the loop has removed it from epoll and no callback runs. A second Close
-// does nothing. Close does not close fd and does not wait; the caller
-// closes fd after Done. Any goroutine may call it, a callback included.
+// Close takes the descriptor off its loop: once Close returns, fd is out
+// of epoll (the caller may close it) and the loop starts no callback on
+// it (one running goes on); Done is closed once no callback runs. A
+// second Close does nothing. Close does not close fd and does not wait.
+// Any goroutine may call it, a callback included.
 func (c *Conn) Close() {
 	c.l.shutdown(c)
 }

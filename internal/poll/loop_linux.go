@@ -76,13 +76,18 @@ func (l *loop) post(c *Conn, kind taskKind, f func()) bool {
 	return true
 }
 
-// shutdown marks c closing and queues its deregistration, once.
+// shutdown marks c closing, takes its descriptor out of epoll at once
+// (so that its caller may close the descriptor as soon as Close returns,
+// and a reused number never meets a stale deregistration), and queues
+// the rest of the deregistration, once. The loop cannot have exited: c
+// still counts as one of its registrations.
 func (l *loop) shutdown(c *Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if c.closing.Swap(true) {
 		return
 	}
+	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	l.tasks = append(l.tasks, task{c: c, kind: taskClose})
 	l.wakeLocked()
 }
@@ -265,10 +270,10 @@ func (l *loop) runTask(t task) {
 	}
 }
 
-// finish deregisters c, calls OnDropped when a panic dropped it, closes
-// Done and gives the registration back to the group.
+// finish forgets c (shutdown took it out of epoll), calls OnDropped when
+// a panic dropped it, closes Done and gives the registration back to the
+// group.
 func (l *loop) finish(c *Conn) {
-	unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, c.fd, nil)
 	l.connsMu.Lock()
 	delete(l.conns, c.id)
 	l.connsMu.Unlock()
