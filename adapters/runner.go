@@ -101,6 +101,50 @@ func (r *runner) Event(e stream.Event) {
 	}
 }
 
+// TryEvent implements sink.Handler: Event, except that where Event
+// would wait (a Data held back while reading is paused, an event for a
+// detached stream) it delivers nothing and reports false.
+func (r *runner) TryEvent(e stream.Event) bool {
+	if e.Kind == stream.Made {
+		r.Event(e)
+		return true
+	}
+	if r.detached.Load() != nil {
+		return false // the stream's producer may wait for its consumer
+	}
+	switch e.Kind {
+	case stream.Data, stream.Datagram, stream.PipeData:
+		r.lock(r.deliverer())
+		if r.at.ReadBlocked(e.FD) {
+			if r.at.ReadDropped(e.FD) {
+				r.unlock()
+				return true // closed locally: dropped, as Event drops it
+			}
+			if r.at.ReadPaused(e.FD) {
+				r.unlock()
+				return false
+			}
+		}
+	default:
+		r.lock(r.deliverer())
+	}
+	if r.handoff != nil {
+		r.unlock()
+		return false
+	}
+	r.dispatch(e)
+	return true
+}
+
+// ReaderMoved implements sink.Handler.
+func (r *runner) ReaderMoved() {
+	id := goid.Get()
+	r.mu.Lock()
+	r.reader = id
+	r.readerID.Store(id)
+	r.mu.Unlock()
+}
+
 // lockFor takes mu to deliver e; it reports false, without the lock,
 // when a data event must be dropped (see lockForData).
 func (r *runner) lockFor(e stream.Event) bool {

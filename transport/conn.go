@@ -49,6 +49,8 @@ type conn struct {
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
 	readingTLS bool        // the read goroutine's: it reads through TLS
+	polled     bool        // its engine is the poller's (usePoller)
+	loopEOF    bool        // the loop's: it read EOF
 }
 
 var (
@@ -59,11 +61,12 @@ var (
 // newConn wraps an established connection. It does not read until its
 // events are claimed.
 func newConn(nc streamConn, cfg resolved) (*conn, error) {
-	c := &conn{nc: nc, readCap: cfg.readSize}
+	c := &conn{nc: nc, readCap: cfg.readSize, polled: usePoller()}
 	if err := c.init(nc, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}
 	c.onClose = c.closeStarted
+	c.startLoop = c.putOnLoop
 	return c, nil
 }
 

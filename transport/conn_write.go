@@ -68,7 +68,7 @@ func (c *conn) sendLocked(p []byte, bufs [][]byte, total int64) (flow.Transition
 	c.flowLocked(tr)
 	if !c.flushing {
 		c.flushing = true
-		go c.flush()
+		c.kickFlushLocked()
 	}
 	return tr, nil
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/rxnet/rxnet/internal/flow"
 	"github.com/rxnet/rxnet/internal/gate"
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
@@ -57,19 +58,27 @@ type core struct {
 	noRead  atomic.Bool    // the read goroutine must not read: paused or closing
 	dropBuf func()         // empties the write buffer; mu is held
 	onClose func(now bool) // finishes close; nil: shut at once when now
+	// startLoop puts a claimed transport on a poller loop (conn_loop.go);
+	// false, or nil, means its own read goroutine reads it.
+	startLoop func() bool
+	loopH     sink.Handler // the adapter, for a transport put on a loop
 
-	mu         sync.Mutex
-	state      connState
-	lostErr    error // Lost's error
-	deadErr    error // what writes and Drain return once not open
-	handler    sink.Handler
-	flow       flow.State
-	flushing   bool // the flush goroutine owns the write side
-	readPaused bool
-	eofRead    bool
-	switching  bool        // StartTLS waits for the read goroutine
-	timer      *time.Timer // bounds a close (TLS: the close_notify wait)
-	stats      counters
+	mu           sync.Mutex
+	state        connState
+	lostErr      error // Lost's error
+	deadErr      error // what writes and Drain return once not open
+	handler      sink.Handler
+	flow         flow.State
+	flushing     bool // the flush goroutine owns the write side
+	readPaused   bool
+	eofRead      bool
+	switching    bool        // StartTLS waits for the read goroutine
+	lc           *poll.Conn  // the poller loop reading it, if one does
+	loopFlushing bool        // the loop flushes the buffer (OnWritable)
+	heldRead     []byte      // read on the loop, not delivered: see Unloop
+	heldEOF      bool        // likewise for EOF
+	timer        *time.Timer // bounds a close (TLS: the close_notify wait)
+	stats        counters
 }
 
 // init sets up the core for sk: read is the read goroutine's work between
@@ -82,7 +91,11 @@ func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf fu
 	c.done = make(chan struct{})
 	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
-	c.q = queue.New(cfg.eventBuffer, func() { go c.run(read) }, c.Abort)
+	c.q = queue.New(cfg.eventBuffer, func() {
+		if c.startLoop == nil || !c.startLoop() {
+			go c.run(read)
+		}
+	}, c.Abort)
 	fd, err := newFD(sk, c.noRead.Load)
 	c.fd = fd
 	return err
@@ -226,6 +239,8 @@ func (c *core) end(err error, release bool) {
 	}
 	c.state, c.lostErr = stateDone, err
 	c.noRead.Store(true)
+	lc, h := c.lc, c.handler
+	c.lc = nil
 	if c.timer != nil {
 		c.timer.Stop()
 	}
@@ -236,6 +251,9 @@ func (c *core) end(err error, release bool) {
 	c.mu.Unlock()
 
 	c.gate.End(deadErr)
+	if lc != nil {
+		c.leaveLoop(lc, h) // before the descriptor's number can be reused
+	}
 	c.sk.Close()
 	close(c.done)
 	if release {
@@ -301,6 +319,9 @@ func (c *core) PauseReading() {
 	c.readPaused = true
 	c.stats.readPaused()
 	c.noRead.Store(true)
+	if c.lc != nil {
+		c.lc.SetReading(false)
+	}
 	h := c.handler
 	c.mu.Unlock()
 	if h != nil {
@@ -318,6 +339,9 @@ func (c *core) ResumeReading() {
 	c.readPaused = false
 	c.stats.readResumed()
 	c.noRead.Store(false)
+	if c.lc != nil {
+		c.lc.SetReading(true)
+	}
 	c.mu.Unlock()
 	c.signal()
 }
@@ -349,6 +373,10 @@ func (c *core) ReadDropped(int) bool {
 		return false
 	}
 }
+
+// Unloop implements sink.Attacher: only stream transports go on a loop
+// (conn.Unloop).
+func (c *core) Unloop() {}
 
 // ReadBlocked implements sink.Attacher.
 func (c *core) ReadBlocked(int) bool { return c.noRead.Load() }

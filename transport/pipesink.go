@@ -44,6 +44,16 @@ func (s *pipeSink) Event(e stream.Event) {
 	}
 }
 
+// TryEvent implements sink.Handler: a pipe is read by its own goroutine,
+// never by a loop, so it delivers as Event does.
+func (s *pipeSink) TryEvent(e stream.Event) bool {
+	s.Event(e)
+	return true
+}
+
+// ReaderMoved implements sink.Handler: a pipe's reader never moves.
+func (s *pipeSink) ReaderMoved() {}
+
 // data passes on data read from the pipe: borrowed to the adapter (which
 // holds it back while the pipe is paused), copied for a channel consumer
 // (held back here, and dropped once the pipe is closing, as a socket's).

@@ -69,8 +69,8 @@ func (c *conn) releaseWriter(secure bool) {
 		c.flushing = false
 		c.mu.Unlock()
 	case c.buf.Len() > 0:
+		c.kickFlushLocked()
 		c.mu.Unlock()
-		go c.flush()
 	default:
 		c.flushing = false
 		c.emptiedLocked()

@@ -362,6 +362,10 @@ func (p *process) Err() error {
 // Abort implements BaseTransport: it aborts every pipe and kills the
 // child if it still runs; Exited and Lost follow, and events still queued
 // may be dropped.
+// Unloop implements sink.Attacher: a subprocess's pipes are read by
+// their own goroutines.
+func (p *process) Unloop() {}
+
 func (p *process) Abort() { p.abort() }
 
 // abort ends everything at once: Abort, the subscriber of the Observable

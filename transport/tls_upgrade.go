@@ -52,6 +52,7 @@ func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
 	_ = c.fd.Interrupt()
 	c.tlsOn.Store(true)
 	c.signal()
+	c.Unloop() // a loop does not run handshakes: a read goroutine does
 	select {
 	case <-up.finished:
 	case <-ctx.Done():

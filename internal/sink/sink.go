@@ -12,6 +12,17 @@ type Handler interface {
 	// time, in order: Made first, Lost last. PauseWriting and
 	// ResumeWriting are not delivered here but announced by FlowChanged.
 	Event(e stream.Event)
+	// TryEvent is Event for a delivery that must not wait: a transport
+	// served by a poller loop (internal/poll) calls it on the loop. It
+	// reports false, having delivered nothing, when Event would have
+	// waited (a Data while reading is paused, or any event while a
+	// detached stream takes them): the event stays the caller's, who
+	// hands it to Event on a goroutine of its own.
+	TryEvent(e stream.Event) bool
+	// ReaderMoved is called on the goroutine that delivers the events
+	// from now on, once a transport moved its delivery off a loop
+	// (OnReader then reports that goroutine).
+	ReaderMoved()
 	// FlowChanged is called, from any goroutine and outside every
 	// transport lock, after the transport paused or resumed writing.
 	FlowChanged()
@@ -73,4 +84,10 @@ type Attacher interface {
 	// ReadBlocked reports, without locking, whether reading that stream is
 	// paused or closing: false means deliver at once.
 	ReadBlocked(fd int) bool
+	// Unloop moves the transport's delivery off its poller loop, if it is
+	// on one, to a goroutine of its own for the rest of its life, because
+	// the handler is about to deliver where a loop must not wait (a
+	// detached stream). It does nothing on a transport read by its own
+	// goroutine already.
+	Unloop()
 }

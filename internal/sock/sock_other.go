@@ -44,3 +44,6 @@ func (f *FD) TryReadInto(p []byte) (int, error) { return 0, errors.ErrUnsupporte
 
 // Readable is unsupported off Unix: it reports false.
 func (f *FD) Readable() bool { return false }
+
+// Sysfd is unsupported off Unix.
+func (f *FD) Sysfd() (int, error) { return -1, errors.ErrUnsupported }

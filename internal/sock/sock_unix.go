@@ -275,3 +275,15 @@ func (f *FD) writev(fd uintptr) bool {
 		return true
 	}
 }
+
+// Sysfd returns the descriptor's number, for registering it with a
+// poller (internal/poll). The number stays the descriptor's until the
+// connection is closed; reads and writes still go through FD's methods.
+// Any goroutine may call it.
+func (f *FD) Sysfd() (int, error) {
+	fd := -1
+	if err := f.rc.Control(func(s uintptr) { fd = int(s) }); err != nil {
+		return -1, err
+	}
+	return fd, nil
+}

@@ -1,0 +1,318 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"syscall"
+
+	"github.com/rxnet/rxnet/internal/poll"
+	"github.com/rxnet/rxnet/internal/sink"
+	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
+)
+
+// A stream transport served by the Protocol adapter is read by a poller
+// loop (internal/poll) where one runs: the loop reads the socket into
+// its own buffer and runs the callbacks, and flushes the write buffer
+// when the socket becomes writable, so that an idle connection holds no
+// goroutine and no buffer (DESIGN.md, "Engines"). Where a delivery would
+// have to wait (a detached stream's consumer, a Data that met a pause
+// made on another goroutine, a StartTLS), the transport leaves its loop
+// for a read goroutine of its own, for good: unloop.
+
+// loopReader is a conn as its loop's poll.Handler.
+type loopReader conn
+
+// putOnLoop is a conn's core.startLoop: it puts a transport claimed by
+// the adapter on a loop, unless it speaks TLS, is a pipe, is closing or
+// its engine is the goroutine one. The claim's start calls it, without
+// c.mu.
+func (c *conn) putOnLoop() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock() // held through Register: end must see c.lc
+	h := c.handler
+	if !c.polled || h == nil || c.pipe != notPipe || c.sec != nil || c.up != nil || c.state != stateOpen {
+		return false
+	}
+	fd, err := c.fd.Sysfd()
+	if err != nil {
+		return false
+	}
+	lc, err := poll.Register(fd, (*loopReader)(c))
+	if err != nil {
+		return false // a descriptor epoll refuses: the read goroutine reads it
+	}
+	c.lc, c.loopH = lc, h
+	lc.Post(c.loopMade)
+	return true
+}
+
+// loopMade delivers Made on the loop, then turns reading on.
+func (c *conn) loopMade() {
+	c.deliver(c.loopH, stream.Event{Kind: stream.Made})
+	c.mu.Lock()
+	if c.lc != nil && !c.readPaused && c.state == stateOpen {
+		c.lc.SetReading(true)
+	}
+	c.mu.Unlock()
+}
+
+// OnReadable implements poll.Handler: one read into the loop's buffer,
+// delivered to the adapter on the loop.
+func (r *loopReader) OnReadable(buf []byte) (more bool) {
+	c := (*conn)(r)
+	switch {
+	case c.loopEOF:
+		return false // nothing is read after EOF, as on a read goroutine
+	case c.tlsOn.Load():
+		c.Unloop() // StartTLS: the read goroutine runs the handshake
+		return false
+	case c.noRead.Load():
+		return c.readOpen() // paused (reading is off): keep the readiness
+	}
+	want := min(c.readCap, len(buf))
+	n, err := c.fd.TryReadInto(buf[:want])
+	switch {
+	case errors.Is(err, sock.ErrWouldBlock):
+		return false
+	case errors.Is(err, sock.ErrStopped), errors.Is(err, sock.ErrInterrupted):
+		return true // paused, closing or upgrading meanwhile: the next call sees it
+	case err != nil:
+		c.readFailed(err)
+		return false
+	case n == 0:
+		c.loopEOF = true
+		c.loopZero()
+		return false
+	}
+	c.stats.read.Add(int64(n))
+	data := buf[:n]
+	if c.tlsOn.Load() || !c.loopH.TryEvent(stream.Event{Kind: stream.Data, Data: data}) {
+		c.holdAndUnloop(bytes.Clone(data), false)
+		return false
+	}
+	c.stats.events.Add(1)
+	// Not drained until a read says EAGAIN: a short read may have left
+	// the peer's FIN, which no new edge announces.
+	return true
+}
+
+// loopZero handles a read of 0 bytes on the loop, as readZero does on a
+// read goroutine.
+func (c *conn) loopZero() {
+	c.mu.Lock()
+	open, reset := c.state == stateOpen, c.resetLocked()
+	if open && !reset {
+		c.eofRead = true
+	}
+	c.mu.Unlock()
+	switch {
+	case !open:
+	case reset:
+		c.readFailed(syscall.ECONNRESET)
+	case !c.loopH.TryEvent(stream.Event{Kind: stream.EOF}):
+		c.holdAndUnloop(nil, true)
+	default:
+		c.stats.events.Add(1) // the adapter half-closes: EOFReceived decides
+	}
+}
+
+// readOpen reports whether the transport is still open.
+func (c *conn) readOpen() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == stateOpen
+}
+
+// OnWritable implements poll.Handler.
+func (r *loopReader) OnWritable() { (*conn)(r).loopFlush() }
+
+// OnDropped implements poll.Handler: a panic escaped rxnet's own code on
+// the loop (a user callback's is recovered by the adapter). The
+// transport fails with it.
+func (r *loopReader) OnDropped(err error) { (*conn)(r).Fail(err) }
+
+// kickFlushLocked starts flushing the write buffer, which c.flushing
+// already reserves: the loop when one reads the transport, else the
+// flush goroutine. c.mu is held.
+func (c *conn) kickFlushLocked() {
+	if c.lc != nil {
+		c.loopFlushing = true
+		c.lc.WantWritable()
+		return
+	}
+	go c.flush()
+}
+
+// loopFlush is the flush goroutine's work done on the loop: it writes
+// the buffer until the socket is full, then waits for OnWritable again;
+// once the buffer is empty it finishes a pending WriteEOF or Close.
+func (c *conn) loopFlush() {
+	for {
+		c.mu.Lock()
+		switch {
+		case !c.loopFlushing: // spurious, or off the loop now
+			c.mu.Unlock()
+			return
+		case c.state == stateDone:
+			c.flushing, c.loopFlushing = false, false
+			c.mu.Unlock()
+			return
+		case c.buf.Len() == 0:
+			c.flushing, c.loopFlushing = false, false
+			c.emptiedLocked()
+			c.flushed() // releases c.mu
+			return
+		}
+		views := c.buf.Views(c.views[:0])
+		total := viewsLen(views)
+		n, err := c.fd.TryWritev(views)
+		clear(views)
+		c.views = views[:0]
+		if err != nil {
+			c.mu.Unlock()
+			c.shut(c.opError("write", err))
+			return
+		}
+		full := n < total // the kernel took less: wait for the socket
+		c.buf.Consume(n)
+		c.stats.written += int64(n)
+		tr := c.flow.Sub(n)
+		c.flowLocked(tr)
+		if full {
+			c.lc.WantWritable()
+		}
+		h := c.handler
+		c.mu.Unlock()
+		c.afterFlow(h, tr)
+		if full {
+			return
+		}
+	}
+}
+
+// viewsLen is the number of bytes views hold.
+func viewsLen(views [][]byte) int {
+	n := 0
+	for _, v := range views {
+		n += len(v)
+	}
+	return n
+}
+
+// holdAndUnloop keeps what the loop read but could not deliver (chunk,
+// or EOF) for the read goroutine, then leaves the loop.
+func (c *conn) holdAndUnloop(chunk []byte, eof bool) {
+	c.mu.Lock()
+	c.heldRead, c.heldEOF = chunk, eof
+	c.mu.Unlock()
+	c.Unloop()
+}
+
+// Unloop implements sink.Attacher: the transport leaves its loop for a
+// read goroutine of its own, which takes over reading, delivering and
+// a flush in progress. From the loop's goroutine it starts at once (no
+// callback of this transport runs meanwhile); from any other goroutine
+// it waits until the loop has stopped calling the transport.
+func (c *conn) Unloop() {
+	c.mu.Lock()
+	lc := c.lc
+	if lc == nil { // never on a loop, left already, or ended (Lost is posted)
+		c.mu.Unlock()
+		return
+	}
+	c.lc = nil
+	flush := c.loopFlushing
+	c.loopFlushing = false
+	c.mu.Unlock()
+	lc.SetReading(false)
+	onLoop := lc.InLoop()
+	lc.Close()
+	go c.offLoop(lc, !onLoop, flush)
+}
+
+// offLoop is the read goroutine of a transport that left its loop: it
+// delivers what the loop held, then goes on as run does.
+func (c *conn) offLoop(lc *poll.Conn, wait, flush bool) {
+	if wait {
+		<-lc.Done()
+	}
+	h := c.loopH
+	h.ReaderMoved()
+	if flush {
+		go c.flush()
+	}
+	if c.deliverHeld(h) {
+		c.read(h)
+	} else {
+		c.abandonUpgrade()
+	}
+	c.finish(h)
+}
+
+// deliverHeld delivers, from a goroutine that may wait, what the loop
+// read but could not deliver, and reports whether reading goes on.
+func (c *conn) deliverHeld(h sink.Handler) bool {
+	c.mu.Lock()
+	chunk, eof, eofRead := c.heldRead, c.heldEOF, c.eofRead
+	c.heldRead, c.heldEOF = nil, false
+	c.mu.Unlock()
+	switch {
+	case eof:
+		c.deliver(h, stream.Event{Kind: stream.EOF})
+		return false
+	case chunk != nil:
+		if c.handover(h, chunk) { // handshake input for StartTLS
+			return false
+		}
+		c.deliver(h, stream.Event{Kind: stream.Data, Data: chunk})
+	}
+	return !eofRead
+}
+
+// leaveLoop is end's part for a transport on a loop, before its
+// descriptor is closed: Lost is posted to the loop, after the callbacks
+// running or queued, and the descriptor leaves epoll. c.mu is not held.
+func (c *core) leaveLoop(lc *poll.Conn, h sink.Handler) {
+	posted := lc.Post(func() { c.loopLost(h) })
+	lc.Close()
+	if !posted { // the loop dropped it (OnDropped)
+		go c.finishHeld(h)
+	}
+}
+
+// loopLost delivers Lost on the loop, once end has closed the
+// descriptor (it is closing it as this runs, or has).
+func (c *core) loopLost(h sink.Handler) {
+	<-c.done
+	c.mu.Lock()
+	held := c.heldRead != nil || c.heldEOF
+	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
+	c.mu.Unlock()
+	if held || !h.TryEvent(lost) {
+		go c.finishHeld(h)
+		return
+	}
+	c.stats.events.Add(1)
+	if c.onLost != nil {
+		c.onLost()
+	}
+}
+
+// finishHeld delivers what the loop held, if anything, then Lost, from a
+// goroutine that may wait. After a local close the adapter drops the
+// held data; after a failure it gets it before Lost.
+func (c *core) finishHeld(h sink.Handler) {
+	h.ReaderMoved()
+	c.mu.Lock()
+	chunk, eof := c.heldRead, c.heldEOF
+	c.heldRead, c.heldEOF = nil, false
+	c.mu.Unlock()
+	switch {
+	case eof:
+		c.deliver(h, stream.Event{Kind: stream.EOF})
+	case chunk != nil:
+		c.deliver(h, stream.Event{Kind: stream.Data, Data: chunk})
+	}
+	c.finish(h)
+}
