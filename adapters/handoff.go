@@ -91,7 +91,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	}
 	r.handoff = d
 	r.detached.Store(d)
-	r.at.Unloop() // the stream's producer waits for its consumer: not on a loop
+	r.at.Unloop()   // the stream's producer waits for its consumer: not on a loop
 	r.told = false  // the stream was told nothing yet:
 	r.deliverFlow() // a pause now is its first PauseWriting (after Made)
 	d.releaseIfFreed()
