@@ -43,8 +43,7 @@ type runner struct {
 
 	mu          sync.Mutex
 	owner       atomic.Uint64
-	reader      uint64                   // the read goroutine's id
-	readerID    atomic.Uint64            // the same, for other goroutines
+	readerID    atomic.Uint64            // the id of the goroutine delivering the events
 	multi       bool                     // events come from several goroutines
 	flowPending atomic.Bool              // a pause or resume waits for mu
 	detached    atomic.Pointer[Detached] // handoff, for Wake
@@ -74,10 +73,10 @@ func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 // Event implements sink.Handler.
 func (r *runner) Event(e stream.Event) {
 	if e.Kind == stream.Made {
-		r.reader = goid.Get()
-		r.readerID.Store(r.reader)
+		id := goid.Get()
+		r.readerID.Store(id)
 		r.multi = r.p.concurrent()
-		r.lock(r.reader)
+		r.lock(id)
 		r.connectionMade()
 		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
@@ -137,13 +136,7 @@ func (r *runner) TryEvent(e stream.Event) bool {
 }
 
 // ReaderMoved implements sink.Handler.
-func (r *runner) ReaderMoved() {
-	id := goid.Get()
-	r.mu.Lock()
-	r.reader = id
-	r.readerID.Store(id)
-	r.mu.Unlock()
-}
+func (r *runner) ReaderMoved(id uint64) { r.readerID.Store(id) }
 
 // lockFor takes mu to deliver e; it reports false, without the lock,
 // when a data event must be dropped (see lockForData).
@@ -214,7 +207,7 @@ func (r *runner) deliverer() uint64 {
 	if r.multi {
 		return goid.Get()
 	}
-	return r.reader
+	return r.readerID.Load()
 }
 
 func (r *runner) lock(id uint64) {

@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"syscall"
 
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/internal/writebuf"
@@ -51,6 +52,8 @@ type conn struct {
 	readingTLS bool        // the read goroutine's: it reads through TLS
 	polled     bool        // its engine is the poller's (usePoller)
 	loopEOF    bool        // the loop's: it read EOF
+	loopLC     *poll.Conn  // the loop's own: lc, kept after it left
+	loopGID    uint64      // the loop's: the goroutine the adapter was last told of
 }
 
 var (

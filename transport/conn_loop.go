@@ -5,6 +5,8 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/rxnet/rxnet/internal/flow"
+	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
@@ -42,13 +44,14 @@ func (c *conn) putOnLoop() bool {
 	if err != nil {
 		return false // a descriptor epoll refuses: the read goroutine reads it
 	}
-	c.lc, c.loopH = lc, h
+	c.lc, c.loopH, c.loopLC = lc, h, lc
 	lc.Post(c.loopMade)
 	return true
 }
 
 // loopMade delivers Made on the loop, then turns reading on.
 func (c *conn) loopMade() {
+	c.checkReader()
 	c.deliver(c.loopH, stream.Event{Kind: stream.Made})
 	c.mu.Lock()
 	if c.lc != nil && !c.readPaused && c.state == stateOpen {
@@ -61,6 +64,7 @@ func (c *conn) loopMade() {
 // delivered to the adapter on the loop.
 func (r *loopReader) OnReadable(buf []byte) (more bool) {
 	c := (*conn)(r)
+	c.checkReader()
 	switch {
 	case c.loopEOF:
 		return false // nothing is read after EOF, as on a read goroutine
@@ -92,9 +96,9 @@ func (r *loopReader) OnReadable(buf []byte) (more bool) {
 		return false
 	}
 	c.stats.events.Add(1)
-	// Not drained until a read says EAGAIN: a short read may have left
-	// the peer's FIN, which no new edge announces.
-	return true
+	// A short read drained the socket, unless the peer's FIN (or a reset)
+	// came with the data: no new edge would announce it.
+	return n == want || c.loopLC.HungUp()
 }
 
 // loopZero handles a read of 0 bytes on the loop, as readZero does on a
@@ -125,7 +129,21 @@ func (c *conn) readOpen() bool {
 }
 
 // OnWritable implements poll.Handler.
-func (r *loopReader) OnWritable() { (*conn)(r).loopFlush() }
+func (r *loopReader) OnWritable() {
+	c := (*conn)(r)
+	c.checkReader()
+	c.loopFlush()
+}
+
+// checkReader tells the adapter when a new goroutine runs the loop (a
+// Handoff made by another transport on it): its callbacks then run there.
+// It runs on the loop only.
+func (c *conn) checkReader() {
+	if id := c.loopLC.LoopID(); id != c.loopGID {
+		c.loopGID = id
+		c.loopH.ReaderMoved(id)
+	}
+}
 
 // OnDropped implements poll.Handler: a panic escaped rxnet's own code on
 // the loop (a user callback's is recovered by the adapter). The
@@ -191,6 +209,30 @@ func (c *conn) loopFlush() {
 	}
 }
 
+// pushLocked is a writer's help to a loop's flush: one non-blocking
+// writev of the buffer, on the writer's goroutine, so that a write goes
+// out at once even while the loop is busy (a callback holding it).
+// Once the buffer is empty the write side is the writers' again. c.mu is
+// held.
+func (c *conn) pushLocked() (flow.Transition, error) {
+	views := c.buf.Views(c.views[:0])
+	n, err := c.fd.TryWritev(views)
+	clear(views)
+	c.views = views[:0]
+	if err != nil {
+		return flow.Unchanged, err
+	}
+	c.buf.Consume(n)
+	c.stats.written += int64(n)
+	tr := c.flow.Sub(n)
+	c.flowLocked(tr)
+	if c.buf.Len() == 0 {
+		c.flushing, c.loopFlushing = false, false // a later OnWritable finds nothing to do
+		c.emptiedLocked()
+	}
+	return tr, nil
+}
+
 // viewsLen is the number of bytes views hold.
 func viewsLen(views [][]byte) int {
 	n := 0
@@ -228,7 +270,13 @@ func (c *conn) Unloop() {
 	lc.SetReading(false)
 	onLoop := lc.InLoop()
 	lc.Close()
-	go c.offLoop(lc, !onLoop, flush)
+	// From this transport's own callback, the calling goroutine leaves the
+	// loop with it and reads it from then on, while a new one runs the
+	// loop: what the callback does next (StartTLS's handshake, say) does
+	// not stall the loop's other transports.
+	if !lc.Handoff(func() { c.offLoop(lc, false, flush) }) {
+		go c.offLoop(lc, !onLoop, flush)
+	}
 }
 
 // offLoop is the read goroutine of a transport that left its loop: it
@@ -238,7 +286,7 @@ func (c *conn) offLoop(lc *poll.Conn, wait, flush bool) {
 		<-lc.Done()
 	}
 	h := c.loopH
-	h.ReaderMoved()
+	h.ReaderMoved(goid.Get())
 	if flush {
 		go c.flush()
 	}
@@ -303,7 +351,7 @@ func (c *core) loopLost(h sink.Handler) {
 // goroutine that may wait. After a local close the adapter drops the
 // held data; after a failure it gets it before Lost.
 func (c *core) finishHeld(h sink.Handler) {
-	h.ReaderMoved()
+	h.ReaderMoved(goid.Get())
 	c.mu.Lock()
 	chunk, eof := c.heldRead, c.heldEOF
 	c.heldRead, c.heldEOF = nil, false

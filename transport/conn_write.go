@@ -52,6 +52,13 @@ func (c *conn) write(p []byte, bufs [][]byte) (int64, error) {
 // sendLocked sends at once what the kernel takes when nothing is
 // buffered, and buffers the rest for the flush goroutine. c.mu is held.
 func (c *conn) sendLocked(p []byte, bufs [][]byte, total int64) (flow.Transition, error) {
+	pushed := flow.Unchanged
+	if c.loopFlushing { // a loop flushes: try the socket now, in order
+		var err error
+		if pushed, err = c.pushLocked(); err != nil {
+			return flow.Unchanged, err
+		}
+	}
 	sent := 0
 	if !c.flushing {
 		var err error
@@ -60,7 +67,7 @@ func (c *conn) sendLocked(p []byte, bufs [][]byte, total int64) (flow.Transition
 		}
 		c.stats.written += int64(sent)
 		if int64(sent) == total {
-			return flow.Unchanged, nil
+			return pushed, nil
 		}
 	}
 	c.appendUnsent(p, bufs, sent)
@@ -69,6 +76,9 @@ func (c *conn) sendLocked(p []byte, bufs [][]byte, total int64) (flow.Transition
 	if !c.flushing {
 		c.flushing = true
 		c.kickFlushLocked()
+	}
+	if tr == flow.Unchanged {
+		tr = pushed // the adapter reads the write state itself
 	}
 	return tr, nil
 }

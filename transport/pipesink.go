@@ -52,7 +52,7 @@ func (s *pipeSink) TryEvent(e stream.Event) bool {
 }
 
 // ReaderMoved implements sink.Handler: a pipe's reader never moves.
-func (s *pipeSink) ReaderMoved() {}
+func (s *pipeSink) ReaderMoved(uint64) {}
 
 // data passes on data read from the pipe: borrowed to the adapter (which
 // holds it back while the pipe is paused), copied for a channel consumer

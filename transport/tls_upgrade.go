@@ -40,6 +40,7 @@ func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
 	c.mu.Unlock()
 	if !claimed || (h != nil && h.OnReader()) {
 		c.tlsOn.Store(true)
+		c.Unloop()               // on a loop, this goroutine leaves it with t
 		c.runUpgrade(up, h, nil) // nobody reads meanwhile
 		return up.err
 	}

@@ -28,6 +28,7 @@ type Conn struct {
 
 	// Owned by the loop goroutine.
 	readable bool  // an edge said readable, and OnReadable has not said drained since
+	hup      bool  // an edge said the peer hung up, or an error: see HungUp
 	inReady  bool  // on l.ready
 	err      error // the panic that dropped it; read by Err after done
 
@@ -137,6 +138,18 @@ func (c *Conn) InLoop() bool {
 	}
 	return goid.Get() == c.l.gid.Load()
 }
+
+// LoopID returns the id (internal/goid) of the goroutine running the
+// Conn's loop now: it changes when a Handoff gives the loop to a new one.
+// Any goroutine may call it.
+func (c *Conn) LoopID() uint64 { return c.l.gid.Load() }
+
+// HungUp reports whether an edge has said that the peer hung up or that
+// the descriptor has an error pending (EPOLLRDHUP, EPOLLHUP, EPOLLERR).
+// Until then a stream read that returned less than it asked for has
+// drained the descriptor: a FIN coming later makes an edge of its own.
+// Call it only from the Conn's callbacks.
+func (c *Conn) HungUp() bool { return c.hup }
 
 // Close takes the descriptor off its loop: once Close returns, fd is out
 // of epoll (the caller may close it) and the loop starts no callback on

@@ -62,6 +62,25 @@ func (g *group) release(l *loop) {
 	g.loops = nil
 }
 
+// parkable makes the epoll descriptor itself watched by Go's runtime
+// poller (an epoll instance is readable while it has events ready), so
+// that the loop goroutine, when idle, parks as a goroutine waiting on a
+// socket does, instead of holding a thread in epoll_wait.
+func (l *loop) parkable() error {
+	if err := unix.SetNonblock(l.epfd, true); err != nil {
+		return fmt.Errorf("poll: %w", os.NewSyscallError("fcntl", err))
+	}
+	f := os.NewFile(uintptr(l.epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		l.epfd = -1
+		return fmt.Errorf("poll: %w", err)
+	}
+	l.file, l.rc = f, rc
+	return nil
+}
+
 // startLoops makes n loops and starts their goroutines; on an error it
 // closes what it made.
 func startLoops(n int) ([]*loop, error) {
@@ -94,6 +113,10 @@ func newLoop() (*loop, error) {
 		return nil, fmt.Errorf("poll: %w", os.NewSyscallError("eventfd", err))
 	}
 	l := &loop{epfd: epfd, evfd: evfd, conns: make(map[uint64]*Conn)}
+	if err := l.parkable(); err != nil {
+		l.closeFDs()
+		return nil, err
+	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN}
 	setEventID(&ev, wakeID)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, evfd, &ev); err != nil {
@@ -115,7 +138,11 @@ func (l *loop) exit() {
 }
 
 func (l *loop) closeFDs() {
-	unix.Close(l.epfd)
+	if l.file != nil {
+		l.file.Close() // also takes it out of Go's poller
+	} else {
+		unix.Close(l.epfd)
+	}
 	unix.Close(l.evfd)
 	l.epfd, l.evfd = -1, -1
 }

@@ -1,8 +1,10 @@
 package poll
 
 import (
+	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/rxnet/rxnet/internal/goid"
 	"golang.org/x/sys/unix"
@@ -12,6 +14,7 @@ import (
 const (
 	readEvents  = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 	writeEvents = unix.EPOLLOUT | unix.EPOLLHUP | unix.EPOLLERR
+	hupEvents   = unix.EPOLLRDHUP | unix.EPOLLHUP | unix.EPOLLERR
 )
 
 // wakeID is the epoll data of the loop's eventfd; Conn ids start at 1.
@@ -20,6 +23,8 @@ const wakeID = 0
 // A loop is one goroutine serving the descriptors registered on it.
 type loop struct {
 	epfd   int
+	file   *os.File        // epfd, as Go's poller watches it
+	rc     syscall.RawConn // file's, for waiting in wait
 	evfd   int
 	buf    []byte // the read buffer every OnReadable on this loop gets
 	events [128]unix.EpollEvent
@@ -40,9 +45,18 @@ type loop struct {
 	polling atomic.Bool   // the loop may be blocked in epoll_wait
 	gid     atomic.Uint64 // the loop goroutine's id, for InLoop
 
-	// Owned by the loop goroutine: the Conns to call OnReadable on next
-	// round, and the list of the round after.
-	ready, next []*Conn
+	// Owned by the loop goroutine, and kept here rather than on its stack
+	// so that a goroutine taking over after a Handoff goes on where the
+	// old one stopped: the Conns owed an OnWritable, the round being
+	// served (OnReadable) and the next round's, the tasks being run.
+	writables []*Conn
+	round     []*Conn
+	ready     []*Conn
+	running   []task
+
+	gen     atomic.Uint64     // the generation of the goroutine running the loop
+	current *Conn             // whose callback runs now; the loop goroutine's
+	after   map[uint64]func() // what a goroutine retired by Handoff runs then
 
 	count int // registrations on this loop, under the group's mu
 }
@@ -107,46 +121,104 @@ func (l *loop) wakeLocked() {
 	unix.Write(l.evfd, one[:])
 }
 
-// run is the loop goroutine: wait, dispatch the edges, serve the ready
-// descriptors, run the tasks, until the group stops it.
+// run is the loop goroutine: wait, record the edges, call OnWritable
+// where wanted, serve the ready descriptors, run the tasks, until the
+// group stops it or a Handoff retires this goroutine (it then runs what
+// Handoff gave it, off the loop).
 func (l *loop) run() {
+	me := l.gen.Load()
 	l.gid.Store(goid.Get())
 	for {
-		n := l.wait()
-		l.dispatch(l.events[:n])
-		l.serveReady()
-		if l.runTasks() {
+		if !l.work(me) {
+			l.retired(me)
+			return
+		}
+		if l.stopNow() {
 			l.exit()
 			return
 		}
+		n := l.wait()
+		l.dispatch(l.events[:n])
+		l.round, l.ready = l.ready, l.round[:0]
+		l.mu.Lock()
+		l.running, l.tasks = l.tasks, l.running[:0]
+		l.mu.Unlock()
 	}
 }
 
-// wait returns the number of events epoll_wait stored. It blocks, with
-// no timeout, only when nothing is ready, queued or stopping.
+// work calls what this round owes, one item at a time, each taken off
+// its list before its call; it reports false once a Handoff made during
+// a call retired this goroutine (generation me), which then touches
+// nothing more.
+func (l *loop) work(me uint64) bool {
+	for len(l.writables) > 0 {
+		c := l.writables[0]
+		l.writables = l.writables[1:]
+		l.callWritable(c)
+		if l.gen.Load() != me {
+			return false
+		}
+	}
+	for len(l.round) > 0 {
+		c := l.round[0]
+		l.round = l.round[1:]
+		if !l.serve(c) || l.gen.Load() != me {
+			return l.gen.Load() == me
+		}
+	}
+	for len(l.running) > 0 {
+		t := l.running[0]
+		l.running[0] = task{}
+		l.running = l.running[1:]
+		l.runTask(t)
+		if l.gen.Load() != me {
+			return false
+		}
+	}
+	return true
+}
+
+// stopNow reports whether the loop must exit: the group asked it to and
+// nothing is queued.
+func (l *loop) stopNow() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stopping && len(l.tasks) == 0
+}
+
+// wait returns the number of events epoll_wait stored. It waits only
+// when nothing is ready, queued or stopping, and then parks the goroutine
+// in Go's runtime poller until the epoll instance has events (a task's
+// eventfd write is one), holding no thread.
 func (l *loop) wait() int {
-	timeout := 0
+	block := false
 	if len(l.ready) == 0 {
 		l.polling.Store(true)
 		l.mu.Lock()
-		if len(l.tasks) == 0 && !l.stopping {
-			timeout = -1
-		}
+		block = len(l.tasks) == 0 && !l.stopping
 		l.mu.Unlock()
 	}
-	for {
-		n, err := unix.EpollWait(l.epfd, l.events[:], timeout)
-		if err == unix.EINTR {
-			continue
+	n := 0
+	// The function runs with Go's readiness for the instance reset first,
+	// so an edge between its epoll_wait and the park is not lost.
+	err := l.rc.Read(func(fd uintptr) bool {
+		for {
+			k, err := unix.EpollWait(int(fd), l.events[:], 0)
+			switch {
+			case err == unix.EINTR:
+				continue
+			case err != nil:
+				return true // only a bad epfd or buffer fails: the loop's own
+			}
+			n = k
+			return k > 0 || !block
 		}
-		l.polling.Store(false)
-		if err != nil {
-			// Only a bad epfd or events buffer fails, and both are the
-			// loop's own.
-			return 0
-		}
-		return n
+	})
+	l.polling.Store(false)
+	if err != nil {
+		return 0
 	}
+	return n
 }
 
 // dispatch records the edges of one epoll_wait: a writable edge goes to
@@ -171,6 +243,9 @@ func (l *loop) dispatch(evs []unix.EpollEvent) {
 		}
 		if evs[i].Events&writeEvents != 0 {
 			l.writableEdge(c)
+		}
+		if evs[i].Events&hupEvents != 0 {
+			c.hup = true
 		}
 		if evs[i].Events&readEvents != 0 {
 			c.readable = true
@@ -197,7 +272,7 @@ func (l *loop) writableEdge(c *Conn) {
 			return
 		case wantWrite:
 			if c.wstate.CompareAndSwap(s, 0) {
-				l.callWritable(c)
+				l.writables = append(l.writables, c)
 				return
 			}
 		default:
@@ -217,41 +292,22 @@ func (l *loop) schedule(c *Conn) {
 	}
 }
 
-// serveReady calls OnReadable once on every Conn of the ready list; the
-// ones that report more go on the next round's list.
-func (l *loop) serveReady() {
-	ready := l.ready
-	l.ready = l.next[:0]
-	for i, c := range ready {
-		ready[i] = nil
-		c.inReady = false
-		if c.closing.Load() || !c.reading.Load() {
-			continue // still readable: SetReading(true) reschedules it
-		}
-		more, ok := l.callReadable(c)
-		if !ok {
-			continue
-		}
-		c.readable = more
-		l.schedule(c)
+// serve calls OnReadable once on c, from the round; if it reports more,
+// c goes on the next round. It reports false when the call retired the
+// goroutine (see work), which then leaves c alone.
+func (l *loop) serve(c *Conn) bool {
+	c.inReady = false
+	if c.closing.Load() || !c.reading.Load() {
+		return true // still readable: SetReading(true) reschedules it
 	}
-	l.next = ready[:0]
-}
-
-// runTasks runs the queued tasks and reports whether the loop must exit:
-// it was asked to and nothing was queued.
-func (l *loop) runTasks() (exit bool) {
-	l.mu.Lock()
-	tasks := l.tasks
-	l.tasks = l.spare[:0]
-	exit = len(tasks) == 0 && l.stopping
-	l.mu.Unlock()
-	for i := range tasks {
-		l.runTask(tasks[i])
-		tasks[i] = task{}
+	me := l.gen.Load()
+	more, ok := l.callReadable(c)
+	if !ok || l.gen.Load() != me {
+		return l.gen.Load() == me
 	}
-	l.spare = tasks[:0]
-	return exit
+	c.readable = more
+	l.schedule(c)
+	return true
 }
 
 func (l *loop) runTask(t task) {
@@ -293,8 +349,18 @@ func (l *loop) fail(c *Conn, v any) {
 }
 
 func (l *loop) callReadable(c *Conn) (more, ok bool) {
+	me := l.gen.Load()
+	l.current = c
 	defer func() {
-		if v := recover(); v != nil {
+		v := recover()
+		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
+			if v != nil {
+				callDropped(c, newPanicError(v))
+			}
+			return
+		}
+		l.current = nil
+		if v != nil {
 			l.fail(c, v)
 		}
 	}()
@@ -302,8 +368,18 @@ func (l *loop) callReadable(c *Conn) (more, ok bool) {
 }
 
 func (l *loop) callWritable(c *Conn) {
+	me := l.gen.Load()
+	l.current = c
 	defer func() {
-		if v := recover(); v != nil {
+		v := recover()
+		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
+			if v != nil {
+				callDropped(c, newPanicError(v))
+			}
+			return
+		}
+		l.current = nil
+		if v != nil {
 			l.fail(c, v)
 		}
 	}()
@@ -311,15 +387,27 @@ func (l *loop) callWritable(c *Conn) {
 }
 
 func (l *loop) callTask(c *Conn, f func()) {
+	me := l.gen.Load()
+	l.current = c
 	defer func() {
-		if v := recover(); v != nil {
+		v := recover()
+		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
+			if v != nil {
+				callDropped(c, newPanicError(v))
+			}
+			return
+		}
+		l.current = nil
+		if v != nil {
 			l.fail(c, v)
 		}
 	}()
 	f()
 }
 
-func (l *loop) callDropped(c *Conn) {
+func (l *loop) callDropped(c *Conn) { callDropped(c, c.err) }
+
+func callDropped(c *Conn, err error) {
 	defer func() { _ = recover() }()
-	c.h.OnDropped(c.err)
+	c.h.OnDropped(err)
 }

@@ -23,6 +23,9 @@ type Conn struct{}
 func Register(fd int, h Handler) (*Conn, error) { return nil, errUnsupported }
 
 // SetReading does nothing off Linux.
+// HungUp reports false: nothing is registered off Linux.
+func (c *Conn) HungUp() bool { return false }
+
 func (c *Conn) SetReading(on bool) {}
 
 // WantWritable does nothing off Linux.
@@ -44,3 +47,9 @@ func (c *Conn) Done() <-chan struct{} { return closedChan }
 func (c *Conn) Err() error { return nil }
 
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// Handoff reports false: nothing runs on a loop off Linux.
+func (c *Conn) Handoff(after func()) bool { return false }
+
+// LoopID reports 0: nothing runs on a loop off Linux.
+func (c *Conn) LoopID() uint64 { return 0 }

@@ -19,10 +19,11 @@ type Handler interface {
 	// detached stream takes them): the event stays the caller's, who
 	// hands it to Event on a goroutine of its own.
 	TryEvent(e stream.Event) bool
-	// ReaderMoved is called on the goroutine that delivers the events
-	// from now on, once a transport moved its delivery off a loop
-	// (OnReader then reports that goroutine).
-	ReaderMoved()
+	// ReaderMoved tells the handler the id (internal/goid) of the
+	// goroutine that delivers the events from now on: a transport that
+	// left its loop, or whose loop a new goroutine took over (a Handoff).
+	// OnReader then reports that goroutine.
+	ReaderMoved(id uint64)
 	// FlowChanged is called, from any goroutine and outside every
 	// transport lock, after the transport paused or resumed writing.
 	FlowChanged()
