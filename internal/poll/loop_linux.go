@@ -40,7 +40,6 @@ type loop struct {
 	tasks    []task
 	woken    bool // the eventfd was written and not read yet
 	stopping bool // the group asked the loop to exit once idle
-	spare    []task
 
 	polling atomic.Bool   // the loop may be blocked in epoll_wait
 	gid     atomic.Uint64 // the loop goroutine's id, for InLoop
