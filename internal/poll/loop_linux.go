@@ -52,6 +52,9 @@ type loop struct {
 	round     []*Conn
 	ready     []*Conn
 	running   []task
+	// How far work has gone in writables, round and running (reset with
+	// them, so that their arrays are reused).
+	writablesAt, roundAt, runningAt int
 
 	gen     atomic.Uint64     // the generation of the goroutine running the loop
 	current *Conn             // whose callback runs now; the loop goroutine's
@@ -138,9 +141,9 @@ func (l *loop) run() {
 		}
 		n := l.wait()
 		l.dispatch(l.events[:n])
-		l.round, l.ready = l.ready, l.round[:0]
+		l.round, l.ready, l.roundAt = l.ready, l.round[:0], 0
 		l.mu.Lock()
-		l.running, l.tasks = l.tasks, l.running[:0]
+		l.running, l.tasks, l.runningAt = l.tasks, l.running[:0], 0
 		l.mu.Unlock()
 	}
 }
@@ -150,25 +153,28 @@ func (l *loop) run() {
 // a call retired this goroutine (generation me), which then touches
 // nothing more.
 func (l *loop) work(me uint64) bool {
-	for len(l.writables) > 0 {
-		c := l.writables[0]
-		l.writables = l.writables[1:]
+	for l.writablesAt < len(l.writables) {
+		c := l.writables[l.writablesAt]
+		l.writables[l.writablesAt] = nil
+		l.writablesAt++
 		l.callWritable(c)
 		if l.gen.Load() != me {
 			return false
 		}
 	}
-	for len(l.round) > 0 {
-		c := l.round[0]
-		l.round = l.round[1:]
-		if !l.serve(c) || l.gen.Load() != me {
-			return l.gen.Load() == me
+	l.writables, l.writablesAt = l.writables[:0], 0
+	for l.roundAt < len(l.round) {
+		c := l.round[l.roundAt]
+		l.round[l.roundAt] = nil
+		l.roundAt++
+		if !l.serve(c) {
+			return false
 		}
 	}
-	for len(l.running) > 0 {
-		t := l.running[0]
-		l.running[0] = task{}
-		l.running = l.running[1:]
+	for l.runningAt < len(l.running) {
+		t := l.running[l.runningAt]
+		l.running[l.runningAt] = task{}
+		l.runningAt++
 		l.runTask(t)
 		if l.gen.Load() != me {
 			return false
