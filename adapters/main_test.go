@@ -5,7 +5,7 @@ import (
 
 	"github.com/rxnet/rxnet/internal/childtest"
 
-	"go.uber.org/goleak"
+	"github.com/rxnet/rxnet/internal/enginetest"
 )
 
 // TestMain runs a child behaviour when this binary was started as a
@@ -14,5 +14,5 @@ import (
 // server and Serve loop a test starts must be closed by its cleanups.
 func TestMain(m *testing.M) {
 	childtest.Main(runChild)
-	goleak.VerifyTestMain(m)
+	enginetest.Main(m) // once per engine, each pass checked by goleak
 }

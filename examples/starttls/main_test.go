@@ -15,10 +15,12 @@ import (
 	"github.com/rxnet/rxnet/internal/certs"
 	"github.com/rxnet/rxnet/internal/exampletest"
 
-	"go.uber.org/goleak"
+	"github.com/rxnet/rxnet/internal/enginetest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests once per engine (internal/enginetest), each pass
+// checked for leaked goroutines.
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // syncBuffer collects both sides' prints (see exampletest.Buffer).
 type syncBuffer = exampletest.Buffer

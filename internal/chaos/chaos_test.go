@@ -6,10 +6,13 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/rxnet/rxnet/internal/enginetest"
 )
 
-// TestMain fails the tests when a goroutine outlives them (LC5).
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain runs the tests once per engine (internal/enginetest), each pass
+// failing when a goroutine outlives it (LC5).
+func TestMain(m *testing.M) { enginetest.Main(m) }
 
 // ciDuration is how long the chaos run of `go test ./...` lasts: seconds,
 // spread over every kind (RXNET_CHAOS_DURATION overrides it).
