@@ -55,8 +55,15 @@
 // # Concurrency
 //
 // The adapter never calls two callbacks of one protocol at once, and calls
-// them in event order, on the transport's read goroutine (a subprocess's
-// on the goroutine of the pipe, or of the exit, they come from). A PauseWriting
+// them in event order. On Linux a TCP or Unix transport's callbacks run on
+// the poller loop that read its data, shared by many transports, as in
+// asyncio: a callback that blocks delays the other transports of its loop
+// (not those of the other loops), so hand slow work to a goroutine. A
+// StartTLS or Detach inside a callback takes its transport off the loop
+// first, and the loop goes on without it. Elsewhere (RXNET_ENGINE=goroutine,
+// TLS, pipes, datagram endpoints) they run on the transport's read
+// goroutine (a subprocess's on the goroutine of the pipe, or of the exit,
+// they come from). A PauseWriting
 // caused by a Write inside a callback is called before that Write returns;
 // one caused by a Write from another goroutine is called on that goroutine
 // if no callback is running, or right after the running one otherwise.
