@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rxnet/rxnet/adapters"
+	"github.com/rxnet/rxnet/internal/enginetest"
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -585,4 +588,10 @@ func containsAll(s string, subs ...string) bool {
 		}
 	}
 	return true
+}
+
+// onLoop reports whether the adapted plain TCP or Unix transport tr runs
+// on a poller loop: the poll engine's, where it runs (DESIGN "Engines").
+func onLoop(transport.Transport) bool {
+	return poll.Supported() && os.Getenv(enginetest.Var) != "goroutine"
 }

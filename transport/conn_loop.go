@@ -60,11 +60,27 @@ func (c *conn) loopMade() {
 	c.mu.Unlock()
 }
 
-// OnReadable implements poll.Handler: one read into the loop's buffer,
-// delivered to the adapter on the loop.
+// loopReads bounds the reads one OnReadable makes, so that a transport
+// that keeps the socket full does not starve its loop's others.
+const loopReads = 4
+
+// OnReadable implements poll.Handler: reads into the loop's buffer, each
+// delivered to the adapter on the loop, until the socket is drained or
+// loopReads reads were made.
 func (r *loopReader) OnReadable(buf []byte) (more bool) {
 	c := (*conn)(r)
 	c.checkReader()
+	for range loopReads {
+		if !c.loopRead(buf) || c.loopLC.Closing() {
+			return false
+		}
+	}
+	return true
+}
+
+// loopRead is one read of OnReadable; it reports whether the socket may
+// hold more (false: drained, or reading is over).
+func (c *conn) loopRead(buf []byte) (more bool) {
 	switch {
 	case c.loopEOF:
 		return false // nothing is read after EOF, as on a read goroutine
@@ -155,7 +171,7 @@ func (r *loopReader) OnDropped(err error) { (*conn)(r).Fail(err) }
 // flush goroutine. c.mu is held.
 func (c *conn) kickFlushLocked() {
 	if c.lc != nil {
-		c.loopFlushing = true
+		c.loopFlushing, c.loopFull = true, true // the kernel took less than asked
 		c.lc.WantWritable()
 		return
 	}
@@ -168,6 +184,7 @@ func (c *conn) kickFlushLocked() {
 func (c *conn) loopFlush() {
 	for {
 		c.mu.Lock()
+		c.loopFull = false
 		switch {
 		case !c.loopFlushing: // spurious, or off the loop now
 			c.mu.Unlock()
@@ -193,6 +210,7 @@ func (c *conn) loopFlush() {
 			return
 		}
 		full := n < total // the kernel took less: wait for the socket
+		c.loopFull = full
 		c.buf.Consume(n)
 		c.stats.written += int64(n)
 		tr := c.flow.Sub(n)
@@ -215,13 +233,18 @@ func (c *conn) loopFlush() {
 // Once the buffer is empty the write side is the writers' again. c.mu is
 // held.
 func (c *conn) pushLocked() (flow.Transition, error) {
+	if c.loopFull {
+		return flow.Unchanged, nil // no writable edge since the kernel said full
+	}
 	views := c.buf.Views(c.views[:0])
+	total := viewsLen(views)
 	n, err := c.fd.TryWritev(views)
 	clear(views)
 	c.views = views[:0]
 	if err != nil {
 		return flow.Unchanged, err
 	}
+	c.loopFull = n < total
 	c.buf.Consume(n)
 	c.stats.written += int64(n)
 	tr := c.flow.Sub(n)

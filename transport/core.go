@@ -75,6 +75,7 @@ type core struct {
 	switching    bool        // StartTLS waits for the read goroutine
 	lc           *poll.Conn  // the poller loop reading it, if one does
 	loopFlushing bool        // the loop flushes the buffer (OnWritable)
+	loopFull     bool        // the kernel said full, and no OnWritable since
 	heldRead     []byte      // read on the loop, not delivered: see Unloop
 	heldEOF      bool        // likewise for EOF
 	timer        *time.Timer // bounds a close (TLS: the close_notify wait)

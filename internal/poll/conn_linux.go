@@ -139,6 +139,10 @@ func (c *Conn) InLoop() bool {
 	return goid.Get() == c.l.gid.Load()
 }
 
+// Closing reports whether Close was called (or the loop dropped the
+// Conn): no callback starts after that. Any goroutine may call it.
+func (c *Conn) Closing() bool { return c.closing.Load() }
+
 // LoopID returns the id (internal/goid) of the goroutine running the
 // Conn's loop now: it changes when a Handoff gives the loop to a new one.
 // Any goroutine may call it.

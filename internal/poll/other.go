@@ -53,3 +53,6 @@ func (c *Conn) Handoff(after func()) bool { return false }
 
 // LoopID reports 0: nothing runs on a loop off Linux.
 func (c *Conn) LoopID() uint64 { return 0 }
+
+// Closing reports true: nothing is registered off Linux.
+func (c *Conn) Closing() bool { return true }
