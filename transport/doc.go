@@ -99,4 +99,15 @@
 // does; the other socket options (WithReusePort, WithReuseAddr,
 // WithBroadcast, WithReceiveBuffer, WithSendBuffer) are Linux only.
 // Elsewhere these return an error wrapping errors.ErrUnsupported.
+//
+// # Engines
+//
+// On Linux the TCP and Unix transports that package adapters drives run on
+// a few shared epoll loops (one per GOMAXPROCS): an idle connection holds
+// no goroutine and no buffer, and the protocol's callbacks run on the loop
+// that read the data, so a callback that blocks delays that loop's other
+// connections. Every other transport, and every transport elsewhere, has
+// a read goroutine of its own. The environment variable RXNET_ENGINE,
+// read when a transport is made, chooses: "goroutine" puts every
+// transport on its own goroutine; "poll", or unset, is the default.
 package transport
