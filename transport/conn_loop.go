@@ -199,22 +199,13 @@ func (c *conn) loopFlush() {
 			c.flushed() // releases c.mu
 			return
 		}
-		views := c.buf.Views(c.views[:0])
-		total := viewsLen(views)
-		n, err := c.fd.TryWritev(views)
-		clear(views)
-		c.views = views[:0]
+		tr, err := c.writeBufferedLocked()
 		if err != nil {
 			c.mu.Unlock()
 			c.shut(c.opError("write", err))
 			return
 		}
-		full := n < total // the kernel took less: wait for the socket
-		c.loopFull = full
-		c.buf.Consume(n)
-		c.stats.written += int64(n)
-		tr := c.flow.Sub(n)
-		c.flowLocked(tr)
+		full := c.loopFull
 		if full {
 			c.lc.WantWritable()
 		}
@@ -229,13 +220,25 @@ func (c *conn) loopFlush() {
 
 // pushLocked is a writer's help to a loop's flush: one non-blocking
 // writev of the buffer, on the writer's goroutine, so that a write goes
-// out at once even while the loop is busy (a callback holding it).
-// Once the buffer is empty the write side is the writers' again. c.mu is
-// held.
+// out at once even while the loop is busy (a callback holding it), unless
+// the kernel said full and no writable edge came since. Once the buffer
+// is empty the write side is the writers' again. c.mu is held.
 func (c *conn) pushLocked() (flow.Transition, error) {
 	if c.loopFull {
-		return flow.Unchanged, nil // no writable edge since the kernel said full
+		return flow.Unchanged, nil
 	}
+	tr, err := c.writeBufferedLocked()
+	if err == nil && c.buf.Len() == 0 {
+		c.flushing, c.loopFlushing = false, false // a later OnWritable finds nothing to do
+		c.emptiedLocked()
+	}
+	return tr, err
+}
+
+// writeBufferedLocked writes what the buffer holds with one non-blocking
+// writev and accounts for it; loopFull records whether the kernel took
+// less. c.mu is held.
+func (c *conn) writeBufferedLocked() (flow.Transition, error) {
 	views := c.buf.Views(c.views[:0])
 	total := viewsLen(views)
 	n, err := c.fd.TryWritev(views)
@@ -249,10 +252,6 @@ func (c *conn) pushLocked() (flow.Transition, error) {
 	c.stats.written += int64(n)
 	tr := c.flow.Sub(n)
 	c.flowLocked(tr)
-	if c.buf.Len() == 0 {
-		c.flushing, c.loopFlushing = false, false // a later OnWritable finds nothing to do
-		c.emptiedLocked()
-	}
 	return tr, nil
 }
 
