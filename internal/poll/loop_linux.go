@@ -354,60 +354,38 @@ func (l *loop) fail(c *Conn, v any) {
 }
 
 func (l *loop) callReadable(c *Conn) (more, ok bool) {
-	me := l.gen.Load()
-	l.current = c
-	defer func() {
-		v := recover()
-		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
-			if v != nil {
-				callDropped(c, newPanicError(v))
-			}
-			return
-		}
-		l.current = nil
-		if v != nil {
-			l.fail(c, v)
-		}
-	}()
-	return c.h.OnReadable(l.buf), true
+	l.call(c, func() { more, ok = c.h.OnReadable(l.buf), true })
+	return more, ok
 }
 
-func (l *loop) callWritable(c *Conn) {
-	me := l.gen.Load()
-	l.current = c
-	defer func() {
-		v := recover()
-		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
-			if v != nil {
-				callDropped(c, newPanicError(v))
-			}
-			return
-		}
-		l.current = nil
-		if v != nil {
-			l.fail(c, v)
-		}
-	}()
-	c.h.OnWritable()
-}
+func (l *loop) callWritable(c *Conn) { l.call(c, c.h.OnWritable) }
 
-func (l *loop) callTask(c *Conn, f func()) {
+func (l *loop) callTask(c *Conn, f func()) { l.call(c, f) }
+
+// call runs one of c's callbacks (or tasks) as the current one, behind
+// the panic guard of settle.
+func (l *loop) call(c *Conn, f func()) {
 	me := l.gen.Load()
 	l.current = c
-	defer func() {
-		v := recover()
-		if l.gen.Load() != me { // retired by a Handoff: the loop is not ours
-			if v != nil {
-				callDropped(c, newPanicError(v))
-			}
-			return
-		}
-		l.current = nil
-		if v != nil {
-			l.fail(c, v)
-		}
-	}()
+	defer l.settle(c, me)
 	f()
+}
+
+// settle ends a call: a panic drops c, unless a Handoff retired this
+// goroutine (generation me) during the call, when the loop is no longer
+// its to touch and only c's handler hears of the panic.
+func (l *loop) settle(c *Conn, me uint64) {
+	v := recover()
+	if l.gen.Load() != me {
+		if v != nil {
+			callDropped(c, newPanicError(v))
+		}
+		return
+	}
+	l.current = nil
+	if v != nil {
+		l.fail(c, v)
+	}
 }
 
 func (l *loop) callDropped(c *Conn) { callDropped(c, c.err) }
