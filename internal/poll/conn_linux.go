@@ -140,7 +140,7 @@ func (c *Conn) InLoop() bool {
 }
 
 // Closing reports whether Close was called (or the loop dropped the
-// Conn): no callback starts after that. Any goroutine may call it.
+// Conn). Any goroutine may call it.
 func (c *Conn) Closing() bool { return c.closing.Load() }
 
 // LoopID returns the id (internal/goid) of the goroutine running the
@@ -156,8 +156,11 @@ func (c *Conn) LoopID() uint64 { return c.l.gid.Load() }
 func (c *Conn) HungUp() bool { return c.hup }
 
 // Close takes the descriptor off its loop: once Close returns, fd is out
-// of epoll (the caller may close it) and the loop starts no callback on
-// it (one running goes on); Done is closed once no callback runs. A
+// of epoll (the caller may close it, and a callback that reads it then
+// gets an error). Called from the loop (a callback), no other callback
+// of c starts after it; called from another goroutine, the one the loop
+// was about to start when Close came may still start, and one running
+// goes on. Done is closed once no callback of c runs or can start. A
 // second Close does nothing. Close does not close fd and does not wait.
 // Any goroutine may call it, a callback included.
 func (c *Conn) Close() {

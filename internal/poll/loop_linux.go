@@ -341,8 +341,8 @@ func (l *loop) finish(c *Conn) {
 	if c.err != nil {
 		l.callDropped(c)
 	}
+	pollers.release(l) // before Done: a waiter on Done finds the count down
 	close(c.done)
-	pollers.release(l)
 }
 
 // fail drops c after a panic in one of its callbacks or tasks.
