@@ -76,8 +76,8 @@ func newConn(nc streamConn, cfg resolved) (*conn, error) {
 // Attach implements sink.Attacher.
 func (c *conn) Attach(h sink.Handler) bool {
 	return c.attach(h, func() {
-		c.cfg.halfClose = true // the adapter closes when EOFReceived says so
-		c.readCap = min(c.cfg.readLimit, sock.MaxRead)
+		c.halfClose = true // the adapter closes when EOFReceived says so
+		c.readCap = min(c.readLimit, sock.MaxRead)
 	})
 }
 

@@ -289,6 +289,7 @@ func (c *conn) Unloop() {
 	c.lc = nil
 	flush := c.loopFlushing
 	c.loopFlushing = false
+	c.ensureWakeLocked() // for the read goroutine it is leaving for
 	c.mu.Unlock()
 	lc.SetReading(false)
 	onLoop := lc.InLoop()

@@ -45,19 +45,23 @@ type socket interface {
 // transport (conn) and the datagram endpoint (packetConn) embed it and
 // add their reading and writing.
 type core struct {
-	sk      socket
-	fd      *sock.FD
-	cfg     resolved
-	q       *queue.Queue
-	gate    *gate.Gate
-	info    extraInfo
-	onDone  func()         // set by a Server before the transport is handed out
-	onLost  func()         // likewise: called once Lost is delivered
-	done    chan struct{}  // closed once the descriptor is closed: Done
-	wake    chan struct{}  // one pending wake-up for the read goroutine
-	noRead  atomic.Bool    // the read goroutine must not read: paused or closing
-	dropBuf func()         // empties the write buffer; mu is held
-	onClose func(now bool) // finishes close; nil: shut at once when now
+	sk socket
+	fd *sock.FD
+	// What core keeps of the options: not the whole resolved config,
+	// which would cost every connection some 250 bytes.
+	onError   func(error) // WithErrorHandler's (ReportError)
+	readLimit int         // WithReadLimit's, resolved
+	halfClose bool        // WithHalfClose, or the adapter's claim
+	q         *queue.Queue
+	gate      *gate.Gate
+	info      extraInfo
+	onDone    func()         // set by a Server before the transport is handed out
+	onLost    func()         // likewise: called once Lost is delivered
+	done      chan struct{}  // closed once the descriptor is closed: Done
+	wake      chan struct{}  // one pending wake-up for the read goroutine
+	noRead    atomic.Bool    // the read goroutine must not read: paused or closing
+	dropBuf   func()         // empties the write buffer; mu is held
+	onClose   func(now bool) // finishes close; nil: shut at once when now
 	// startLoop puts a claimed transport on a poller loop (conn_loop.go);
 	// false, or nil, means its own read goroutine reads it.
 	startLoop func() bool
@@ -86,11 +90,11 @@ type core struct {
 // Made and Lost (see run), dropBuf empties the write buffer, and newFD is
 // sock.New or sock.NewDatagram.
 func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
-	c.sk, c.cfg, c.dropBuf = sk, cfg, dropBuf
+	c.sk, c.dropBuf = sk, dropBuf
+	c.onError, c.readLimit, c.halfClose = cfg.onError, cfg.readLimit, cfg.halfClose
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
 	c.done = make(chan struct{})
-	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
 	c.q = queue.New(cfg.eventBuffer, func() {
 		if c.startLoop == nil || !c.startLoop() {
@@ -273,6 +277,7 @@ func (c *core) end(err error, release bool) {
 func (c *core) run(read func(sink.Handler)) {
 	c.mu.Lock()
 	h := c.handler
+	c.ensureWakeLocked()
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.Made})
 	read(h)
@@ -296,15 +301,24 @@ func (c *core) finish(h sink.Handler) {
 	}
 }
 
+// ensureWakeLocked makes the read goroutine's wake channel; a read
+// goroutine calls it before it waits. c.mu is held. A signal before it
+// is lost harmlessly: the read goroutine checks the state before waiting.
+func (c *core) ensureWakeLocked() {
+	if c.wake == nil {
+		c.wake = make(chan struct{}, 1)
+	}
+}
+
 // signal wakes the read goroutine and a delivery the adapter holds back.
 func (c *core) signal() {
+	c.mu.Lock()
+	h, wake := c.handler, c.wake
+	c.mu.Unlock()
 	select {
-	case c.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
-	c.mu.Lock()
-	h := c.handler
-	c.mu.Unlock()
 	if h != nil {
 		h.Wake()
 	}
@@ -459,6 +473,8 @@ func (c *core) waitReadable() bool {
 	for {
 		c.mu.Lock()
 		st, paused, switching := c.state, c.readPaused, c.switching
+		c.ensureWakeLocked()
+		wake := c.wake
 		c.mu.Unlock()
 		switch {
 		case st != stateOpen:
@@ -466,7 +482,7 @@ func (c *core) waitReadable() bool {
 		case !paused || switching:
 			return true
 		}
-		<-c.wake
+		<-wake
 	}
 }
 
