@@ -341,7 +341,7 @@ func (l *loop) finish(c *Conn) {
 	if c.err != nil {
 		l.callDropped(c)
 	}
-	close(c.done)
+	c.end()
 	pollers.release(l)
 }
 
