@@ -29,31 +29,34 @@ const (
 )
 
 // conn is the stream transport for TCP and Unix sockets.
+//
+// There is one per connection, so its flags sit together at the end,
+// where padding does not grow it past its size class (576 bytes).
 type conn struct {
 	core
 	nc      streamConn
-	readCap int      // bytes per read
-	pipe    pipeKind // a socket, or one end of a pipe
+	readCap int // bytes per read
 
 	// Guarded by c.mu.
-	buf        writebuf.Buffer
-	eofWritten bool
-	views      [][]byte // the flush goroutine's scratch
-	sec        *secure  // the TLS layer, once its handshake is done
-	up         *upgrade // a StartTLS in progress
-	held       [][]byte // writes made while it runs
+	buf   writebuf.Buffer
+	views [][]byte // the flush goroutine's scratch
+	sec   *secure  // the TLS layer, once its handshake is done
+	up    *upgrade // a StartTLS in progress, with the writes made meanwhile
 
 	// Guarded by c.mu: SendFile (sendfile_conn.go).
-	sending bool          // a SendFile runs
 	emptied chan struct{} // closed once the buffer is empty, for SendFile
+
+	loopLC  *poll.Conn // the loop's own: lc, kept after it left
+	loopGID uint64     // the loop's: the goroutine the adapter was last told of
 
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
+	pipe       pipeKind    // a socket, or one end of a pipe
+	eofWritten bool        // guarded by c.mu
+	sending    bool        // guarded by c.mu: a SendFile runs
 	readingTLS bool        // the read goroutine's: it reads through TLS
 	polled     bool        // its engine is the poller's (usePoller)
 	loopEOF    bool        // the loop's: it read EOF
-	loopLC     *poll.Conn  // the loop's own: lc, kept after it left
-	loopGID    uint64      // the loop's: the goroutine the adapter was last told of
 }
 
 var (

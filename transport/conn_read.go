@@ -104,7 +104,7 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 		case readable && c.handover(nil, data):
 			return false
 		}
-		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wake)
+		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wakeC)
 		if !woken {
 			return sent && readable // failed meanwhile: delivered, then Lost
 		}
