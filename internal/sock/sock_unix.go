@@ -22,26 +22,27 @@ type FD struct {
 	// callback (a method value made on its first use, by the side that
 	// uses it: an idle connection holds only those it used) does not
 	// allocate per call.
-	readFn   func(uintptr) bool
-	rbuf     *[]byte
-	rsize    int
-	rn       int
-	rerr     error
-	stop     func() bool
-	rstopped bool
-	writeFn  func(uintptr) bool
-	tryFn    func(uintptr) bool
-	wbufs    [][]byte
-	wone     []byte
-	wn       int
-	werr     error
+	readFn  func(uintptr) bool
+	rbuf    *[]byte
+	rsize   int
+	rn      int
+	rerr    error
+	stop    func() bool
+	writeFn func(uintptr) bool
+	tryFn   func(uintptr) bool
+	wbufs   [][]byte
+	wone    []byte
+	wn      int
+	werr    error
 
 	into     []byte // ReadInto's destination
-	rnow     bool   // TryReadInto: do not wait
 	intoFn   func(uintptr) bool
 	deadline deadliner // for Interrupt, when the connection has one
 
 	dg *dgram // datagram sockets only (NewDatagram)
+
+	rstopped bool // Read, ReadInto: stop said so
+	rnow     bool // TryReadInto: do not wait
 }
 
 type deadliner interface{ SetReadDeadline(time.Time) error }
