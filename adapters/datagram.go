@@ -74,7 +74,7 @@ func AdaptDatagram(t transport.DatagramTransport, p DatagramProtocol) error {
 	if err != nil {
 		return err
 	}
-	<-r.made
+	r.made.Wait()
 	return r.madeErr
 }
 

@@ -38,8 +38,8 @@ type runner struct {
 	t       transport.BaseTransport
 	at      sink.Attacher
 	p       callbacks
-	made    chan struct{} // closed once ConnectionMade has returned
-	madeErr error         // ConnectionMade's panic, set before made closes
+	made    sync.WaitGroup // done once ConnectionMade has returned (a channel would cost 96 bytes)
+	madeErr error          // ConnectionMade's panic, set before made is done
 
 	mu          sync.Mutex
 	owner       atomic.Uint64
@@ -47,7 +47,9 @@ type runner struct {
 	multi       bool                     // events come from several goroutines
 	flowPending atomic.Bool              // a pause or resume waits for mu
 	detached    atomic.Pointer[Detached] // handoff, for Wake
-	wake        chan struct{}
+	// wake is made by the first delivery that waits (wakeChan): an idle
+	// connection, never paused, holds none.
+	wake atomic.Pointer[chan struct{}]
 
 	// Guarded by mu.
 	told    bool      // the protocol was last told PauseWriting
@@ -63,7 +65,8 @@ func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 	if !ok {
 		return nil, ErrNotAdaptable
 	}
-	r := &runner{t: t, at: at, p: p, made: make(chan struct{}), wake: make(chan struct{}, 1)}
+	r := &runner{t: t, at: at, p: p}
+	r.made.Add(1)
 	if !at.Attach(r) {
 		return nil, ErrNotAdaptable
 	}
@@ -80,7 +83,7 @@ func (r *runner) Event(e stream.Event) {
 		r.connectionMade()
 		r.flowPending.Store(true) // writes before Adapt may have paused it
 		r.unlock()
-		close(r.made)
+		r.made.Done()
 		return
 	}
 	for {
@@ -185,6 +188,7 @@ func (r *runner) dispatch(e stream.Event) {
 // transport was closed locally meanwhile (no DataReceived after a
 // close). After a failure what was read is delivered, then Lost.
 func (r *runner) lockForData(fd int) bool {
+	var wake chan struct{}
 	for {
 		r.lock(r.deliverer())
 		if !r.at.ReadBlocked(fd) {
@@ -194,12 +198,29 @@ func (r *runner) lockForData(fd int) bool {
 			r.unlock()
 			return false
 		}
+		if wake == nil { // made, then the state checked again: no Wake is missed
+			r.unlock()
+			wake = r.wakeChan()
+			continue
+		}
 		if !r.at.ReadPaused(fd) {
 			return true // resumed, or failed
 		}
 		r.unlock()
-		<-r.wake
+		<-wake
 	}
+}
+
+// wakeChan returns the channel Wake signals, making it on first use.
+func (r *runner) wakeChan() chan struct{} {
+	if w := r.wake.Load(); w != nil {
+		return *w
+	}
+	w := make(chan struct{}, 1)
+	if !r.wake.CompareAndSwap(nil, &w) {
+		return *r.wake.Load()
+	}
+	return w
 }
 
 // deliverer returns the id of the goroutine delivering an event.
@@ -307,9 +328,11 @@ func (r *runner) ReadingPaused() {
 // Wake implements sink.Handler. Once the transport's consumer is
 // released, a detached stream's producer stops waiting for its consumer.
 func (r *runner) Wake() {
-	select {
-	case r.wake <- struct{}{}:
-	default:
+	if w := r.wake.Load(); w != nil {
+		select {
+		case *w <- struct{}{}:
+		default:
+		}
 	}
 	if d := r.detached.Load(); d != nil {
 		d.releaseIfFreed()

@@ -18,7 +18,7 @@ func Adapt(t transport.Transport, p Protocol) error {
 	if err != nil {
 		return err
 	}
-	<-r.made
+	r.made.Wait()
 	return r.madeErr
 }
 

@@ -77,7 +77,7 @@ func AdaptProcess(t transport.SubprocessTransport, p SubprocessProtocol) error {
 	if err != nil {
 		return err
 	}
-	<-r.made
+	r.made.Wait()
 	return r.madeErr
 }
 

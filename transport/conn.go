@@ -29,31 +29,34 @@ const (
 )
 
 // conn is the stream transport for TCP and Unix sockets.
+//
+// There is one per connection, so its flags sit together at the end,
+// where padding does not grow it past its size class (576 bytes).
 type conn struct {
 	core
 	nc      streamConn
-	readCap int      // bytes per read
-	pipe    pipeKind // a socket, or one end of a pipe
+	readCap int // bytes per read
 
 	// Guarded by c.mu.
-	buf        writebuf.Buffer
-	eofWritten bool
-	views      [][]byte // the flush goroutine's scratch
-	sec        *secure  // the TLS layer, once its handshake is done
-	up         *upgrade // a StartTLS in progress
-	held       [][]byte // writes made while it runs
+	buf   writebuf.Buffer
+	views [][]byte // the flush goroutine's scratch
+	sec   *secure  // the TLS layer, once its handshake is done
+	up    *upgrade // a StartTLS in progress, with the writes made meanwhile
 
 	// Guarded by c.mu: SendFile (sendfile_conn.go).
-	sending bool          // a SendFile runs
 	emptied chan struct{} // closed once the buffer is empty, for SendFile
+
+	loopLC  *poll.Conn // the loop's own: lc, kept after it left
+	loopGID uint64     // the loop's: the goroutine the adapter was last told of
 
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
+	pipe       pipeKind    // a socket, or one end of a pipe
+	eofWritten bool        // guarded by c.mu
+	sending    bool        // guarded by c.mu: a SendFile runs
 	readingTLS bool        // the read goroutine's: it reads through TLS
 	polled     bool        // its engine is the poller's (usePoller)
 	loopEOF    bool        // the loop's: it read EOF
-	loopLC     *poll.Conn  // the loop's own: lc, kept after it left
-	loopGID    uint64      // the loop's: the goroutine the adapter was last told of
 }
 
 var (
@@ -76,8 +79,8 @@ func newConn(nc streamConn, cfg resolved) (*conn, error) {
 // Attach implements sink.Attacher.
 func (c *conn) Attach(h sink.Handler) bool {
 	return c.attach(h, func() {
-		c.cfg.halfClose = true // the adapter closes when EOFReceived says so
-		c.readCap = min(c.cfg.readLimit, sock.MaxRead)
+		c.halfClose = true // the adapter closes when EOFReceived says so
+		c.readCap = min(c.readLimit, sock.MaxRead)
 	})
 }
 

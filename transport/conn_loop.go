@@ -288,6 +288,7 @@ func (c *conn) Unloop() {
 	c.lc = nil
 	flush := c.loopFlushing
 	c.loopFlushing = false
+	c.ensureWakeLocked() // for the read goroutine it is leaving for
 	c.mu.Unlock()
 	lc.SetReading(false)
 	onLoop := lc.InLoop()
@@ -354,7 +355,7 @@ func (c *core) leaveLoop(lc *poll.Conn, h sink.Handler) {
 // loopLost delivers Lost on the loop, once end has closed the
 // descriptor (it is closing it as this runs, or has).
 func (c *core) loopLost(h sink.Handler) {
-	<-c.done
+	<-c.Done()
 	c.mu.Lock()
 	held := c.heldRead != nil || c.heldEOF
 	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}

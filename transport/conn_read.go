@@ -104,7 +104,7 @@ func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
 		case readable && c.handover(nil, data):
 			return false
 		}
-		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wake)
+		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wakeC)
 		if !woken {
 			return sent && readable // failed meanwhile: delivered, then Lost
 		}
@@ -135,7 +135,7 @@ func (c *conn) eof(h sink.Handler) bool {
 	}
 	c.eofRead = true
 	// A read pipe always closes, and TLS before 1.3 cannot half-close.
-	half := c.cfg.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
+	half := c.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF}) // returns once the consumer has it
 	if !half {

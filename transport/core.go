@@ -45,17 +45,23 @@ type socket interface {
 // transport (conn) and the datagram endpoint (packetConn) embed it and
 // add their reading and writing.
 type core struct {
-	sk      socket
-	fd      *sock.FD
-	cfg     resolved
-	q       *queue.Queue
-	gate    *gate.Gate
-	info    extraInfo
-	onDone  func()         // set by a Server before the transport is handed out
-	onLost  func()         // likewise: called once Lost is delivered
-	done    chan struct{}  // closed once the descriptor is closed: Done
-	wake    chan struct{}  // one pending wake-up for the read goroutine
-	noRead  atomic.Bool    // the read goroutine must not read: paused or closing
+	sk socket
+	fd *sock.FD
+	// What core keeps of the options: not the whole resolved config,
+	// which would cost every connection some 250 bytes.
+	onError   func(error) // WithErrorHandler's (ReportError)
+	readLimit int         // WithReadLimit's, resolved
+	halfClose bool        // WithHalfClose, or the adapter's claim
+	noRead    atomic.Bool // the read goroutine must not read: paused or closing
+	q         *queue.Queue
+	gate      *gate.Gate
+	info      extraInfo
+	onDone    func() // set by a Server before the transport is handed out
+	onLost    func() // likewise: called once Lost is delivered
+	// wakeC holds one pending wake-up for the read goroutine; the read
+	// goroutine makes it (ensureWakeLocked), so a transport on a loop has
+	// none. Set under mu; the read goroutine may read it without.
+	wakeC   chan struct{}
 	dropBuf func()         // empties the write buffer; mu is held
 	onClose func(now bool) // finishes close; nil: shut at once when now
 	// startLoop puts a claimed transport on a poller loop (conn_loop.go);
@@ -63,34 +69,38 @@ type core struct {
 	startLoop func() bool
 	loopH     sink.Handler // the adapter, for a transport put on a loop
 
-	mu           sync.Mutex
+	mu       sync.Mutex
+	doneC    chan struct{} // Done's: made by its first caller (doneLocked)
+	lostErr  error         // Lost's error
+	deadErr  error         // what writes and Drain return once not open
+	handler  sink.Handler
+	flow     flow.State
+	lc       *poll.Conn  // the poller loop reading it, if one does
+	heldRead []byte      // read on the loop, not delivered: see Unloop
+	timer    *time.Timer // bounds a close (TLS: the close_notify wait)
+	stats    counters
+
+	// The flags, together: padding between them would cost every
+	// connection 8 bytes a flag.
+	ended        bool // the descriptor is closed: Done is closed
 	state        connState
-	lostErr      error // Lost's error
-	deadErr      error // what writes and Drain return once not open
-	handler      sink.Handler
-	flow         flow.State
 	flushing     bool // the flush goroutine owns the write side
 	readPaused   bool
 	eofRead      bool
-	switching    bool        // StartTLS waits for the read goroutine
-	lc           *poll.Conn  // the poller loop reading it, if one does
-	loopFlushing bool        // the loop flushes the buffer (OnWritable)
-	loopFull     bool        // the kernel said full, and no OnWritable since
-	heldRead     []byte      // read on the loop, not delivered: see Unloop
-	heldEOF      bool        // likewise for EOF
-	timer        *time.Timer // bounds a close (TLS: the close_notify wait)
-	stats        counters
+	switching    bool // StartTLS waits for the read goroutine
+	loopFlushing bool // the loop flushes the buffer (OnWritable)
+	loopFull     bool // the kernel said full, and no OnWritable since
+	heldEOF      bool // likewise for heldRead, for EOF
 }
 
 // init sets up the core for sk: read is the read goroutine's work between
 // Made and Lost (see run), dropBuf empties the write buffer, and newFD is
 // sock.New or sock.NewDatagram.
 func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
-	c.sk, c.cfg, c.dropBuf = sk, cfg, dropBuf
+	c.sk, c.dropBuf = sk, dropBuf
+	c.onError, c.readLimit, c.halfClose = cfg.onError, cfg.readLimit, cfg.halfClose
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
-	c.done = make(chan struct{})
-	c.wake = make(chan struct{}, 1)
 	c.flow = flow.New(cfg.limits)
 	c.q = queue.New(cfg.eventBuffer, func() {
 		if c.startLoop == nil || !c.startLoop() {
@@ -194,19 +204,37 @@ func (c *core) close(local bool) {
 // Abort implements BaseTransport.
 func (c *core) Abort() { c.end(nil, true) }
 
-// Done implements BaseTransport: c.done, closed by end once the
+// Done implements BaseTransport: c.doneC, closed by end once the
 // descriptor is closed and lostErr is set for good.
-func (c *core) Done() <-chan struct{} { return c.done }
+func (c *core) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doneLocked()
+}
+
+// doneLocked is Done, with c.mu held. The channel is made on first use,
+// as most transports end without anyone waiting on it.
+func (c *core) doneLocked() <-chan struct{} {
+	switch {
+	case c.doneC != nil:
+	case c.ended:
+		c.doneC = closedChan
+	default:
+		c.doneC = make(chan struct{})
+	}
+	return c.doneC
+}
+
+// closedChan is the Done of a transport that ended before anyone asked.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Err implements BaseTransport.
 func (c *core) Err() error {
-	select {
-	case <-c.done:
-	default:
-		return nil
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if !c.ended {
+		return nil
+	}
 	return c.lostErr
 }
 
@@ -256,7 +284,12 @@ func (c *core) end(err error, release bool) {
 		c.leaveLoop(lc, h) // before the descriptor's number can be reused
 	}
 	c.sk.Close()
-	close(c.done)
+	c.mu.Lock()
+	c.ended = true
+	if c.doneC != nil {
+		close(c.doneC)
+	}
+	c.mu.Unlock()
 	if release {
 		c.q.Release()
 	}
@@ -273,6 +306,7 @@ func (c *core) end(err error, release bool) {
 func (c *core) run(read func(sink.Handler)) {
 	c.mu.Lock()
 	h := c.handler
+	c.ensureWakeLocked()
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.Made})
 	read(h)
@@ -281,7 +315,7 @@ func (c *core) run(read func(sink.Handler)) {
 
 // finish waits for the descriptor to close and delivers Lost.
 func (c *core) finish(h sink.Handler) {
-	<-c.done
+	<-c.Done()
 	c.mu.Lock()
 	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
 	c.mu.Unlock()
@@ -296,15 +330,24 @@ func (c *core) finish(h sink.Handler) {
 	}
 }
 
+// ensureWakeLocked makes the read goroutine's wake channel; a read
+// goroutine calls it before it waits. c.mu is held. A signal before it
+// is lost harmlessly: the read goroutine checks the state before waiting.
+func (c *core) ensureWakeLocked() {
+	if c.wakeC == nil {
+		c.wakeC = make(chan struct{}, 1)
+	}
+}
+
 // signal wakes the read goroutine and a delivery the adapter holds back.
 func (c *core) signal() {
+	c.mu.Lock()
+	h, wake := c.handler, c.wakeC
+	c.mu.Unlock()
 	select {
-	case c.wake <- struct{}{}:
+	case wake <- struct{}{}:
 	default:
 	}
-	c.mu.Lock()
-	h := c.handler
-	c.mu.Unlock()
 	if h != nil {
 		h.Wake()
 	}
@@ -459,6 +502,8 @@ func (c *core) waitReadable() bool {
 	for {
 		c.mu.Lock()
 		st, paused, switching := c.state, c.readPaused, c.switching
+		c.ensureWakeLocked()
+		wake := c.wakeC
 		c.mu.Unlock()
 		switch {
 		case st != stateOpen:
@@ -466,7 +511,7 @@ func (c *core) waitReadable() bool {
 		case !paused || switching:
 			return true
 		}
-		<-c.wake
+		<-wake
 	}
 }
 

@@ -33,7 +33,7 @@ func reportError(fn func(error), err error) {
 }
 
 // ReportError implements sink.Attacher.
-func (c *core) ReportError(err error) { reportError(c.cfg.onError, err) }
+func (c *core) ReportError(err error) { reportError(c.onError, err) }
 
 // ReportError implements sink.Attacher.
 func (p *process) ReportError(err error) { reportError(p.onError, err) }

@@ -134,7 +134,7 @@ func newPipeConn(pf pipeFile, kind pipeKind, cfg resolved) (*conn, error) {
 // close.
 func (c *conn) watchReader() {
 	if err := c.fd.WaitHangup(); err != nil {
-		<-c.done
+		<-c.Done()
 		return
 	}
 	c.mu.Lock()

@@ -42,11 +42,11 @@ func (c *conn) acquireWriter(ctx context.Context) (secure bool, err error) {
 		if c.emptied == nil {
 			c.emptied = make(chan struct{})
 		}
-		emptied := c.emptied
+		emptied, done := c.emptied, c.doneLocked()
 		c.mu.Unlock()
 		select {
 		case <-emptied:
-		case <-c.done: // writeErrLocked says why
+		case <-done: // writeErrLocked says why
 		case <-ctx.Done():
 			return false, ctx.Err()
 		}

@@ -217,7 +217,7 @@ func (s *Server) stopping() bool {
 
 // track records c as open until its descriptor closes, and its counters
 // in the server's once its Lost is delivered (at once for a transport
-// whose events were never claimed: it delivers none). shut closes c.done
+// whose events were never claimed: it delivers none). shut closes c.doneC
 // before it calls onDone, so the read goroutine may deliver Lost first:
 // whichever of the two comes second settles c.
 func (s *Server) track(c *conn) {

@@ -56,7 +56,7 @@ type counters struct {
 	read, events           atomic.Int64
 	written                int64
 	writePauses, readPause int64
-	writeSince, readSince  time.Time // zero while not paused
+	writeSince, readSince  stamp // zero while not paused
 	writeFor, readFor      time.Duration
 	peak                   int
 }
@@ -67,7 +67,7 @@ func (k *counters) flowed(tr flow.Transition, size int) {
 	switch tr {
 	case flow.Paused:
 		k.writePauses++
-		k.writeSince = time.Now()
+		k.writeSince = stampNow()
 	case flow.Resumed:
 		k.writeFor += since(&k.writeSince)
 	}
@@ -76,7 +76,7 @@ func (k *counters) flowed(tr flow.Transition, size int) {
 // readPaused and readResumed record PauseReading and its end.
 func (k *counters) readPaused() {
 	k.readPause++
-	k.readSince = time.Now()
+	k.readSince = stampNow()
 }
 
 func (k *counters) readResumed() { k.readFor += since(&k.readSince) }
@@ -99,21 +99,36 @@ func (k *counters) snapshot() Stats {
 		ReadPausedFor:   k.readFor,
 		PeakWriteBuffer: k.peak,
 	}
-	if !k.writeSince.IsZero() {
-		s.WritePausedFor += time.Since(k.writeSince)
+	if k.writeSince != 0 {
+		s.WritePausedFor += k.writeSince.elapsed()
 	}
-	if !k.readSince.IsZero() {
-		s.ReadPausedFor += time.Since(k.readSince)
+	if k.readSince != 0 {
+		s.ReadPausedFor += k.readSince.elapsed()
 	}
 	return s
 }
 
+// clockStart is the pause clocks' origin: a pause's start is kept as the
+// monotonic time since it (a stamp, 8 bytes where a time.Time takes 24,
+// in every transport).
+var clockStart = time.Now()
+
+// stamp is a moment on the pause clock, plus one: zero is no moment.
+type stamp int64
+
+func stampNow() stamp { return stamp(time.Since(clockStart)) + 1 }
+
+// elapsed returns the time since t (not zero).
+func (t stamp) elapsed() time.Duration {
+	return time.Since(clockStart) - time.Duration(t-1)
+}
+
 // since returns the time since *t and clears it; zero when *t is zero.
-func since(t *time.Time) time.Duration {
-	if t.IsZero() {
+func since(t *stamp) time.Duration {
+	if *t == 0 {
 		return 0
 	}
-	d := time.Since(*t)
-	*t = time.Time{}
+	d := t.elapsed()
+	*t = 0
 	return d
 }

@@ -210,7 +210,7 @@ func (p *process) wait() {
 func (p *process) settle() {
 	for _, c := range p.pipes {
 		if c != nil {
-			<-c.done
+			<-c.Done()
 		}
 	}
 	p.mu.Lock()

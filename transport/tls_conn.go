@@ -118,9 +118,9 @@ func (c *conn) tlsWriteFailed(err error) error {
 // as buffered. c.mu is held; holdLocked releases it.
 func (c *conn) holdLocked(p []byte, bufs [][]byte, total int64) {
 	if bufs == nil {
-		c.held = append(c.held, append([]byte(nil), p...))
+		c.up.held = append(c.up.held, append([]byte(nil), p...))
 	} else {
-		c.held = append(c.held, joinBufs(bufs, total))
+		c.up.held = append(c.up.held, joinBufs(bufs, total))
 	}
 	tr := c.flow.Add(int(total))
 	c.flowLocked(tr)

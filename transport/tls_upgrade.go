@@ -24,6 +24,7 @@ type upgrade struct {
 	run      atomic.Bool
 	finished chan struct{} // closed once it succeeded or failed
 	err      error         // set before finished closes
+	held     [][]byte      // writes made while it runs; guarded by c.mu
 }
 
 // startTLS is StartTLS on c.
@@ -128,8 +129,8 @@ func (c *conn) runUpgrade(up *upgrade, h sink.Handler, chunk []byte) {
 func (c *conn) flushHeld() error {
 	for {
 		c.mu.Lock()
-		held, s := c.held, c.sec
-		c.held = nil
+		held, s := c.up.held, c.sec
+		c.up.held = nil
 		if len(held) == 0 {
 			c.up = nil
 			c.mu.Unlock()
@@ -158,7 +159,7 @@ func (c *conn) flushHeld() error {
 // Lost's error (asyncio's start_tls closes the transport too).
 func (c *conn) endUpgrade(up *upgrade, err error) {
 	c.mu.Lock()
-	c.up, c.switching, c.held = nil, false, nil
+	c.up, c.switching = nil, false
 	c.mu.Unlock()
 	if err != nil {
 		c.shut(err)

@@ -3,6 +3,7 @@ package poll
 import (
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/rxnet/rxnet/internal/goid"
@@ -32,7 +33,11 @@ type Conn struct {
 	inReady  bool  // on l.ready
 	err      error // the panic that dropped it; read by Err after done
 
-	done chan struct{} // closed once no callback can run
+	// done is closed once no callback can run; made by the first Done
+	// (a channel costs 96 bytes, and most Conns are never waited on).
+	doneMu sync.Mutex
+	done   chan struct{}
+	ended  bool // finish has run: Done is closed
 }
 
 // The states of Conn.wstate.
@@ -64,7 +69,7 @@ func Register(fd int, h Handler) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{fd: fd, h: h, l: l, done: make(chan struct{})}
+	c := &Conn{fd: fd, h: h, l: l}
 	l.connsMu.Lock()
 	l.lastID++
 	c.id = l.lastID
@@ -171,17 +176,41 @@ func (c *Conn) Close() {
 // for good: after Close, or after the loop dropped it (OnDropped has
 // then returned). Any goroutine may call it; a callback must not wait on
 // it.
-func (c *Conn) Done() <-chan struct{} { return c.done }
+func (c *Conn) Done() <-chan struct{} {
+	c.doneMu.Lock()
+	defer c.doneMu.Unlock()
+	switch {
+	case c.done != nil:
+	case c.ended:
+		c.done = closedDone
+	default:
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+// closedDone is the Done of a Conn that ended before anyone asked.
+var closedDone = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
+// end closes Done: no callback runs any more. The loop calls it once.
+func (c *Conn) end() {
+	c.doneMu.Lock()
+	c.ended = true
+	if c.done != nil {
+		close(c.done)
+	}
+	c.doneMu.Unlock()
+}
 
 // Err returns nil before Done is closed and after a Close, and the
 // *PanicError when the loop dropped the Conn. Any goroutine may call it.
 func (c *Conn) Err() error {
-	select {
-	case <-c.done:
+	c.doneMu.Lock()
+	defer c.doneMu.Unlock()
+	if c.ended {
 		return c.err
-	default:
-		return nil
 	}
+	return nil
 }
 
 // setEventID stores id in an epoll event's data.

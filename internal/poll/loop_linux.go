@@ -342,7 +342,7 @@ func (l *loop) finish(c *Conn) {
 		l.callDropped(c)
 	}
 	pollers.release(l) // before Done: a waiter on Done finds the count down
-	close(c.done)
+	c.end()
 }
 
 // fail drops c after a panic in one of its callbacks or tasks.

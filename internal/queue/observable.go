@@ -47,7 +47,7 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 		<-q.finished // rxgo closes next once this returns: no send may follow
 	}
 	select { // Finish counted it
-	case next <- rxgo.Of(q.lost):
+	case next <- rxgo.Of(*q.lost):
 	case <-ctx.Done():
 	}
 }
@@ -76,7 +76,7 @@ func (q *Queue) sink(ctx context.Context, next chan<- rxgo.Item) bool {
 	}
 	q.mu.Unlock()
 	if ended {
-		q.emit(ctx, next, lost)
+		q.emit(ctx, next, *lost)
 		return false
 	}
 	return true

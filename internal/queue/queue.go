@@ -40,7 +40,7 @@ type Queue struct {
 	cut    atomic.Bool  // an event was dropped after Release: every later one is too (no gap)
 	sent   atomic.Int64 // events handed to the consumer (Delivered)
 	once   sync.Once
-	freed  chan struct{} // closed by Release
+	freed  atomic.Pointer[chan struct{}] // closed by Release; made by its first waiter (freedC)
 	freeMu sync.Once
 
 	mu      sync.Mutex
@@ -57,7 +57,7 @@ type Queue struct {
 	// then delivers lost itself, bounded by its context; gone is closed
 	// when that context ends.
 	finished chan struct{}
-	lost     stream.Event
+	lost     *stream.Event // set with ended, or before finished is closed: a pointer keeps every Queue 64 bytes smaller
 	gone     chan struct{}
 }
 
@@ -70,7 +70,6 @@ func New(capacity int, start, abort func()) *Queue {
 		size:  max(capacity, 2),
 		start: start,
 		abort: abort,
-		freed: make(chan struct{}),
 	}
 }
 
@@ -168,7 +167,7 @@ func (q *Queue) startOnce(channel bool) {
 			q.sinking = true
 			if q.ended {
 				q.sent.Add(1)
-				q.ch <- q.lost
+				q.ch <- *q.lost
 				close(q.ch)
 			}
 			q.mu.Unlock()
@@ -235,7 +234,7 @@ func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool
 			return true, false
 		case <-wake:
 			return false, true
-		case <-q.freed:
+		case <-q.freedC():
 			q.cut.Store(true)
 			return false, false
 		}
@@ -246,7 +245,7 @@ func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool
 		return true, false
 	case <-wake:
 		return false, true
-	case <-q.freed:
+	case <-q.freedC():
 		q.cut.Store(true)
 		return false, false
 	}
@@ -379,7 +378,7 @@ func (q *Queue) send(e stream.Event) bool {
 		return false
 	}
 	if q.items != nil {
-		freed := q.freed
+		freed := q.freedC()
 		if e.Kind == stream.Made {
 			freed = q.gone
 		}
@@ -402,7 +401,7 @@ func (q *Queue) send(e stream.Event) bool {
 	case q.ch <- e:
 		q.sent.Add(1)
 		return true
-	case <-q.freed:
+	case <-q.freedC():
 		q.cut.Store(true)
 		return false
 	}
@@ -457,7 +456,7 @@ func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
 		}
 		select {
 		case <-t.C:
-		case <-q.freed:
+		case <-q.freedC():
 			return false
 		case <-stop:
 			return false
@@ -472,11 +471,32 @@ func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
 // waits for room, dropping undelivered events if it must.
 // Release is idempotent.
 func (q *Queue) Release() {
-	q.freeMu.Do(func() { close(q.freed) })
+	q.freeMu.Do(func() {
+		if !q.freed.CompareAndSwap(nil, &closedChan) {
+			close(*q.freed.Load())
+		}
+	})
 }
 
 // Released returns a channel that is closed once Release is called.
-func (q *Queue) Released() <-chan struct{} { return q.freed }
+func (q *Queue) Released() <-chan struct{} { return q.freedC() }
+
+// freedC returns the channel Release closes, making it on first use: a
+// queue nobody waits on (the adapter's, while it is not paused) holds
+// none.
+func (q *Queue) freedC() chan struct{} {
+	if p := q.freed.Load(); p != nil {
+		return *p
+	}
+	c := make(chan struct{})
+	if q.freed.CompareAndSwap(nil, &c) {
+		return c
+	}
+	return *q.freed.Load()
+}
+
+// closedChan is what Release leaves when nobody asked for the channel.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
 // Finish delivers lost as the last event and closes the channel. It waits
 // for room until Release; after Release it waits for room a little
@@ -489,7 +509,7 @@ func (q *Queue) Finish(lost stream.Event) {
 	q.mu.Lock()
 	q.done = true
 	if !q.sinking {
-		q.ended, q.lost = true, lost
+		q.ended, q.lost = true, &lost
 		q.mu.Unlock()
 		return
 	}
@@ -497,7 +517,7 @@ func (q *Queue) Finish(lost stream.Event) {
 	q.helper.Wait() // pending control events go first (or are dropped by Release)
 	q.sent.Add(1)   // Lost always reaches the consumer (or its context ended)
 	if q.items != nil {
-		q.lost = lost
+		q.lost = &lost
 		close(q.finished) // the subscriber's goroutine delivers it
 		return
 	}
@@ -509,7 +529,7 @@ func (q *Queue) Finish(lost stream.Event) {
 	}
 	select {
 	case q.ch <- lost:
-	case <-q.freed:
+	case <-q.freedC():
 		q.finishReleased(lost)
 	}
 	close(q.ch)

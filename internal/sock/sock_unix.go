@@ -19,27 +19,30 @@ type FD struct {
 	rc syscall.RawConn
 
 	// The read callback's arguments and results, kept here so that the
-	// callback (a method value made once) does not allocate per call.
-	readFn   func(uintptr) bool
-	rbuf     *[]byte
-	rsize    int
-	rn       int
-	rerr     error
-	stop     func() bool
-	rstopped bool
-	writeFn  func(uintptr) bool
-	tryFn    func(uintptr) bool
-	wbufs    [][]byte
-	wone     []byte
-	wn       int
-	werr     error
+	// callback (a method value made on its first use, by the side that
+	// uses it: an idle connection holds only those it used) does not
+	// allocate per call.
+	readFn  func(uintptr) bool
+	rbuf    *[]byte
+	rsize   int
+	rn      int
+	rerr    error
+	stop    func() bool
+	writeFn func(uintptr) bool
+	tryFn   func(uintptr) bool
+	wbufs   [][]byte
+	wone    []byte
+	wn      int
+	werr    error
 
 	into     []byte // ReadInto's destination
-	rnow     bool   // TryReadInto: do not wait
 	intoFn   func(uintptr) bool
 	deadline deadliner // for Interrupt, when the connection has one
 
 	dg *dgram // datagram sockets only (NewDatagram)
+
+	rstopped bool // Read, ReadInto: stop said so
+	rnow     bool // TryReadInto: do not wait
 }
 
 type deadliner interface{ SetReadDeadline(time.Time) error }
@@ -53,7 +56,6 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 		return nil, err
 	}
 	f := &FD{rc: rc, stop: stop}
-	f.readFn, f.writeFn, f.tryFn, f.intoFn = f.read, f.writev, f.tryWrite, f.readInto
 	f.deadline, _ = c.(deadliner)
 	return f, nil
 }
@@ -65,6 +67,9 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 // nil error is end of file. The buffer is nil whenever n is 0.
 func (f *FD) Read(size int) (buf *[]byte, n int, err error) {
 	f.rsize, f.rstopped = size, false
+	if f.readFn == nil {
+		f.readFn = f.read
+	}
 	if err = f.rc.Read(f.readFn); err == nil {
 		err = f.rerr
 	}
@@ -118,6 +123,9 @@ func (f *FD) ReadInto(p []byte, stoppable bool) (n int, err error) {
 	stop := f.stop
 	if !stoppable {
 		f.stop = neverStop
+	}
+	if f.intoFn == nil {
+		f.intoFn = f.readInto
 	}
 	if err = f.rc.Read(f.intoFn); err == nil {
 		err = f.rerr
@@ -221,6 +229,9 @@ func (f *FD) TryWritev(bufs [][]byte) (int, error) {
 }
 
 func (f *FD) try() (int, error) {
+	if f.tryFn == nil {
+		f.tryFn = f.tryWrite
+	}
 	if err := f.rc.Write(f.tryFn); err != nil {
 		return 0, err
 	}
@@ -254,6 +265,9 @@ func (f *FD) tryWrite(fd uintptr) bool {
 // there is an error).
 func (f *FD) Writev(bufs [][]byte) (int, error) {
 	f.wbufs = bufs
+	if f.writeFn == nil {
+		f.writeFn = f.writev
+	}
 	if err := f.rc.Write(f.writeFn); err != nil {
 		return 0, err
 	}
