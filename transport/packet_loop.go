@@ -62,16 +62,21 @@ func (c *packetConn) loopMade() {
 	c.mu.Unlock()
 }
 
+// loopDatagrams bounds the datagrams one OnReadable receives. It is more
+// than a stream's loopReads: a datagram is usually small, and each call
+// the loop makes costs it an epoll_wait.
+const loopDatagrams = 16
+
 // OnReadable implements poll.Handler: it delivers a held datagram first,
 // then receives into the loop's buffer, each datagram delivered on the
-// loop, until the socket is drained or loopReads were received.
+// loop, until the socket is drained or loopDatagrams were received.
 func (r *loopPacket) OnReadable(buf []byte) (more bool) {
 	c := (*packetConn)(r)
 	c.checkReader()
 	if !c.deliverHeldDatagram() {
 		return true // still paused: the resume calls again
 	}
-	for range loopReads {
+	for range loopDatagrams {
 		if !c.loopRecv(buf) || c.loopLC.Closing() {
 			return false
 		}
