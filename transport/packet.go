@@ -41,7 +41,7 @@ type packetConn struct {
 	core
 	family  int                        // the socket's: AF_INET, AF_INET6 or AF_UNIX
 	peer    net.Addr                   // the connected peer; nil when unconnected
-	senders map[sock.Sockaddr]net.Addr // the read goroutine's
+	senders map[sock.Sockaddr]net.Addr // the reader's: read goroutine or loop
 	polled  bool                       // its engine is the poller's (usePoller)
 
 	// The loop's (packet_loop.go).
