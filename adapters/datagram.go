@@ -12,7 +12,8 @@ import (
 // datagram endpoint.
 //
 // The adapter calls them as it calls a Protocol's: one at a time, in event
-// order, on the endpoint's read goroutine, except PauseWriting and
+// order, on the endpoint's read goroutine (on Linux, the poller loop that
+// read the datagram: see the package doc), except PauseWriting and
 // ResumeWriting, which may run on the goroutine whose SendTo or flush
 // caused them. Callbacks must not block for long. A panicking callback
 // aborts the endpoint with a *PanicError as ConnectionLost's error

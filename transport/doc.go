@@ -102,9 +102,10 @@
 //
 // # Engines
 //
-// On Linux the TCP and Unix transports that package adapters drives run on
-// a few shared epoll loops (one per GOMAXPROCS): an idle connection holds
-// no goroutine and no buffer, and the protocol's callbacks run on the loop
+// On Linux the TCP and Unix transports, and the UDP and unixgram
+// endpoints, that package adapters drives run on a few shared epoll loops
+// (one per GOMAXPROCS): an idle connection or endpoint holds no goroutine
+// and no buffer, and the protocol's callbacks run on the loop
 // that read the data, so a callback that blocks delays that loop's other
 // connections. Every other transport, and every transport elsewhere, has
 // a read goroutine of its own. The environment variable RXNET_ENGINE,

@@ -3,10 +3,14 @@ package transport
 import "github.com/rxnet/rxnet/internal/poll"
 
 // LoopID returns the id of the goroutine running the poller loop that
-// reads t, or 0 when none does (for tests in package transport_test).
-func LoopID(t Transport) uint64 {
-	c, ok := t.(*conn)
-	if !ok {
+// reads t (a stream transport or a datagram endpoint), or 0 when none
+// does (for tests in package transport_test).
+func LoopID(t BaseTransport) uint64 {
+	c := packetCore(t)
+	if tc, ok := t.(*conn); ok {
+		c = &tc.core
+	}
+	if c == nil {
 		return 0
 	}
 	c.mu.Lock()

@@ -7,8 +7,10 @@ import (
 	"net"
 	"time"
 
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
+	"github.com/rxnet/rxnet/stream"
 )
 
 // DatagramOverhead is what each queued datagram adds to WriteBufferSize
@@ -39,7 +41,14 @@ type packetConn struct {
 	core
 	family  int                        // the socket's: AF_INET, AF_INET6 or AF_UNIX
 	peer    net.Addr                   // the connected peer; nil when unconnected
-	senders map[sock.Sockaddr]net.Addr // the read goroutine's
+	senders map[sock.Sockaddr]net.Addr // the reader's: read goroutine or loop
+	polled  bool                       // its engine is the poller's (usePoller)
+
+	// The loop's (packet_loop.go).
+	loopLC  *poll.Conn   // lc, kept after it left
+	loopGID uint64       // the goroutine the adapter was last told of
+	held    stream.Event // a datagram (or error) met a pause: see loopEvent
+	holding bool
 
 	// Guarded by c.mu.
 	queue   []datagram
@@ -58,7 +67,8 @@ func newPacketConn(ps packetSocket, cfg resolved) (*packetConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr)}
+	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr), polled: usePoller()}
+	c.startLoop = c.putOnLoop
 	cfg.eventBuffer = cfg.packetEvents
 	if err := c.init(ps, cfg, c.readLoop, func() { c.queue = nil }, sock.NewDatagram); err != nil {
 		return nil, err

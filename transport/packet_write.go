@@ -5,6 +5,8 @@ package transport
 import (
 	"bytes"
 	"net"
+
+	"github.com/rxnet/rxnet/internal/flow"
 )
 
 // SendTo implements DatagramTransport.
@@ -40,7 +42,7 @@ func (c *packetConn) SendTo(p []byte, addr net.Addr) error {
 	c.flowLocked(tr)
 	if !c.flushing {
 		c.flushing = true
-		go c.flush()
+		c.startFlushLocked()
 	}
 	h := c.handler
 	c.mu.Unlock()
@@ -49,14 +51,19 @@ func (c *packetConn) SendTo(p []byte, addr net.Addr) error {
 }
 
 // sendFailedLocked leaves a send's socket error for the read goroutine to
-// deliver as a DatagramError, waking it; the datagram is dropped (asyncio's
-// error_received). c.mu is held.
+// deliver as a DatagramError, waking it (on a loop: posting the delivery
+// to it); the datagram is dropped (asyncio's error_received). c.mu is
+// held.
 func (c *packetConn) sendFailedLocked(err error) {
 	if len(c.sendErr) >= maxPendingErrors {
 		return
 	}
 	c.sendErr = append(c.sendErr, c.opError("write", err))
-	if len(c.sendErr) == 1 {
+	switch {
+	case len(c.sendErr) > 1: // a delivery is on its way already
+	case c.lc != nil:
+		c.lc.Post(c.loopSendErrors)
+	default:
 		c.fd.Interrupt()
 	}
 }
@@ -86,17 +93,25 @@ func (c *packetConn) flush() {
 			c.mu.Unlock()
 			return
 		}
-		c.queue[0] = datagram{}
-		c.queue = c.queue[1:]
-		if err != nil {
-			c.sendFailedLocked(err)
-		} else {
-			c.stats.written += int64(len(d.p))
-		}
-		tr := c.flow.Sub(len(d.p) + DatagramOverhead)
-		c.flowLocked(tr)
+		tr := c.sentLocked(len(d.p), err)
 		h := c.handler
 		c.mu.Unlock()
 		c.afterFlow(h, tr)
 	}
+}
+
+// sentLocked takes the first queued datagram, of n bytes, off the queue
+// once its send returned err, and returns the flow transition, which the
+// caller applies with afterFlow once c.mu is released. c.mu is held.
+func (c *packetConn) sentLocked(n int, err error) flow.Transition {
+	c.queue[0] = datagram{}
+	c.queue = c.queue[1:]
+	if err != nil {
+		c.sendFailedLocked(err)
+	} else {
+		c.stats.written += int64(n)
+	}
+	tr := c.flow.Sub(n + DatagramOverhead)
+	c.flowLocked(tr)
+	return tr
 }

@@ -113,6 +113,7 @@ func newLoop() (*loop, error) {
 		return nil, fmt.Errorf("poll: %w", os.NewSyscallError("eventfd", err))
 	}
 	l := &loop{epfd: epfd, evfd: evfd, conns: make(map[uint64]*Conn)}
+	l.epollFn = l.epollWait
 	if err := l.parkable(); err != nil {
 		l.closeFDs()
 		return nil, err

@@ -30,6 +30,11 @@ type loop struct {
 	events [128]unix.EpollEvent
 	hits   []*Conn // the Conns of the events being dispatched
 
+	// wait's, kept here so that its function allocates nothing.
+	epollFn func(uintptr) bool
+	block   bool // wait may park
+	waited  int  // the events epollWait found
+
 	// The Conns by id, for the events; Register adds, the loop removes.
 	connsMu sync.Mutex
 	conns   map[uint64]*Conn
@@ -196,34 +201,39 @@ func (l *loop) stopNow() bool {
 // in Go's runtime poller until the epoll instance has events (a task's
 // eventfd write is one), holding no thread.
 func (l *loop) wait() int {
-	block := false
+	l.block = false
 	if len(l.ready) == 0 {
 		l.polling.Store(true)
 		l.mu.Lock()
-		block = len(l.tasks) == 0 && !l.stopping
+		l.block = len(l.tasks) == 0 && !l.stopping
 		l.mu.Unlock()
 	}
-	n := 0
-	// The function runs with Go's readiness for the instance reset first,
-	// so an edge between its epoll_wait and the park is not lost.
-	err := l.rc.Read(func(fd uintptr) bool {
-		for {
-			k, err := unix.EpollWait(int(fd), l.events[:], 0)
-			switch {
-			case err == unix.EINTR:
-				continue
-			case err != nil:
-				return true // only a bad epfd or buffer fails: the loop's own
-			}
-			n = k
-			return k > 0 || !block
-		}
-	})
+	l.waited = 0
+	// epollFn runs with Go's readiness for the instance reset first, so
+	// an edge between its epoll_wait and the park is not lost.
+	err := l.rc.Read(l.epollFn)
 	l.polling.Store(false)
 	if err != nil {
 		return 0
 	}
-	return n
+	return l.waited
+}
+
+// epollWait is wait's function for rc.Read (l.epollFn, made once so that
+// a wait allocates nothing): one epoll_wait that does not block; it
+// reports false, to park, when it found nothing and wait may block.
+func (l *loop) epollWait(fd uintptr) bool {
+	for {
+		k, err := unix.EpollWait(int(fd), l.events[:], 0)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return true // only a bad epfd or buffer fails: the loop's own
+		}
+		l.waited = k
+		return k > 0 || !l.block
+	}
 }
 
 // dispatch records the edges of one epoll_wait: a writable edge goes to

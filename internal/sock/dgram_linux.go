@@ -115,22 +115,23 @@ func ntohs(p uint16) int    { return int(p>>8) | int(p&0xff)<<8 }
 // dgram is the state of a datagram socket's calls, kept apart so that
 // stream sockets do not carry it.
 type dgram struct {
-	recvFn, sendFn, trySendFn func(uintptr) bool
-	msg                       unix.Msghdr
-	iov                       unix.Iovec
-	from                      Sockaddr
-	rtrunc                    bool
-	wto                       Sockaddr
+	recvFn, tryRecvFn func(uintptr) bool
+	sendFn, trySendFn func(uintptr) bool
+	msg               unix.Msghdr
+	iov               unix.Iovec
+	from              Sockaddr
+	rtrunc            bool
+	wto               Sockaddr
 }
 
-// NewDatagram is New for a datagram socket: its FD has ReadFrom, SendTo,
-// TrySendTo.
+// NewDatagram is New for a datagram socket: its FD has ReadFrom,
+// TryReadFrom, SendTo, TrySendTo.
 func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 	f, err := New(c, stop)
 	if err != nil {
 		return nil, err
 	}
-	d := &dgram{recvFn: f.recv}
+	d := &dgram{recvFn: f.recv, tryRecvFn: f.tryRecv}
 	d.sendFn = func(fd uintptr) bool { return f.sendOnce(fd, true) }
 	d.trySendFn = func(fd uintptr) bool { return f.sendOnce(fd, false) }
 	d.msg.Name = (*byte)(unsafe.Pointer(&d.from.raw))
@@ -172,29 +173,82 @@ func (f *FD) recv(fd uintptr) bool {
 		return true
 	}
 	b := GetBuf()
-	d := f.dg
+	n, errno := f.dg.recvmsg(fd, (*b)[:f.rsize])
+	switch errno {
+	case 0:
+		f.rbuf, f.rn = b, n
+		return true
+	case unix.EAGAIN:
+		PutBuf(b)
+		return false
+	default:
+		PutBuf(b)
+		f.rerr = errno
+		return true
+	}
+}
+
+// TryReadFrom is ReadFrom into p, the caller's buffer, without the wait:
+// it reads one datagram and its sender (trunc: the datagram was longer
+// than p and was cut), or returns ErrWouldBlock when none is queued. It
+// returns ErrStopped like ReadFrom, and ErrInterrupted while an
+// Interrupt is pending (until Resume).
+func (f *FD) TryReadFrom(p []byte) (n int, from Sockaddr, trunc bool, err error) {
+	f.into, f.rstopped = p, false
+	if err = f.rc.Read(f.dg.tryRecvFn); err == nil {
+		err = f.rerr
+	}
+	n, from, trunc = f.rn, f.dg.from, f.dg.rtrunc
+	f.into, f.rn, f.rerr, f.dg.rtrunc = nil, 0, nil, false
+	switch {
+	case f.rstopped:
+		return 0, Sockaddr{}, false, ErrStopped
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return 0, Sockaddr{}, false, ErrInterrupted
+	case err != nil:
+		return 0, Sockaddr{}, false, err
+	}
+	return n, from, trunc, nil
+}
+
+func (f *FD) tryRecv(fd uintptr) bool {
+	if f.stop() {
+		f.rstopped = true
+		return true
+	}
+	n, errno := f.dg.recvmsg(fd, f.into)
+	switch errno {
+	case 0:
+		f.rn = n
+	case unix.EAGAIN:
+		f.rerr = ErrWouldBlock
+	default:
+		f.rerr = errno
+	}
+	return true
+}
+
+// recvmsg reads one datagram into p, and its sender into d.from, retrying
+// when a signal interrupts it; it sets d.rtrunc when the datagram was cut.
+func (d *dgram) recvmsg(fd uintptr, p []byte) (int, syscall.Errno) {
 	for {
 		d.from = Sockaddr{}
 		d.msg.Namelen = unix.SizeofSockaddrAny
 		d.msg.Flags = 0
-		d.iov.Base = &(*b)[0]
-		d.iov.SetLen(f.rsize)
+		d.iov.Base = nil
+		if len(p) > 0 {
+			d.iov.Base = &p[0]
+		}
+		d.iov.SetLen(len(p))
 		n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&d.msg)), 0)
 		switch errno {
-		case 0:
-			d.from.n = d.msg.Namelen
-			f.rbuf, f.rn, d.rtrunc = b, int(n), d.msg.Flags&unix.MSG_TRUNC != 0
-			return true
 		case unix.EINTR:
 			continue
-		case unix.EAGAIN:
-			PutBuf(b)
-			return false
-		default:
-			PutBuf(b)
-			f.rerr = errno
-			return true
+		case 0:
+			d.from.n = d.msg.Namelen
+			d.rtrunc = d.msg.Flags&unix.MSG_TRUNC != 0
 		}
+		return int(n), errno
 	}
 }
 

@@ -192,3 +192,27 @@ func TestSockaddrRoundTrip(t *testing.T) {
 		t.Fatal("addresses do not compare by value")
 	}
 }
+
+// TestTryReadFromDoesNotWait reads into the caller's buffer at once: a
+// queued datagram with its sender, a cut one reported as truncated, and
+// ErrWouldBlock when none is queued.
+func TestTryReadFromDoesNotWait(t *testing.T) {
+	f, a, b := dgramPair(t)
+	p := make([]byte, 4)
+	if _, _, _, err := f.TryReadFrom(p); !errors.Is(err, ErrWouldBlock) {
+		t.Fatalf("TryReadFrom on an empty socket: %v, want ErrWouldBlock", err)
+	}
+	for _, d := range []string{"one", "longer"} {
+		if _, err := b.WriteTo([]byte(d), a.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, from, trunc, err := f.TryReadFrom(p)
+	if err != nil || trunc || string(p[:n]) != "one" || from.UnixName() != b.LocalAddr().String() {
+		t.Fatalf("TryReadFrom: %q from %q, trunc %v, %v", p[:n], from.UnixName(), trunc, err)
+	}
+	n, _, trunc, err = f.TryReadFrom(p)
+	if err != nil || !trunc || string(p[:n]) != "long" {
+		t.Fatalf("TryReadFrom of a longer datagram: %q, trunc %v, %v", p[:n], trunc, err)
+	}
+}

@@ -1,0 +1,90 @@
+//go:build linux
+
+package transport_test
+
+import (
+	"context"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/rxnet/rxnet/adapters"
+	"github.com/rxnet/rxnet/internal/goid"
+	"github.com/rxnet/rxnet/internal/poll"
+	"github.com/rxnet/rxnet/transport"
+)
+
+// loopEcho echoes each datagram and reports the goroutine that received
+// it.
+type loopEcho struct {
+	adapters.BaseDatagramProtocol
+	t    transport.DatagramTransport
+	on   chan uint64
+	lost chan struct{}
+}
+
+func (p *loopEcho) ConnectionMade(t transport.DatagramTransport) { p.t = t }
+
+func (p *loopEcho) DatagramReceived(data []byte, addr net.Addr) {
+	p.t.SendTo(data, addr)
+	p.on <- goid.Get()
+}
+
+func (p *loopEcho) ConnectionLost(error) { close(p.lost) }
+
+// TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine: on the poll engine a
+// DatagramProtocol's endpoint is read by a loop, its DatagramReceived
+// runs on that loop, and an idle endpoint holds no goroutine of its own
+// (no read goroutine, no flush goroutine): the loops are all there is.
+func TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine(t *testing.T) {
+	if !poll.Supported() || os.Getenv("RXNET_ENGINE") == "goroutine" {
+		t.Skip("the poll engine does not run here")
+	}
+	ctx := context.Background()
+	listen := func() (transport.DatagramTransport, *loopEcho) {
+		ep, p, err := adapters.ListenDatagram(ctx, "udp", "127.0.0.1:0", func() *loopEcho {
+			return &loopEcho{on: make(chan uint64, 1), lost: make(chan struct{})}
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ep.Close(); <-p.lost })
+		return ep, p
+	}
+	client, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	echo := func(ep transport.DatagramTransport, p *loopEcho) uint64 {
+		if _, err := client.WriteTo([]byte("ping"), ep.LocalAddr()); err != nil {
+			t.Fatal(err)
+		}
+		on := <-p.on
+		b := make([]byte, 8)
+		if n, _, err := client.ReadFrom(b); err != nil || string(b[:n]) != "ping" {
+			t.Fatalf("echo: %q, %v", b[:n], err)
+		}
+		return on
+	}
+	echo(listen()) // the loops run from here on
+
+	before := runtime.NumGoroutine()
+	ep, p := listen()
+	if on, loop := echo(ep, p), transport.LoopID(ep); loop == 0 || on != loop {
+		t.Errorf("DatagramReceived ran on goroutine %d; the endpoint's loop is %d", on, loop)
+	}
+	if after := runtime.NumGoroutine(); after > before {
+		t.Errorf("%d goroutines with an idle endpoint, %d before it", after, before)
+	}
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	for _, g := range strings.Split(stacks, "\n\n") {
+		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
+		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run")) {
+			t.Errorf("a goroutine of the idle endpoint:\n%s", g)
+		}
+	}
+}
