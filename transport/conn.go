@@ -5,7 +5,6 @@ import (
 	"sync/atomic"
 	"syscall"
 
-	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/internal/writebuf"
@@ -46,16 +45,12 @@ type conn struct {
 	// Guarded by c.mu: SendFile (sendfile_conn.go).
 	emptied chan struct{} // closed once the buffer is empty, for SendFile
 
-	loopLC  *poll.Conn // the loop's own: lc, kept after it left
-	loopGID uint64     // the loop's: the goroutine the adapter was last told of
-
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
 	pipe       pipeKind    // a socket, or one end of a pipe
 	eofWritten bool        // guarded by c.mu
 	sending    bool        // guarded by c.mu: a SendFile runs
 	readingTLS bool        // the read goroutine's: it reads through TLS
-	polled     bool        // its engine is the poller's (usePoller)
 	loopEOF    bool        // the loop's: it read EOF
 }
 
@@ -67,7 +62,7 @@ var (
 // newConn wraps an established connection. It does not read until its
 // events are claimed.
 func newConn(nc streamConn, cfg resolved) (*conn, error) {
-	c := &conn{nc: nc, readCap: cfg.readSize, polled: usePoller()}
+	c := &conn{nc: nc, readCap: cfg.readSize}
 	if err := c.init(nc, cfg, c.read, c.buf.Reset, sock.New); err != nil {
 		return nil, err
 	}

@@ -32,32 +32,17 @@ type loopReader conn
 func (c *conn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	h := c.handler
-	if !c.polled || h == nil || c.pipe != notPipe || c.sec != nil || c.up != nil || c.state != stateOpen {
+	if c.pipe != notPipe || c.sec != nil || c.up != nil {
 		return false
 	}
-	fd, err := c.fd.Sysfd()
-	if err != nil {
-		return false
-	}
-	lc, err := poll.Register(fd, (*loopReader)(c))
-	if err != nil {
-		return false // a descriptor epoll refuses: the read goroutine reads it
-	}
-	c.lc, c.loopH, c.loopLC = lc, h, lc
-	lc.Post(c.loopMade)
-	return true
+	return c.registerLocked((*loopReader)(c), c.loopMade)
 }
 
 // loopMade delivers Made on the loop, then turns reading on.
 func (c *conn) loopMade() {
 	c.checkReader()
 	c.deliver(c.loopH, stream.Event{Kind: stream.Made})
-	c.mu.Lock()
-	if c.lc != nil && !c.readPaused && c.state == stateOpen {
-		c.lc.SetReading(true)
-	}
-	c.mu.Unlock()
+	c.startReading()
 }
 
 // loopReads bounds the reads one OnReadable makes, so that a transport
@@ -149,16 +134,6 @@ func (r *loopReader) OnWritable() {
 	c := (*conn)(r)
 	c.checkReader()
 	c.loopFlush()
-}
-
-// checkReader tells the adapter when a new goroutine runs the loop (a
-// Handoff made by another transport on it): its callbacks then run there.
-// It runs on the loop only.
-func (c *conn) checkReader() {
-	if id := c.loopLC.LoopID(); id != c.loopGID {
-		c.loopGID = id
-		c.loopH.ReaderMoved(id)
-	}
 }
 
 // OnDropped implements poll.Handler: a panic escaped rxnet's own code on
@@ -339,51 +314,4 @@ func (c *conn) deliverHeld(h sink.Handler) bool {
 		c.deliver(h, stream.Event{Kind: stream.Data, Data: chunk})
 	}
 	return !eofRead
-}
-
-// leaveLoop is end's part for a transport on a loop, before its
-// descriptor is closed: Lost is posted to the loop, after the callbacks
-// running or queued, and the descriptor leaves epoll. c.mu is not held.
-func (c *core) leaveLoop(lc *poll.Conn, h sink.Handler) {
-	posted := lc.Post(func() { c.loopLost(h) })
-	lc.Close()
-	if !posted { // the loop dropped it (OnDropped)
-		go c.finishHeld(h)
-	}
-}
-
-// loopLost delivers Lost on the loop, once end has closed the
-// descriptor (it is closing it as this runs, or has).
-func (c *core) loopLost(h sink.Handler) {
-	<-c.Done()
-	c.mu.Lock()
-	held := c.heldRead != nil || c.heldEOF
-	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
-	c.mu.Unlock()
-	if held || !h.TryEvent(lost) {
-		go c.finishHeld(h)
-		return
-	}
-	c.stats.events.Add(1)
-	if c.onLost != nil {
-		c.onLost()
-	}
-}
-
-// finishHeld delivers what the loop held, if anything, then Lost, from a
-// goroutine that may wait. After a local close the adapter drops the
-// held data; after a failure it gets it before Lost.
-func (c *core) finishHeld(h sink.Handler) {
-	h.ReaderMoved(goid.Get())
-	c.mu.Lock()
-	chunk, eof := c.heldRead, c.heldEOF
-	c.heldRead, c.heldEOF = nil, false
-	c.mu.Unlock()
-	switch {
-	case eof:
-		c.deliver(h, stream.Event{Kind: stream.EOF})
-	case chunk != nil:
-		c.deliver(h, stream.Event{Kind: stream.Data, Data: chunk})
-	}
-	c.finish(h)
 }

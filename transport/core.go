@@ -76,6 +76,8 @@ type core struct {
 	handler  sink.Handler
 	flow     flow.State
 	lc       *poll.Conn  // the poller loop reading it, if one does
+	loopLC   *poll.Conn  // the loop's own: lc, kept after it left
+	loopGID  uint64      // the loop's: the goroutine the adapter was last told of
 	heldRead []byte      // read on the loop, not delivered: see Unloop
 	timer    *time.Timer // bounds a close (TLS: the close_notify wait)
 	stats    counters
@@ -91,6 +93,7 @@ type core struct {
 	loopFlushing bool // the loop flushes the buffer (OnWritable)
 	loopFull     bool // the kernel said full, and no OnWritable since
 	heldEOF      bool // likewise for heldRead, for EOF
+	polled       bool // its engine is the poller's (usePoller), set by init
 }
 
 // init sets up the core for sk: read is the read goroutine's work between
@@ -99,6 +102,7 @@ type core struct {
 func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
 	c.sk, c.dropBuf = sk, dropBuf
 	c.onError, c.readLimit, c.halfClose = cfg.onError, cfg.readLimit, cfg.halfClose
+	c.polled = usePoller()
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
 	c.flow = flow.New(cfg.limits)

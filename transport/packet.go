@@ -7,7 +7,6 @@ import (
 	"net"
 	"time"
 
-	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -42,11 +41,8 @@ type packetConn struct {
 	family  int                        // the socket's: AF_INET, AF_INET6 or AF_UNIX
 	peer    net.Addr                   // the connected peer; nil when unconnected
 	senders map[sock.Sockaddr]net.Addr // the reader's: read goroutine or loop
-	polled  bool                       // its engine is the poller's (usePoller)
 
 	// The loop's (packet_loop.go).
-	loopLC  *poll.Conn   // lc, kept after it left
-	loopGID uint64       // the goroutine the adapter was last told of
 	held    stream.Event // a datagram (or error) met a pause: see loopEvent
 	holding bool
 
@@ -67,7 +63,7 @@ func newPacketConn(ps packetSocket, cfg resolved) (*packetConn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr), polled: usePoller()}
+	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr)}
 	c.startLoop = c.putOnLoop
 	cfg.eventBuffer = cfg.packetEvents
 	if err := c.init(ps, cfg, c.readLoop, func() { c.queue = nil }, sock.NewDatagram); err != nil {

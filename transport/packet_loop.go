@@ -8,7 +8,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
 )
@@ -32,21 +31,7 @@ type loopPacket packetConn
 func (c *packetConn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	h := c.handler
-	if !c.polled || h == nil || c.state != stateOpen {
-		return false
-	}
-	fd, err := c.fd.Sysfd()
-	if err != nil {
-		return false
-	}
-	lc, err := poll.Register(fd, (*loopPacket)(c))
-	if err != nil {
-		return false // the read goroutine reads it
-	}
-	c.lc, c.loopH, c.loopLC = lc, h, lc
-	lc.Post(c.loopMade)
-	return true
+	return c.registerLocked((*loopPacket)(c), c.loopMade)
 }
 
 // loopMade delivers Made on the loop, then the send errors left before
@@ -55,11 +40,7 @@ func (c *packetConn) loopMade() {
 	c.checkReader()
 	c.deliver(c.loopH, stream.Event{Kind: stream.Made})
 	c.loopSendErrors()
-	c.mu.Lock()
-	if c.lc != nil && !c.readPaused && c.state == stateOpen {
-		c.lc.SetReading(true)
-	}
-	c.mu.Unlock()
+	c.startReading()
 }
 
 // loopDatagrams bounds the datagrams one OnReadable receives. It is more
@@ -181,15 +162,6 @@ func (r *loopPacket) OnWritable() {
 // the loop; the endpoint fails with it.
 func (r *loopPacket) OnDropped(err error) { (*packetConn)(r).Fail(err) }
 
-// checkReader tells the adapter when a new goroutine runs the loop (a
-// Handoff made by another transport on it). It runs on the loop only.
-func (c *packetConn) checkReader() {
-	if id := c.loopLC.LoopID(); id != c.loopGID {
-		c.loopGID = id
-		c.loopH.ReaderMoved(id)
-	}
-}
-
 // startFlushLocked starts sending the queue, which c.flushing already
 // reserves: the loop once the socket is writable when one reads the
 // endpoint, else the flush goroutine. c.mu is held.
@@ -213,13 +185,7 @@ func (c *packetConn) loopFlush() {
 			c.mu.Unlock()
 			return
 		case c.state == stateDone || len(c.queue) == 0:
-			c.flushing, c.loopFlushing = false, false
-			closing := c.state == stateClosing
-			c.queue = nil
-			c.mu.Unlock()
-			if closing {
-				c.shut(nil)
-			}
+			c.flushEnded()
 			return
 		}
 		d := &c.queue[0]

@@ -68,6 +68,18 @@ func (c *packetConn) sendFailedLocked(err error) {
 	}
 }
 
+// flushEnded ends a flush whose queue is empty (or dropped): it finishes
+// a pending Close. c.mu is held; flushEnded releases it.
+func (c *packetConn) flushEnded() {
+	c.flushing, c.loopFlushing = false, false
+	closing := c.state == stateClosing
+	c.queue = nil
+	c.mu.Unlock()
+	if closing {
+		c.shut(nil)
+	}
+}
+
 // flush is the goroutine that sends the queued datagrams in order, waiting
 // for the socket to become writable, while the queue is not empty; then
 // it finishes a pending Close.
@@ -75,13 +87,7 @@ func (c *packetConn) flush() {
 	for {
 		c.mu.Lock()
 		if c.state == stateDone || len(c.queue) == 0 {
-			c.flushing = false
-			closing := c.state == stateClosing
-			c.queue = nil
-			c.mu.Unlock()
-			if closing {
-				c.shut(nil)
-			}
+			c.flushEnded()
 			return
 		}
 		d := c.queue[0]
