@@ -1,7 +1,9 @@
 package transport
 
 import (
+	"log"
 	"os"
+	"sync"
 
 	"github.com/rxnet/rxnet/internal/poll"
 )
@@ -15,12 +17,24 @@ const (
 )
 
 // engineVar names the environment variable that chooses the engine when
-// a transport is made: "goroutine" or "poll"; unset or anything else, the
-// platform's default (poll where internal/poll runs, on Linux).
+// a transport is made: "goroutine" or "poll"; unset, the platform's
+// default (poll where internal/poll runs, on Linux). Any other value is
+// reported once with the standard logger and means the default.
 const engineVar = "RXNET_ENGINE"
+
+var badEngine sync.Once
 
 // usePoller reports whether a transport made now may be read by a poller
 // loop. Any goroutine may call it.
 func usePoller() bool {
-	return poll.Supported() && os.Getenv(engineVar) != engineGoroutine
+	switch e := os.Getenv(engineVar); e {
+	case engineGoroutine:
+		return false
+	case "", enginePoll:
+	default:
+		badEngine.Do(func() {
+			log.Printf("rxnet: %s=%q is neither %q nor %q: the default engine runs", engineVar, e, enginePoll, engineGoroutine)
+		})
+	}
+	return poll.Supported()
 }
