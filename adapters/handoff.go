@@ -71,7 +71,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 		poke:     make(chan struct{}, 1),
 	}
 	d.idle <- struct{}{}
-	d.q = queue.New(transport.DefaultEventBuffer, func() { close(d.claimed) }, t.Abort)
+	d.q = queue.New(func() { close(d.claimed) }, t.Abort)
 	first := []stream.Event{{Kind: stream.Made}}
 	if len(rest) > 0 {
 		first = append(first, stream.Event{Kind: stream.Data, Data: bytes.Clone(rest)})
@@ -279,9 +279,19 @@ func (d *Detached) Attach(p Protocol) error {
 // idle token (no event is going in: one being put is taken here first),
 // then the rest of ch.
 func (d *Detached) takeOver(ch <-chan stream.Event) {
+	preluded := d.q.Preluded() // the claim (Attach's Events) made it
 	for {
 		select {
 		case <-d.idle:
+			for !isClosed(preluded) { // the prelude's rest still goes in
+				select {
+				case e, ok := <-ch:
+					if ok {
+						d.deliver(e)
+					}
+				case <-preluded:
+				}
+			}
 			for {
 				select {
 				case e, ok := <-ch:

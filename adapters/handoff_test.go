@@ -538,7 +538,7 @@ func TestLC5_DetachedAbortEndsGoroutines(t *testing.T) {
 				ch := d.Events()
 				hoRecv(t, ch) // Made
 				hoRecv(t, ch) // a Data; then nothing more is read
-				reads = 7     // that one, 4 in the channel, 1 waiting for room
+				reads = 4     // that one, 1 in the channel, 1 waiting for room
 			}
 			waitQueued(t, socketOf(t, d.Transport()), 647-64*reads)
 			res := readUntilEnd(peer, 64, nil)

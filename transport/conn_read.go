@@ -123,10 +123,12 @@ func (c *conn) handover(h sink.Handler, p []byte) bool {
 }
 
 // eof delivers EOF and, without WithHalfClose, closes the transport once
-// the consumer has received EOF, so that what it writes in reply to the
-// data before EOF is still sent (asyncio closes after data_received and
-// eof_received have returned). The adapter always asks for half-close.
-// It reports false, delivering nothing, once the transport is closing.
+// the consumer has handled everything before EOF, so that what it writes
+// in reply to that data is still sent (asyncio closes after
+// data_received and eof_received have returned). The adapter always asks
+// for half-close, and has handled EOF when Event returns; a channel
+// consumer has when it takes EOF, which conclude learns. It reports
+// false, delivering nothing, once the transport is closing.
 func (c *conn) eof(h sink.Handler) bool {
 	c.mu.Lock()
 	if c.state != stateOpen {
@@ -137,9 +139,39 @@ func (c *conn) eof(h sink.Handler) bool {
 	// A read pipe always closes, and TLS before 1.3 cannot half-close.
 	half := c.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
 	c.mu.Unlock()
-	c.deliver(h, stream.Event{Kind: stream.EOF}) // returns once the consumer has it
-	if !half {
+	c.deliver(h, stream.Event{Kind: stream.EOF})
+	switch {
+	case half && h == nil:
+		c.q.Reopen() // flow events follow EOF
+	case half:
+	case h != nil || c.conclude():
 		c.close(false)
 	}
+	return true
+}
+
+// conclude waits until the channel consumer takes EOF, by sending Lost
+// behind it (queue.Conclude), and reports true then: Lost is delivered,
+// and the transport closes. Until the consumer has received that Lost,
+// writes go on (what it writes in reply to the data before EOF); after,
+// they are refused (writeErrLocked). It reports false when the transport
+// failed or was closed first: its Lost is delivered as usual.
+func (c *conn) conclude() bool {
+	c.mu.Lock()
+	c.concluding = true
+	c.ensureWakeLocked()
+	wake := c.wakeC
+	c.mu.Unlock()
+	for !c.q.Conclude(wake) {
+		c.mu.Lock()
+		open := c.state == stateOpen
+		c.mu.Unlock()
+		if !open {
+			return false
+		}
+	}
+	c.mu.Lock()
+	c.lostSent = true
+	c.mu.Unlock()
 	return true
 }

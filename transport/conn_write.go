@@ -121,6 +121,8 @@ func (c *conn) writeErrLocked() error {
 		return errReadPipe
 	case c.state != stateOpen:
 		return c.deadErr
+	case c.lostGoneLocked():
+		return errClosedLocally
 	case c.eofWritten:
 		return ErrEOFWritten
 	}
@@ -221,6 +223,8 @@ func (c *conn) WriteEOF() error {
 	switch {
 	case c.state != stateOpen:
 		return c.deadErr
+	case c.lostGoneLocked():
+		return errClosedLocally
 	case c.eofWritten:
 		return nil
 	}

@@ -93,6 +93,8 @@ type core struct {
 	loopFlushing bool // the loop flushes the buffer (OnWritable)
 	loopFull     bool // the kernel said full, and no OnWritable since
 	heldEOF      bool // likewise for heldRead, for EOF
+	concluding   bool // the channel consumer holds EOF, and Lost follows it (conclude)
+	lostSent     bool // Conclude delivered Lost (nil): a later error is only reported
 	polled       bool // its engine is the poller's (usePoller), set by init
 }
 
@@ -106,7 +108,7 @@ func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf fu
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
 	c.flow = flow.New(cfg.limits)
-	c.q = queue.New(cfg.eventBuffer, func() {
+	c.q = queue.New(func() {
 		if c.startLoop == nil || !c.startLoop() {
 			go c.run(read)
 		}
@@ -163,7 +165,14 @@ func (c *core) RemoteAddr() net.Addr { return c.info.peer }
 func (c *core) IsClosing() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.state != stateOpen
+	return c.state != stateOpen || c.lostGoneLocked()
+}
+
+// lostGoneLocked reports whether the channel consumer has received the
+// Lost that concluded its stream after EOF, before the close it starts
+// has begun: the transport is closing for it already. c.mu is held.
+func (c *core) lostGoneLocked() bool {
+	return c.concluding && !c.q.Holding()
 }
 
 // Close implements BaseTransport.
@@ -263,6 +272,10 @@ func (c *core) end(err error, release bool) {
 			c.signal()
 		}
 		return
+	}
+	if err != nil && c.lostSent { // Lost said nil already (conclude)
+		reportError(c.onError, err)
+		err = nil
 	}
 	if c.state == stateOpen || err != nil {
 		c.deadErr = errClosedLocally
@@ -470,7 +483,15 @@ func (c *core) SetWriteBufferLimits(high, low int) error {
 func (c *core) Writable() <-chan struct{} { return c.gate.C() }
 
 // Drain implements FlowControl.
-func (c *core) Drain(ctx context.Context) error { return c.gate.Wait(ctx) }
+func (c *core) Drain(ctx context.Context) error {
+	c.mu.Lock()
+	gone := c.lostGoneLocked()
+	c.mu.Unlock()
+	if gone {
+		return errClosedLocally
+	}
+	return c.gate.Wait(ctx)
+}
 
 // flowLocked applies a pause or resume to the gate and, in channel mode,
 // queues its event (never blocking). c.mu is held.

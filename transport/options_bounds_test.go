@@ -38,7 +38,6 @@ func TestDefect8_ER1_AbsurdOptionValues(t *testing.T) {
 				t.Errorf("Listen with %s succeeded, want an error", tc.name)
 			}
 			if ep, err := transport.ListenPacket(context.Background(), "udp", "127.0.0.1:0", tc.opt); err == nil {
-				_ = cap(ep.Events())
 				ep.Close()
 				t.Errorf("ListenPacket with %s succeeded, want an error", tc.name)
 			}
@@ -48,13 +47,10 @@ func TestDefect8_ER1_AbsurdOptionValues(t *testing.T) {
 
 // TestER1_OptionBoundsInclusive: the largest allowed values still work.
 func TestER1_OptionBoundsInclusive(t *testing.T) {
-	tr, err := dialOpts(t, target(t, "tcp"),
+	_, err := dialOpts(t, target(t, "tcp"),
 		transport.WithEventBuffer(1<<16), transport.WithReadLimit(1<<30),
 		transport.WithKeepAlive(32767*time.Second))
 	if err != nil {
 		t.Fatalf("Dial at the bounds: %v", err)
-	}
-	if got := cap(tr.Events()); got != 1<<16 {
-		t.Fatalf("channel capacity %d, want %d", got, 1<<16)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -159,23 +160,48 @@ func TestWriteBufferLimitsOption(t *testing.T) {
 	}
 }
 
-func TestEventBufferOption(t *testing.T) {
-	for _, tc := range []struct {
-		n       int
-		wantCap int
-	}{
-		{n: 0, wantCap: transport.DefaultEventBuffer},
-		{n: 1, wantCap: 2}, // at least 2
-		{n: 2, wantCap: 2},
-		{n: 16, wantCap: 16},
+// TestRD2_EventBufferSplitsReads: the channel holds one event whatever
+// WithEventBuffer says; n splits the read limit into reads of at most
+// limit/n bytes (at least 2 of them).
+func TestRD2_EventBufferSplitsReads(t *testing.T) {
+	for _, tc := range []struct{ n, wantMax int }{
+		{n: 0, wantMax: 1024 / transport.DefaultEventBuffer},
+		{n: 1, wantMax: 512}, // at least 2
+		{n: 16, wantMax: 64},
 	} {
 		t.Run(fmt.Sprint(tc.n), func(t *testing.T) {
-			tr, err := dialOpts(t, target(t, "tcp"), transport.WithEventBuffer(tc.n))
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			tr, err := transport.Dial(context.Background(), "tcp", ln.Addr().String(),
+				transport.WithReadLimit(1024), transport.WithEventBuffer(tc.n))
 			if err != nil {
 				t.Fatalf("Dial: %v", err)
 			}
-			if got := cap(tr.Events()); got != tc.wantCap {
-				t.Fatalf("WithEventBuffer(%d): channel capacity %d, want %d", tc.n, got, tc.wantCap)
+			defer tr.Abort()
+			peer, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer peer.Close()
+			ch := tr.Events()
+			if got := cap(ch); got != 1 {
+				t.Fatalf("channel capacity %d, want 1", got)
+			}
+			if _, err := peer.Write(make([]byte, 4096)); err != nil {
+				t.Fatal(err)
+			}
+			for got := 0; got < 4096; {
+				e := <-ch
+				if e.Kind != stream.Data {
+					continue
+				}
+				if len(e.Data) > tc.wantMax {
+					t.Fatalf("a read of %d bytes, want at most %d", len(e.Data), tc.wantMax)
+				}
+				got += len(e.Data)
 			}
 		})
 	}

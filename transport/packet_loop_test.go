@@ -71,6 +71,7 @@ func TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine(t *testing.T) {
 	}
 	echo(listen()) // the loops run from here on
 
+	others := endpointGoroutines() // other tests' transports, ending
 	before := runtime.NumGoroutine()
 	ep, p := listen()
 	if on, loop := echo(ep, p), transport.LoopID(ep); loop == 0 || on != loop {
@@ -79,12 +80,24 @@ func TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("%d goroutines with an idle endpoint, %d before it", after, before)
 	}
-	buf := make([]byte, 1<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	for _, g := range strings.Split(stacks, "\n\n") {
-		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
-		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run")) {
+	for id, g := range endpointGoroutines() {
+		if _, ok := others[id]; !ok {
 			t.Errorf("a goroutine of the idle endpoint:\n%s", g)
 		}
 	}
+}
+
+// endpointGoroutines returns the stacks of the goroutines running a
+// transport's own code off the loops, by goroutine header.
+func endpointGoroutines() map[string]string {
+	buf := make([]byte, 1<<20)
+	stacks := string(buf[:runtime.Stack(buf, true)])
+	found := map[string]string{}
+	for _, g := range strings.Split(stacks, "\n\n") {
+		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
+		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run")) {
+			found[strings.SplitN(g, " [", 2)[0]] = g
+		}
+	}
+	return found
 }

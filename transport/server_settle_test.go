@@ -21,7 +21,7 @@ func TestLC5_ServerForgetsEveryEndedTransport(t *testing.T) {
 			changed: make(chan struct{}),
 		}
 		c := &conn{}
-		c.q = queue.New(2, nil, nil)
+		c.q = queue.New(nil, nil)
 		c.q.Events() // claimed: its Lost will be delivered
 		s.track(c)
 		if lostFirst {

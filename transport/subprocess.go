@@ -91,7 +91,7 @@ func execCmd(ctx context.Context, k kinds, cmd *exec.Cmd, opts []Option) (Subpro
 		}
 		return nil, err
 	}
-	p.q = queue.New(cfg.eventBuffer, func() { go p.run() }, p.abort)
+	p.q = queue.New(func() { go p.run() }, p.abort)
 	go p.wait()
 	return p, nil
 }

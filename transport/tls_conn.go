@@ -148,6 +148,8 @@ func (c *conn) tlsWriteEOF() error {
 	switch {
 	case c.state != stateOpen:
 		err = c.deadErr
+	case c.lostGoneLocked():
+		err = errClosedLocally
 	case c.eofWritten:
 	case c.up != nil:
 		err = errUpgrading

@@ -16,7 +16,7 @@ import (
 
 func TestFramesOversizeAbortsOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(4, lost(nil), made(), data("ok\n"))
+		s := newScript(lost(nil), made(), data("ok\n"))
 		s.endless = true // then "x" forever: a line that never ends
 		got := collect(stream.Lines(8).Frames(s.q.Events(), s.abort))
 		if show(got) != `Made "ok" Lost` {
@@ -33,7 +33,7 @@ func TestFramesOversizeAbortsOnce(t *testing.T) {
 }
 
 func TestFramerObservable(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("he"), data("llo\nwor"), pause, data("ld\n"), stream.Event{Kind: stream.EOF})
+	s := newScript(lost(nil), made(), data("he"), data("llo\nwor"), pause, data("ld\n"), stream.Event{Kind: stream.EOF})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	got := itemEvents(t, items(stream.Lines(0).Observable(s.q.Observable(), s.abort).Observe(rxgo.WithContext(ctx))))
@@ -48,7 +48,7 @@ func TestFramerObservable(t *testing.T) {
 
 func TestFramerObservableOversize(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		s := newScript(2, lost(nil), made(), data("ok\n"))
+		s := newScript(lost(nil), made(), data("ok\n"))
 		s.endless = true
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
@@ -81,7 +81,7 @@ func lineQueue() (q *Queue, sent *atomic.Int64, done chan struct{}) {
 			q.Finish(lost(nil))
 		}()
 	}
-	q = New(4, start, func() { q.Release() })
+	q = New(start, func() { q.Release() })
 	return q, sent, done
 }
 

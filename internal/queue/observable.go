@@ -24,6 +24,10 @@ func (q *Queue) Observable(opts ...rxgo.Option) rxgo.Observable {
 	return rxgo.Defer([]rxgo.Producer{q.produce}, opts...)
 }
 
+// produce runs on rxgo's goroutine for the subscription: it claims the
+// queue as a channel consumer would and forwards each event to next, so
+// the subscription is the queue's only consumer goroutine. Made waits
+// for the subscriber, release or not, until its context ends.
 func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 	if !q.claim.CompareAndSwap(claimNone, claimObservable) {
 		select {
@@ -32,63 +36,30 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 		}
 		return
 	}
-	if !q.sink(ctx, next) {
-		return
-	}
-	q.startOnce(false) // the producer sends to next itself
-	select {
-	case <-q.finished:
-	case <-ctx.Done():
-		close(q.gone)
+	q.startOnce(true)
+	for {
+		select {
+		case e, ok := <-q.ch:
+			if !ok {
+				return
+			}
+			select {
+			case next <- rxgo.Of(e):
+				continue
+			case <-ctx.Done():
+			}
+		case <-ctx.Done():
+		}
 		q.Release()
+		select { // gone: so that Finish need not keep a Made for it
+		case <-q.ch:
+		default:
+		}
 		if q.abort != nil {
 			q.abort()
 		}
-		<-q.finished // rxgo closes next once this returns: no send may follow
-	}
-	select { // Finish counted it
-	case next <- rxgo.Of(*q.lost):
-	case <-ctx.Done():
-	}
-}
-
-// sink delivers the prelude to next and makes next the producer's sink;
-// it reports false when the subscription already ended: its context, or
-// a Lost from before the claim (delivered here).
-func (q *Queue) sink(ctx context.Context, next chan<- rxgo.Item) bool {
-	q.mu.Lock()
-	prelude := q.prelude
-	q.mu.Unlock()
-	for _, e := range prelude {
-		if !q.emit(ctx, next, e) {
-			q.Release()
-			if q.abort != nil {
-				q.abort()
-			}
-			return false
+		for range q.ch { // the transport ends without waiting for anyone: Lost closes ch
 		}
-	}
-	q.mu.Lock()
-	ended, lost := q.ended, q.lost
-	if !ended {
-		q.items, q.finished, q.gone = next, make(chan struct{}), make(chan struct{})
-		q.sinking = true
-	}
-	q.mu.Unlock()
-	if ended {
-		q.emit(ctx, next, *lost)
-		return false
-	}
-	return true
-}
-
-// emit sends e to next, counting it; it reports false when ctx ended first.
-func (q *Queue) emit(ctx context.Context, next chan<- rxgo.Item, e stream.Event) bool {
-	select {
-	case next <- rxgo.Of(e):
-		q.sent.Add(1)
-		return true
-	case <-ctx.Done():
-		return false
+		return
 	}
 }

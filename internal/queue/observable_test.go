@@ -39,7 +39,7 @@ func itemEvents(t *testing.T, its []rxgo.Item) []stream.Event {
 }
 
 func TestLC2_ObservableItemsAreEventsLostLast(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("a"), data("bb"), stream.Event{Kind: stream.EOF})
+	s := newScript(lost(nil), made(), data("a"), data("bb"), stream.Event{Kind: stream.EOF})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	evs := itemEvents(t, items(s.q.Observable().Observe(rxgo.WithContext(ctx))))
@@ -57,7 +57,7 @@ func TestLC2_ObservableItemsAreEventsLostLast(t *testing.T) {
 }
 
 func TestLC2_ObservableLostErrorIsAnItemNotAnError(t *testing.T) {
-	s := newScript(2, lost(errBoom), made())
+	s := newScript(lost(errBoom), made())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	its := items(s.q.Observable().Observe(rxgo.WithContext(ctx)))
@@ -72,7 +72,7 @@ func TestLC2_ObservableLostErrorIsAnItemNotAnError(t *testing.T) {
 }
 
 func TestObservableAfterEvents(t *testing.T) {
-	s := newScript(4, lost(nil), made(), data("a"))
+	s := newScript(lost(nil), made(), data("a"))
 	ch := s.q.Events()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -90,7 +90,7 @@ func TestObservableAfterEvents(t *testing.T) {
 }
 
 func TestEventsAfterObservable(t *testing.T) {
-	s := newScript(4, lost(nil), made(), data("a"))
+	s := newScript(lost(nil), made(), data("a"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	obs := s.q.Observable().Observe(rxgo.WithContext(ctx))
@@ -110,7 +110,7 @@ func TestEventsAfterObservable(t *testing.T) {
 }
 
 func TestObservableSecondSubscription(t *testing.T) {
-	s := newScript(4, lost(nil), made(), data("a"), data("b"))
+	s := newScript(lost(nil), made(), data("a"), data("b"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	o := s.q.Observable(rxgo.WithContext(ctx))
@@ -134,7 +134,7 @@ func TestObservableSecondSubscription(t *testing.T) {
 }
 
 func TestLC5_CancelAbortsTransport(t *testing.T) {
-	s := newScript(2, lost(nil), made())
+	s := newScript(lost(nil), made())
 	s.endless = true
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -154,7 +154,7 @@ func TestLC5_CancelAbortsTransport(t *testing.T) {
 }
 
 func TestLC5_CancelBeforeFirstItemAborts(t *testing.T) {
-	s := newScript(2, lost(nil), made())
+	s := newScript(lost(nil), made())
 	s.endless = true
 	ctx, cancel := context.WithCancel(context.Background())
 	obs := s.q.Observable().Observe(rxgo.WithContext(ctx))
@@ -171,7 +171,7 @@ func TestLC5_CancelBeforeFirstItemAborts(t *testing.T) {
 func TestLC5_ContextGivenToObservable(t *testing.T) {
 	// rxgo options given to Observable reach the subscription: the
 	// context bounds it just like one given to Observe.
-	s := newScript(2, lost(nil), made())
+	s := newScript(lost(nil), made())
 	s.endless = true
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -187,7 +187,7 @@ func TestLC5_ContextGivenToObservable(t *testing.T) {
 }
 
 func TestObservableOptionsPassThrough(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("a"))
+	s := newScript(lost(nil), made(), data("a"))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	obs := s.q.Observable(rxgo.WithBufferedChannel(7)).Observe(rxgo.WithContext(ctx))
@@ -201,7 +201,7 @@ func TestObservableOptionsPassThrough(t *testing.T) {
 }
 
 func TestObservableOperators(t *testing.T) {
-	s := newScript(2, lost(nil), made(), data("hello "), stream.Event{Kind: stream.PauseWriting}, data("world"), stream.Event{Kind: stream.EOF})
+	s := newScript(lost(nil), made(), data("hello "), stream.Event{Kind: stream.PauseWriting}, data("world"), stream.Event{Kind: stream.EOF})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var kinds []string

@@ -3,9 +3,6 @@ package queue
 import (
 	"sync"
 	"sync/atomic"
-	"time"
-
-	"github.com/reactivex/rxgo/v2"
 
 	"github.com/rxnet/rxnet/stream"
 )
@@ -19,81 +16,65 @@ const (
 	claimReserved
 )
 
-// Queue is the bounded, single-consumer event channel a transport delivers
-// its events through. Its producer (a transport) calls Send, Control,
-// Release and Finish; exactly one consumer claims it, through Events,
-// Observable or Claim, and the first claim starts the producer.
+// Queue is the single-consumer event channel a transport delivers its
+// events through. Its producer (a transport) calls Send, Control,
+// Release, Conclude and Finish; exactly one consumer claims it, through
+// Events, Observable or Claim, and the first claim starts the producer.
 //
-// A Queue never holds more than its capacity of events plus two pending
-// flow-control events, so a consumer that stops consuming stops the
-// producer (Send blocks) instead of growing memory.
+// The channel has one slot. A send into a full slot completes exactly
+// when the consumer takes the event in it, which is the only receive
+// signal a Go channel gives: every handshake below is built on it, none
+// on a duration. The queue holds at most the event in the slot, the one
+// event its producer is sending, two pending flow-control events and a
+// prelude, so a consumer that stops consuming stops the producer instead
+// of growing memory.
 //
 // Multiple goroutines may invoke methods on a Queue simultaneously, with
 // one producer and one consumer.
 type Queue struct {
-	size   int
-	ch     chan stream.Event // the channel consumer's, made by its claim
-	items  chan<- rxgo.Item  // the Observable subscriber's, set by its claim
-	start  func()
-	abort  func()
-	claim  atomic.Int32
-	cut    atomic.Bool  // an event was dropped after Release: every later one is too (no gap)
-	sent   atomic.Int64 // events handed to the consumer (Delivered)
-	once   sync.Once
-	freed  atomic.Pointer[chan struct{}] // closed by Release; made by its first waiter (freedC)
-	freeMu sync.Once
-
-	mu      sync.Mutex
-	pending []stream.Event // control events waiting for room; at most two
-	live    bool           // not between sending Made or EOF and its being taken
-	helping bool
-	done    bool // Finish has begun: Control drops its events
-	helper  sync.WaitGroup
+	ch      chan stream.Event // the consumer's, one slot, made by its claim
+	start   func()
+	abort   func()
+	claim   atomic.Int32
+	cut     atomic.Bool  // an event was dropped after Release: every later one is too (no gap)
+	sent    atomic.Int64 // events handed to the consumer (Delivered)
+	once    sync.Once
+	freed   atomic.Pointer[chan struct{}] // closed by Release; made by its first waiter (freedC)
+	freeMu  sync.Once
 	prelude []stream.Event // what the claim delivers first (Prelude)
-	sinking bool           // the consumer's sink (ch or items) is set
-	ended   bool           // Finish came before the sink: the claim delivers lost
 
-	// An Observable subscriber's producer goroutine waits for finished,
-	// then delivers lost itself, bounded by its context; gone is closed
-	// when that context ends.
-	finished chan struct{}
-	lost     *stream.Event // set with ended, or before finished is closed: a pointer keeps every Queue 64 bytes smaller
-	gone     chan struct{}
+	mu        sync.Mutex
+	pending   []stream.Event // events waiting beside the slot, in order: the prelude's rest, then control events
+	controls  int            // how many of pending are control events (the last ones, at most two)
+	first     int            // how many of pending are the prelude's (the first ones)
+	preluded  chan struct{}  // closed once the prelude is in; nil without a rest
+	live      bool           // control events may go in: Made is in, and no EOF is being concluded
+	helping   bool
+	done      bool // Finish or Conclude has begun: Control drops its events
+	helper    sync.WaitGroup
+	ended     bool          // Finish came before the claim: the claim delivers lost
+	lost      *stream.Event // set with ended
+	concluded bool          // Conclude delivered Lost and closed the channel
 }
 
-// NewQueue returns a queue holding at most capacity events (at least 2).
-// start is called once, by the first claim; abort is called when an
-// Observable subscriber's context ends before Lost was delivered. Either
-// may be nil.
-func New(capacity int, start, abort func()) *Queue {
-	return &Queue{
-		size:  max(capacity, 2),
-		start: start,
-		abort: abort,
-	}
+// New returns a queue. start is called once, by the first claim; abort
+// is called when an Observable subscriber's context ends before Lost was
+// delivered. Either may be nil.
+func New(start, abort func()) *Queue {
+	return &Queue{start: start, abort: abort}
 }
 
 // Prelude sets the events the claim delivers before any the producer
 // sends (a stream handed over mid-way starts with its own Made, say).
-// Call it before the queue can be claimed; the queue grows to hold them
-// and a Lost.
-func (q *Queue) Prelude(first ...stream.Event) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	q.prelude = first
-	q.size = max(q.size, len(first)+1)
-}
+// Call it before the queue can be claimed.
+func (q *Queue) Prelude(first ...stream.Event) { q.prelude = first }
 
 // Claimed reports whether a consumer claimed the queue (or reserved it).
 func (q *Queue) Claimed() bool { return q.claim.Load() != claimNone }
 
-// Delivered returns the number of events handed to the consumer: put in
-// its channel, or sent to its Observable subscriber, not counting those
-// dropped to make room for Lost.
+// Delivered returns the number of events handed to the consumer (put in
+// its channel), not counting those taken back (a local close's drop).
 func (q *Queue) Delivered() int64 { return q.sent.Load() }
-
-// Cap returns the number of events the queue holds.
-func (q *Queue) Cap() int { return q.size }
 
 // Events claims the queue for a channel consumer and returns its channel.
 // Like context.Context.Done, every call returns the same channel, so it
@@ -101,12 +82,13 @@ func (q *Queue) Cap() int { return q.size }
 // has claimed the queue, Events returns a closed channel holding a single
 // Lost event whose Err is ErrAlreadySubscribed.
 func (q *Queue) Events() <-chan stream.Event {
-	if !q.claimAs(claimChannel) {
+	if !q.claim.CompareAndSwap(claimNone, claimChannel) && q.claim.Load() != claimChannel {
 		ch := make(chan stream.Event, 1)
 		ch <- stream.Event{Kind: stream.Lost, Err: stream.ErrAlreadySubscribed}
 		close(ch)
 		return ch
 	}
+	q.startOnce(true)
 	return q.ch
 }
 
@@ -114,14 +96,7 @@ func (q *Queue) Events() <-chan stream.Event {
 // (the Protocol adapter). It reports whether the claim succeeded; when it
 // did, prepare (if not nil) runs before the producer starts.
 func (q *Queue) Claim(prepare func()) bool {
-	if !q.claim.CompareAndSwap(claimNone, claimOther) {
-		return false
-	}
-	if prepare != nil {
-		prepare()
-	}
-	q.startOnce(false)
-	return true
+	return q.claimOther(claimNone, prepare)
 }
 
 // Reserve claims the queue for a consumer that will take it later with
@@ -135,7 +110,11 @@ func (q *Queue) Reserve() bool {
 // ClaimReserved is Claim for the consumer that reserved the queue. It
 // reports false unless the queue is reserved and not yet claimed.
 func (q *Queue) ClaimReserved(prepare func()) bool {
-	if !q.claim.CompareAndSwap(claimReserved, claimOther) {
+	return q.claimOther(claimReserved, prepare)
+}
+
+func (q *Queue) claimOther(from int32, prepare func()) bool {
+	if !q.claim.CompareAndSwap(from, claimOther) {
 		return false
 	}
 	if prepare != nil {
@@ -145,35 +124,15 @@ func (q *Queue) ClaimReserved(prepare func()) bool {
 	return true
 }
 
-func (q *Queue) claimAs(who int32) bool {
-	if !q.claim.CompareAndSwap(claimNone, who) && (who != claimChannel || q.claim.Load() != claimChannel) {
-		return false
-	}
-	q.startOnce(true)
-	return true
-}
-
 // startOnce makes the channel (a consumer without one, the adapter, costs
-// none) and starts the producer.
+// none), puts the prelude's first event in it, leaves the rest (and a
+// Lost that came first) to the helper, and starts the producer.
 func (q *Queue) startOnce(channel bool) {
 	q.once.Do(func() {
 		if channel {
 			q.mu.Lock()
-			q.ch = make(chan stream.Event, q.size) // room for the prelude and Lost
-			for _, e := range q.prelude {
-				q.ch <- e
-			}
-			q.sent.Add(int64(len(q.prelude)))
-			q.sinking = true
-			if q.ended {
-				q.sent.Add(1)
-				q.ch <- *q.lost
-				close(q.ch)
-			}
+			q.openLocked()
 			q.mu.Unlock()
-		}
-		if len(q.prelude) > 0 {
-			q.opened() // the prelude's Made is in: control events follow it
 		}
 		if q.start != nil {
 			q.start()
@@ -181,41 +140,62 @@ func (q *Queue) startOnce(channel bool) {
 	})
 }
 
-// opened runs once Made or EOF has been taken: control events that came
-// meanwhile (a write before the claim, say) follow it now.
-func (q *Queue) opened() {
+// openLocked makes the channel. A stream that ended before its claim is
+// complete: its channel holds all of it, and no producer is left. Else
+// the slot takes the prelude's first event and the helper the rest, in
+// order before anything the producer sends. q.mu is held.
+func (q *Queue) openLocked() {
+	if q.ended {
+		q.ch = make(chan stream.Event, len(q.prelude)+1)
+		for _, e := range append(q.prelude, *q.lost) {
+			q.ch <- e
+		}
+		q.sent.Add(int64(len(q.prelude) + 1))
+		close(q.ch)
+		return
+	}
+	q.ch = make(chan stream.Event, 1)
+	if len(q.prelude) == 0 {
+		return
+	}
+	q.ch <- q.prelude[0]
+	q.sent.Add(1)
+	q.live = true // the prelude's Made is in: control events follow it
+	if rest := q.prelude[1:]; len(rest) > 0 {
+		q.pending = append(append([]stream.Event(nil), rest...), q.pending...)
+		q.first, q.preluded = len(rest), make(chan struct{})
+		q.helpLocked()
+	}
+}
+
+// Preluded returns a channel closed once the prelude is in the channel
+// (at once without a prelude past its first event).
+func (q *Queue) Preluded() <-chan struct{} {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.live = true
-	if len(q.pending) > 0 && q.hasSink() && !q.helping && !q.done { // done: Finish closes the sink
-		q.helping = true
-		q.helper.Add(1)
-		go q.help()
+	if q.preluded == nil {
+		return closedChan
 	}
+	return q.preluded
 }
 
 // Send delivers e, waiting for room; once Release has been called it no
 // longer waits, and reports false when there was no room.
 //
-// Made and EOF are synchronous: Send returns only once the consumer has
-// taken them (or reports false on Release, the event perhaps still
-// queued), and control events wait beside the channel meanwhile. So Made
-// is never behind another event nor among the events Finish may drop, and
-// a transport that closes itself after EOF knows the consumer has handled
-// everything before EOF.
+// Events go into the channel in the order they are sent: Made first, so
+// control events wait beside the channel until Made is in. EOF makes
+// them wait again: after the peer's EOF they follow it only with
+// Reopen (a half-closed transport), so that nothing but Conclude's Lost
+// can come between EOF and the close it starts.
 func (q *Queue) Send(e stream.Event) bool {
-	sync := e.Kind == stream.Made || e.Kind == stream.EOF
 	if e.Kind == stream.EOF {
 		q.hold()
 	}
 	if !q.send(e) {
 		return false
 	}
-	if sync {
-		if !q.WaitTaken(nil) {
-			return false
-		}
-		q.opened()
+	if e.Kind == stream.Made {
+		q.Reopen()
 	}
 	return true
 }
@@ -227,17 +207,8 @@ func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool
 	if q.cut.Load() {
 		return false, false
 	}
-	if q.items != nil {
-		select {
-		case q.items <- rxgo.Of(e):
-			q.sent.Add(1)
-			return true, false
-		case <-wake:
-			return false, true
-		case <-q.freedC():
-			q.cut.Store(true)
-			return false, false
-		}
+	if !q.afterPrelude(wake) {
+		return false, !isClosed(q.freedC())
 	}
 	select {
 	case q.ch <- e:
@@ -251,50 +222,37 @@ func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool
 	}
 }
 
-// TakeBack removes the Data events a channel consumer has not received
-// yet and returns their bytes, in order; every other event stays queued,
-// in order. The producer calls it, between sends. An Observable
-// subscriber's items are its pipeline's: TakeBack returns nil for it.
+// TakeBack removes the Data event a channel consumer has not received
+// yet and returns its bytes; any other event stays queued. The producer
+// calls it, between sends. An Observable's forwarder is its channel
+// consumer: what it took is its pipeline's.
 func (q *Queue) TakeBack() []byte {
 	q.mu.Lock()
-	channel := q.ch != nil // a claim may be setting it
+	channel, live := q.ch != nil, q.live // a claim may be setting ch
+	q.live = false
 	q.mu.Unlock()
 	if !channel {
 		return nil
 	}
-	taken := q.drain(nil)
-	q.hold() // a control event on its way lands first, then they wait
-	taken = q.drain(taken)
+	q.helper.Wait() // a control event on its way lands first
 	var data []byte
-	for _, e := range taken {
+	select {
+	case e := <-q.ch:
 		if e.Kind == stream.Data {
-			data = append(data, e.Data...)
-			continue
+			q.sent.Add(-1)
+			data = e.Data
+		} else {
+			q.ch <- e // the slot is free and nobody else sends: at once
 		}
-		select {
-		case q.ch <- e: // room: the channel was just emptied
-			q.sent.Add(1)
-		default:
-		}
+	default:
 	}
-	q.opened()
+	if live {
+		q.Reopen()
+	}
 	return data
 }
 
-// drain appends the events in the channel to taken.
-func (q *Queue) drain(taken []stream.Event) []stream.Event {
-	for {
-		select {
-		case e := <-q.ch:
-			q.sent.Add(-1)
-			taken = append(taken, e)
-		default:
-			return taken
-		}
-	}
-}
-
-// hold makes control events wait beside the channel until opened, and
+// hold makes control events wait beside the channel until Reopen, and
 // waits for one already on its way.
 func (q *Queue) hold() {
 	q.mu.Lock()
@@ -303,8 +261,17 @@ func (q *Queue) hold() {
 	q.helper.Wait()
 }
 
+// Reopen lets control events go into the channel again, after Made (Send
+// calls it) or after an EOF the transport stays half-open for.
+func (q *Queue) Reopen() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.live = true
+	q.helpLocked()
+}
+
 // Control delivers a PauseWriting or ResumeWriting event without ever
-// blocking. When the channel is full the event waits, and a consecutive
+// blocking. When the slot is full the event waits, and a consecutive
 // pause and resume that are both still waiting cancel out (the consumer
 // sees the same alternation, ending in the same state).
 func (q *Queue) Control(e stream.Event) {
@@ -313,37 +280,37 @@ func (q *Queue) Control(e stream.Event) {
 	if q.done || q.cut.Load() {
 		return
 	}
-	if !q.live || !q.hasSink() {
-		q.pending = coalesce(q.pending, e)
+	if q.live && q.ch != nil && len(q.pending) == 0 && !q.helping && q.trySend(e) {
 		return
 	}
-	if len(q.pending) == 0 && !q.helping && q.trySend(e) {
+	if q.controls >= 2 { // they alternate: the last waiting is e's opposite
+		q.pending = q.pending[:len(q.pending)-1]
+		q.controls--
+	} else {
+		q.pending = append(q.pending, e)
+		q.controls++
+	}
+	q.helpLocked()
+}
+
+// helpLocked starts the helper when events wait and may go in. q.mu is
+// held.
+func (q *Queue) helpLocked() {
+	if len(q.pending) == 0 || q.helping || q.ch == nil || (!q.live && q.first == 0) {
 		return
 	}
-	q.pending = coalesce(q.pending, e)
-	if len(q.pending) > 0 && !q.helping {
-		q.helping = true
-		q.helper.Add(1)
-		go q.help()
-	}
+	q.helping = true
+	q.helper.Add(1)
+	go q.help()
 }
 
-// coalesce appends e to the pending control events. Pause and resume
-// alternate, so when two already wait the last is e's opposite: dropping
-// it instead keeps the alternation (the first may be in flight).
-func coalesce(pending []stream.Event, e stream.Event) []stream.Event {
-	if len(pending) >= 2 {
-		return pending[:len(pending)-1]
-	}
-	return append(pending, e)
-}
-
-// help delivers pending control events in order, then exits.
+// help delivers the pending events in order, then exits: the prelude's
+// rest always, control events while live.
 func (q *Queue) help() {
 	defer q.helper.Done()
 	for {
 		q.mu.Lock()
-		if len(q.pending) == 0 || !q.live {
+		if len(q.pending) == 0 || (!q.live && q.first == 0) {
 			q.helping = false
 			q.mu.Unlock()
 			return
@@ -351,51 +318,63 @@ func (q *Queue) help() {
 		e := q.pending[0]
 		q.mu.Unlock()
 		if !q.send(e) { // released: dropping any later one keeps the alternation
-			q.mu.Lock()
-			q.pending, q.helping = nil, false
-			q.mu.Unlock()
+			q.dropPending()
 			return
 		}
 		q.mu.Lock()
 		q.pending = q.pending[1:]
+		switch {
+		case q.first > 0:
+			if q.first--; q.first == 0 {
+				close(q.preluded)
+			}
+		default:
+			q.controls--
+		}
 		q.mu.Unlock()
 	}
 }
 
-// The sink is the claimed consumer's channel: the channel consumer's, or
-// the Observable subscriber's item channel, which the producer sends to
-// directly (no goroutine in between). The adapter has none.
+// dropPending ends the helper, dropping what waits (the stream ended).
+func (q *Queue) dropPending() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.first > 0 {
+		close(q.preluded)
+	}
+	q.pending, q.controls, q.first, q.helping = nil, 0, 0, false
+}
 
-func (q *Queue) hasSink() bool { return q.ch != nil || q.items != nil }
+// afterPrelude waits until the prelude's rest is in the channel (the
+// helper delivers it); it reports false when wake or Release came first.
+func (q *Queue) afterPrelude(wake <-chan struct{}) bool {
+	if q.preluded == nil {
+		return true
+	}
+	select {
+	case <-q.preluded:
+		return true
+	default:
+	}
+	select {
+	case <-q.preluded:
+		return true
+	case <-wake:
+		return false
+	case <-q.freedC():
+		return false
+	}
+}
 
 // send delivers e, waiting for room until Release; once an event was
 // dropped for want of room after Release, every later one is too, so the
-// consumer's stream ends without a gap. An Observable
-// subscriber has no room to hold Made: Made waits for it until its
-// context ends, Release or not (LC1, as a channel's room keeps it).
+// consumer's stream ends without a gap.
 func (q *Queue) send(e stream.Event) bool {
 	if q.cut.Load() {
 		return false
 	}
-	if q.items != nil {
-		freed := q.freedC()
-		if e.Kind == stream.Made {
-			freed = q.gone
-		}
-		select {
-		case q.items <- rxgo.Of(e):
-			q.sent.Add(1)
-			return true
-		case <-freed:
-			q.cut.Store(true)
-			return false
-		}
-	}
-	select {
-	case q.ch <- e:
-		q.sent.Add(1)
+	if q.trySend(e) {
 		return true
-	default:
 	}
 	select {
 	case q.ch <- e:
@@ -409,15 +388,6 @@ func (q *Queue) send(e stream.Event) bool {
 
 // trySend delivers e if there is room now.
 func (q *Queue) trySend(e stream.Event) bool {
-	if q.items != nil {
-		select {
-		case q.items <- rxgo.Of(e):
-			q.sent.Add(1)
-			return true
-		default:
-			return false
-		}
-	}
 	select {
 	case q.ch <- e:
 		q.sent.Add(1)
@@ -427,48 +397,47 @@ func (q *Queue) trySend(e stream.Event) bool {
 	}
 }
 
-// queued returns the number of events sent but not yet taken.
-func (q *Queue) queued() int {
-	if q.items != nil {
-		return len(q.items)
-	}
-	return len(q.ch)
-}
+// Holding reports whether the consumer has not yet received the event
+// in the channel's slot (there is one).
+func (q *Queue) Holding() bool { return len(q.ch) > 0 }
 
-// WaitTaken waits until the consumer has received every event sent so
-// far, and reports true; it reports false when Release is called or stop
-// is closed first. A channel has no receive notification, so WaitTaken
-// checks with a backoff from 50 µs to 10 ms; Send uses it for Made and
-// EOF only.
-func (q *Queue) WaitTaken(stop <-chan struct{}) bool {
-	d := 50 * time.Microsecond
-	var t *time.Timer
-	defer func() {
-		if t != nil {
-			t.Stop()
-		}
-	}()
-	for q.queued() > 0 {
-		if t == nil {
-			t = time.NewTimer(d)
-		} else {
-			t.Reset(d)
-		}
-		select {
-		case <-t.C:
-		case <-q.freedC():
-			return false
-		case <-stop:
-			return false
-		}
-		d = min(2*d, 10*time.Millisecond)
+// Conclude ends a channel consumer's stream after the peer's EOF, for a
+// transport that then closes itself: it sends Lost (nil) behind EOF,
+// waiting for room, and closes the channel. The send completes exactly
+// when the consumer takes EOF, that is once it has handled every event
+// before it: Conclude returns true then, and the transport closes (what
+// it wrote meanwhile is flushed first). It returns false, delivering
+// nothing, when stop is signalled or Release is called first: the
+// transport decides again (Finish delivers Lost as usual).
+func (q *Queue) Conclude(stop <-chan struct{}) bool {
+	q.mu.Lock()
+	q.done = true // flow events no longer matter: the transport closes
+	q.pending = q.pending[:len(q.pending)-q.controls]
+	q.controls = 0
+	channel := q.ch != nil
+	q.mu.Unlock()
+	if !channel || q.cut.Load() {
+		return false
 	}
+	q.helper.Wait()
+	select {
+	case q.ch <- stream.Event{Kind: stream.Lost}:
+	case <-stop:
+		return false
+	case <-q.freedC():
+		return false
+	}
+	q.sent.Add(1)
+	q.mu.Lock()
+	q.concluded = true
+	q.mu.Unlock()
+	close(q.ch)
 	return true
 }
 
 // Release says the consumer may be gone (the transport was closed or
 // aborted locally): a blocked Send returns false, and Finish no longer
-// waits for room, dropping undelivered events if it must.
+// waits for room, taking back the event the consumer has not received.
 // Release is idempotent.
 func (q *Queue) Release() {
 	q.freeMu.Do(func() {
@@ -498,74 +467,74 @@ func (q *Queue) freedC() chan struct{} {
 // closedChan is what Release leaves when nobody asked for the channel.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-// Finish delivers lost as the last event and closes the channel. It waits
-// for room until Release; after Release it waits for room a little
-// longer (finishGrace: a consumer still receiving makes room itself, and
-// sees every event), then makes room by dropping the events still queued
-// (never Made: see Send). The producer calls Finish once, after its last
-// Send. Called before any consumer claimed the queue, Finish returns at
-// once and the claim delivers the prelude, then lost.
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
+	}
+}
+
+// Finish delivers lost as the last event and closes the channel. The
+// producer calls it once, after its last Send. Before Release it waits
+// for room: a transport that ended by itself keeps every event for its
+// consumer. After Release it never waits: the consumer may be gone, so
+// the event it has not received is taken back (asyncio delivers nothing
+// after close()); the slot holds one event, so whatever a consumer still
+// receiving gets is a prefix of the stream, never one with a gap. A Made
+// not yet received stays, and Lost waits behind it (takeBack). Called
+// before any consumer claimed the queue, Finish returns at once and the
+// claim delivers the prelude, then lost. After Conclude (or a first
+// Finish) it does nothing.
 func (q *Queue) Finish(lost stream.Event) {
 	q.mu.Lock()
 	q.done = true
-	if !q.sinking {
+	if q.concluded || q.ended {
+		q.mu.Unlock()
+		return
+	}
+	if q.ch == nil {
 		q.ended, q.lost = true, &lost
+		q.pending, q.controls = nil, 0 // the claim delivers the prelude, then lost
 		q.mu.Unlock()
 		return
 	}
 	q.mu.Unlock()
-	q.helper.Wait() // pending control events go first (or are dropped by Release)
-	q.sent.Add(1)   // Lost always reaches the consumer (or its context ended)
-	if q.items != nil {
-		q.lost = &lost
-		close(q.finished) // the subscriber's goroutine delivers it
-		return
-	}
-	select {
-	case q.ch <- lost:
-		close(q.ch)
-		return
-	default:
-	}
-	select {
-	case q.ch <- lost:
-	case <-q.freedC():
-		q.finishReleased(lost)
-	}
-	close(q.ch)
+	q.helper.Wait() // pending events go first (or are dropped by Release)
+	q.finishWith(lost)
 }
 
-// finishGrace is how long Finish waits for room after Release before it
-// drops events. Dropping while the consumer still receives could take an
-// event from between two it gets (a ResumeWriting between two
-// PauseWritings, say); a consumer that still receives makes room sooner.
-const finishGrace = 100 * time.Millisecond
-
-// finishReleased delivers lost after Release.
-func (q *Queue) finishReleased(lost stream.Event) {
-	t := time.NewTimer(finishGrace)
-	defer t.Stop()
+// takeBack empties the slot after Release, for Lost: the event there was
+// not received, and asyncio delivers nothing after close(). Made is the
+// exception (LC1): it goes back, and the caller's send of Lost waits for
+// the consumer to take it, as the consumer that claims receives at least
+// that. No other sender is left, so the slot is free for the caller or
+// holds Made back.
+func (q *Queue) takeBack() {
 	select {
-	case q.ch <- lost:
-	case <-t.C:
-		q.makeRoom()
-		q.ch <- lost
-	}
-}
-
-// makeRoom empties the channel so that Lost fits, keeping a Made at its
-// head (a prelude's).
-func (q *Queue) makeRoom() {
-	for first := true; ; first = false {
-		select {
-		case e := <-q.ch:
-			if first && e.Kind == stream.Made {
-				defer func() { q.ch <- e }() // the channel is empty by then
-				continue
-			}
-			q.sent.Add(-1)
-		default:
+	case e := <-q.ch:
+		if e.Kind == stream.Made {
+			q.ch <- e
 			return
 		}
+		q.sent.Add(-1)
+	default:
 	}
+}
+
+// finishWith puts lost in the channel, as Finish says, and closes it.
+func (q *Queue) finishWith(lost stream.Event) {
+	select {
+	case q.ch <- lost:
+	default:
+		select {
+		case q.ch <- lost:
+		case <-q.freedC():
+			q.takeBack()
+			q.ch <- lost // see takeBack
+		}
+	}
+	q.sent.Add(1)
+	close(q.ch)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"testing/synctest"
 
 	"github.com/reactivex/rxgo/v2"
 
@@ -17,13 +18,10 @@ import (
 // channel before anything else, and a control event queued before the
 // claim follows it.
 func TestLC1_PreludeFirstThenControl(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	q.Prelude(made(), data("rest"))
 	q.Control(pause) // before the claim: it waits for the prelude
 	ch := q.Events()
-	if cap(ch) < 3 {
-		t.Fatalf("capacity %d: no room for the prelude and a Lost", cap(ch))
-	}
 	for _, want := range []stream.Event{made(), data("rest"), pause} {
 		if e := <-ch; e.Kind != want.Kind || string(e.Data) != string(want.Data) {
 			t.Fatalf("got %v, want %v", e, want)
@@ -42,7 +40,7 @@ func TestLC1_PreludeFirstThenControl(t *testing.T) {
 func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 	boom := errors.New("boom")
 	t.Run("channel", func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		q.Prelude(made(), data("rest"))
 		q.Finish(lost(boom))
 		if got := trace(collect(q.Events())); got != "Made Data(4) Lost(boom)" {
@@ -53,7 +51,7 @@ func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 		}
 	})
 	t.Run("observable", func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		q.Prelude(made())
 		q.Finish(lost(boom))
 		its := items(q.Observable().Observe(rxgo.WithContext(context.Background())))
@@ -63,7 +61,7 @@ func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 	})
 	t.Run("observable-cancelled", func(t *testing.T) {
 		var q *Queue
-		q = New(2, nil, func() { q.Finish(lost(nil)) }) // as a transport's Abort
+		q = New(nil, func() { q.Finish(lost(nil)) }) // as a transport's Abort
 		q.Prelude(made())
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
@@ -71,27 +69,45 @@ func TestLC2_FinishBeforeClaimDeliveredByClaim(t *testing.T) {
 	})
 }
 
-// TestLC1_FinishAfterReleaseKeepsPreludeMade: making room for Lost after
-// Release drops queued events, but not the prelude's Made at the head.
-func TestLC1_FinishAfterReleaseKeepsPreludeMade(t *testing.T) {
-	q := New(2, nil, nil)
+// TestLC1_FinishAfterReleaseBeforeMadeTaken: after Release, Finish takes
+// back what the consumer has not received, but not the prelude's Made:
+// a consumer that had received nothing gets Made, then Lost.
+func TestLC1_FinishAfterReleaseBeforeMadeTaken(t *testing.T) {
+	q := New(nil, nil)
 	q.Prelude(made(), data("rest"))
-	ch := q.Events() // capacity 3: Made, Data, and room for one
-	if !q.Send(data("x")) {
-		t.Fatal("Send with room = false")
-	}
+	ch := q.Events()
 	q.Release()
-	q.Finish(lost(nil))
-	if got := trace(collect(ch)); got != "Made Lost(<nil>)" {
-		t.Fatalf("stream %s, want Made Lost(<nil>)", got)
+	go q.Finish(lost(nil))
+	// The rest may still go in as the consumer takes Made: a prefix.
+	if got := trace(collect(ch)); got != "Made Lost(<nil>)" && got != "Made Data(4) Lost(<nil>)" {
+		t.Fatalf("stream %s, want Made (Data(4)) Lost(<nil>)", got)
 	}
+}
+
+// TestLC1_FinishAfterReleaseKeepsTakenPrelude: once the consumer has
+// taken the prelude's Made, Finish after Release drops only what follows.
+func TestLC1_FinishAfterReleaseKeepsTakenPrelude(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := New(nil, nil)
+		q.Prelude(made(), data("rest"))
+		ch := q.Events()
+		if e := <-ch; e.Kind != stream.Made {
+			t.Fatalf("first %v, want Made", e)
+		}
+		synctest.Wait() // the rest is in the slot
+		q.Release()
+		q.Finish(lost(nil))
+		if got := trace(collect(ch)); got != "Lost(<nil>)" {
+			t.Fatalf("after Made: %s, want Lost(<nil>)", got)
+		}
+	})
 }
 
 // TestWR6_ControlBeforeClaimOfFinishedQueue: a flow event that waited for
 // the claim of a queue finished before it is dropped: the claim closes
 // the channel after Lost, and nothing may be sent after that.
 func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	q.Prelude(made())
 	q.Control(pause)
 	q.Finish(lost(nil))
@@ -106,23 +122,23 @@ func TestWR6_ControlBeforeClaimOfFinishedQueue(t *testing.T) {
 // detached stream's producer still forwards what its transport reads
 // while the transport closes (found by the chaos suite).
 func TestRD1_NoGapAfterReleaseDrop(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	ch := opened(t, q)
-	for _, d := range []string{"1", "2"} {
-		if sent, _ := q.SendData(data(d), nil); !sent {
-			t.Fatalf("SendData(%s) with room = false", d)
-		}
+	if sent, _ := q.SendData(data("1"), nil); !sent {
+		t.Fatal("SendData with room = false")
 	}
 	q.Release()
-	if sent, _ := q.SendData(data("3"), nil); sent {
+	if sent, _ := q.SendData(data("2"), nil); sent {
 		t.Fatal("SendData without room after Release = true")
 	}
-	<-ch // room again
-	if sent, _ := q.SendData(data("4"), nil); sent {
-		t.Fatal("SendData after a dropped event delivered: a gap (3 missing, 4 there)")
+	if e := <-ch; string(e.Data) != "1" { // room again
+		t.Fatalf("got %v, want Data(1)", e)
+	}
+	if sent, _ := q.SendData(data("3"), nil); sent {
+		t.Fatal("SendData after a dropped event delivered: a gap (2 missing, 3 there)")
 	}
 	q.Finish(lost(nil))
-	if got := trace(collect(ch)); got != "Data(1) Lost(<nil>)" {
-		t.Fatalf("rest of the stream %s, want Data(1) Lost(<nil>)", got)
+	if got := trace(collect(ch)); got != "Lost(<nil>)" {
+		t.Fatalf("rest of the stream %s, want Lost(<nil>)", got)
 	}
 }

@@ -12,13 +12,11 @@ import (
 // neither after Release.
 func TestSendDataWoken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		wake := make(chan struct{}, 1)
-		for _, s := range []string{"1", "22"} {
-			if sent, woken := q.SendData(data(s), wake); !sent || woken {
-				t.Fatalf("SendData with room = %v, %v; want sent", sent, woken)
-			}
+		if sent, woken := q.SendData(data("1"), wake); !sent || woken {
+			t.Fatalf("SendData with room = %v, %v; want sent", sent, woken)
 		}
 		res := make(chan [2]bool, 1)
 		go func() {
@@ -30,11 +28,10 @@ func TestSendDataWoken(t *testing.T) {
 		if r := <-res; r != [2]bool{false, true} {
 			t.Fatalf("SendData woken = %v; want not sent, woken", r)
 		}
-		if got := trace(drainNow(ch)); got != "Data(1) Data(2)" { // lengths
-			t.Fatalf("queued %q; want Data(1) Data(2): a woken send sends nothing", got)
+		if got := trace(drainNow(ch)); got != "Data(1)" { // lengths
+			t.Fatalf("queued %q; want Data(1): a woken send sends nothing", got)
 		}
 		q.Send(data("4"))
-		q.Send(data("5"))
 		q.Release()
 		if sent, woken := q.SendData(data("6"), wake); sent || woken {
 			t.Fatalf("SendData after Release on a full channel = %v, %v; want neither", sent, woken)
@@ -42,22 +39,28 @@ func TestSendDataWoken(t *testing.T) {
 	})
 }
 
-// TestTakeBackReturnsDataKeepsOthers: TakeBack takes the Data events the
-// consumer has not received, in order, and leaves the flow events
-// queued, in order.
+// TestTakeBackReturnsDataKeepsOthers: TakeBack takes the Data event the
+// consumer has not received, and leaves a flow event queued, with the
+// ones waiting beside the slot after it, in order.
 func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(4, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("ab"))
-		q.Control(pause)
-		q.Send(data("cd"))
-		q.Control(resume)
-		if got := string(q.TakeBack()); got != "abcd" {
-			t.Fatalf("TakeBack = %q; want abcd", got)
+		if got := string(q.TakeBack()); got != "ab" {
+			t.Fatalf("TakeBack = %q; want ab", got)
 		}
-		if got := trace(drainNow(ch)); got != "PauseWriting ResumeWriting" {
-			t.Fatalf("left queued %q; want PauseWriting ResumeWriting", got)
+		q.Control(pause)
+		q.Control(resume)
+		if got := q.TakeBack(); got != nil {
+			t.Fatalf("TakeBack with a flow event in the slot = %q; want nil", got)
+		}
+		var got []stream.Event
+		for range 2 {
+			got = append(got, <-ch)
+		}
+		if trace(got) != "PauseWriting ResumeWriting" {
+			t.Fatalf("left queued %q; want PauseWriting ResumeWriting", trace(got))
 		}
 		if got := q.TakeBack(); got != nil {
 			t.Fatalf("TakeBack on an empty channel = %q; want nil", got)
@@ -68,35 +71,31 @@ func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
 // TestTakeBackObservableNil: an Observable subscriber's items are its
 // pipeline's: TakeBack takes nothing.
 func TestTakeBackObservableNil(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	if got := q.TakeBack(); got != nil {
 		t.Fatalf("TakeBack before a claim = %q; want nil", got)
 	}
 }
 
-// TestWR6_FinishAfterReleaseKeepsAlternation: a consumer that still
-// receives after Release sees every flow event, alternating, then Lost:
-// Finish waits for room (finishGrace) before it drops anything.
+// TestWR6_FinishAfterReleaseKeepsAlternation: Finish after Release
+// never waits: it takes back the event the consumer has not received and
+// drops the ones waiting beside the slot, so the flow events a consumer
+// still receiving sees are a prefix of the alternation, then Lost.
 func TestWR6_FinishAfterReleaseKeepsAlternation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Control(pause)
 		if e := <-ch; e.Kind != stream.PauseWriting {
 			t.Fatalf("got %v; want PauseWriting", e)
 		}
 		q.Control(resume)
-		q.Control(pause) // the channel is full: Resume, Pause
+		q.Control(pause) // the slot holds Resume; Pause waits beside it
 		q.Release()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			q.Finish(lost(nil))
-		}()
-		if got, want := trace(collect(ch)), "ResumeWriting PauseWriting Lost(<nil>)"; got != want {
-			t.Fatalf("a receiving consumer got %q; want %q", got, want)
+		q.Finish(lost(nil))
+		if got, want := trace(collect(ch)), "Lost(<nil>)"; got != want {
+			t.Fatalf("got %q; want %q", got, want)
 		}
-		<-done
 	})
 }
 

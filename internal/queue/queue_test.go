@@ -31,14 +31,14 @@ type script struct {
 	done    chan struct{} // closed once the producer has returned from Finish
 }
 
-func newScript(capacity int, lost stream.Event, events ...stream.Event) *script {
+func newScript(lost stream.Event, events ...stream.Event) *script {
 	s := &script{
 		events:  events,
 		lost:    lost,
 		started: make(chan struct{}),
 		done:    make(chan struct{}),
 	}
-	s.q = New(capacity, s.start, s.abort)
+	s.q = New(s.start, s.abort)
 	return s
 }
 
@@ -124,16 +124,37 @@ func opened(t *testing.T, q *Queue) <-chan stream.Event {
 	return ch
 }
 
-func TestNewQueueCapacity(t *testing.T) {
-	for _, tt := range []struct{ capacity, want int }{{-1, 2}, {0, 2}, {1, 2}, {2, 2}, {5, 5}} {
-		if got := New(tt.capacity, nil, nil).Cap(); got != tt.want {
-			t.Errorf("New(%d).Cap() = %d; want %d", tt.capacity, got, tt.want)
+// TestRD2_OneSlot: the channel holds one event; a second Send waits
+// until the consumer takes the first.
+func TestRD2_OneSlot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		q := New(nil, nil)
+		ch := opened(t, q)
+		if cap(ch) != 1 {
+			t.Fatalf("cap(Events()) = %d; want 1", cap(ch))
 		}
-	}
+		q.Send(data("1"))
+		sent := make(chan bool, 1)
+		go func() { sent <- q.Send(data("22")) }()
+		synctest.Wait()
+		select {
+		case <-sent:
+			t.Fatal("a second Send returned with the slot full")
+		default:
+		}
+		<-ch
+		if !<-sent {
+			t.Fatal("Send = false once the slot was free")
+		}
+		go q.Finish(lost(nil))
+		if got, want := trace(collect(ch)), "Data(2) Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+	})
 }
 
 func TestQueueNilHooks(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	ch := opened(t, q)
 	q.Finish(lost(nil))
 	if got := trace(collect(ch)); got != "Lost(<nil>)" {
@@ -142,7 +163,7 @@ func TestQueueNilHooks(t *testing.T) {
 }
 
 func TestEventsReturnsSameChannel(t *testing.T) {
-	s := newScript(4, lost(nil), made(), data("a"))
+	s := newScript(lost(nil), made(), data("a"))
 	c1 := s.q.Events()
 	c2 := s.q.Events()
 	if c1 != c2 {
@@ -161,7 +182,7 @@ func TestEventsReturnsSameChannel(t *testing.T) {
 }
 
 func TestStartCalledOnceUnderConcurrentClaims(t *testing.T) {
-	s := newScript(4, lost(nil), made())
+	s := newScript(lost(nil), made())
 	const n = 16
 	chans := make([]<-chan stream.Event, n)
 	var wg sync.WaitGroup
@@ -182,7 +203,7 @@ func TestStartCalledOnceUnderConcurrentClaims(t *testing.T) {
 }
 
 func TestStartNotCalledBeforeClaim(t *testing.T) {
-	s := newScript(4, lost(nil), made())
+	s := newScript(lost(nil), made())
 	_ = s.q.Observable() // building an Observable does not claim
 	if got := s.starts.Load(); got != 0 {
 		t.Fatalf("start called %d times before any claim", got)
@@ -196,7 +217,7 @@ func TestEventsAfterOtherClaim(t *testing.T) {
 	// Events: a closed channel holding one Lost(ErrAlreadySubscribed).
 	var starts atomic.Int32
 	var order []string
-	q := New(4, func() {
+	q := New(func() {
 		starts.Add(1)
 		order = append(order, "start")
 	}, nil)
@@ -235,7 +256,7 @@ func TestEventsAfterOtherClaim(t *testing.T) {
 }
 
 func TestClaimAfterEventsFails(t *testing.T) {
-	s := newScript(4, lost(nil), made())
+	s := newScript(lost(nil), made())
 	ch := s.q.Events()
 	called := false
 	if s.q.Claim(func() { called = true }) {
@@ -248,48 +269,13 @@ func TestClaimAfterEventsFails(t *testing.T) {
 	<-s.done
 }
 
-func TestSendBlocksWhenFull(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
-		ch := opened(t, q)
-		if !q.Send(data("1")) || !q.Send(data("22")) {
-			t.Fatal("Send with room failed")
-		}
-		sent := make(chan bool, 1)
-		go func() { sent <- q.Send(data("333")) }()
-		synctest.Wait()
-		select {
-		case <-sent:
-			t.Fatal("Send on a full queue did not wait")
-		default:
-		}
-		if e := <-ch; len(e.Data) != 1 {
-			t.Fatalf("first event %v; want Data(1)", e)
-		}
-		synctest.Wait()
-		select {
-		case ok := <-sent:
-			if !ok {
-				t.Error("Send = false after room was made")
-			}
-		default:
-			t.Fatal("Send still waits after room was made")
-		}
-		go q.Finish(lost(nil))
-		if got, want := trace(collect(ch)), "Data(2) Data(3) Lost(<nil>)"; got != want {
-			t.Errorf("events %q; want %q", got, want)
-		}
-	})
-}
-
 func TestSendFalseAfterRelease(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		sent := make(chan bool, 1)
-		go func() { sent <- q.Send(data("333")) }()
+		go func() { sent <- q.Send(data("22")) }()
 		synctest.Wait()
 		q.Release()
 		synctest.Wait()
@@ -315,46 +301,45 @@ func TestSendFalseAfterRelease(t *testing.T) {
 
 func TestWR6_ControlNeverBlocks(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		// The channel is full: Control must return at once (a blocked
 		// Control would deadlock this bubble).
 		q.Control(pause)
 		q.Control(resume)
 		synctest.Wait()
-		if len(ch) != 2 {
-			t.Fatalf("%d events in the channel; want 2", len(ch))
+		if len(ch) != 1 {
+			t.Fatalf("%d events in the channel; want 1", len(ch))
 		}
 		go q.Finish(lost(nil))
-		if got, want := trace(collect(ch)), "Data(1) Data(2) PauseWriting ResumeWriting Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Data(1) PauseWriting ResumeWriting Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 	})
 }
 
 func TestWR6_ControlWithRoomIsImmediate(t *testing.T) {
-	q := New(4, nil, nil)
+	q := New(nil, nil)
 	ch := opened(t, q)
 	q.Control(pause)
 	if len(ch) != 1 {
 		t.Fatalf("%d events in the channel after Control with room; want 1", len(ch))
 	}
+	<-ch
 	q.Send(data("1"))
 	q.Control(resume)
-	q.Finish(lost(nil))
-	if got, want := trace(collect(ch)), "PauseWriting Data(1) ResumeWriting Lost(<nil>)"; got != want {
+	go q.Finish(lost(nil))
+	if got, want := trace(collect(ch)), "Data(1) ResumeWriting Lost(<nil>)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
 	}
 }
 
 func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		q.Control(pause)
 		// The consumer takes one event: the waiting pause goes in before
 		// any later Data.
@@ -366,7 +351,7 @@ func TestWR6_PendingControlDeliveredInOrderBeforeLaterData(t *testing.T) {
 			q.Send(data("333"))
 			q.Finish(lost(nil))
 		}()
-		if got, want := trace(collect(ch)), "Data(2) PauseWriting Data(3) Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "PauseWriting Data(3) Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q", got, want)
 		}
 		<-done
@@ -388,15 +373,14 @@ func TestWR6_PendingPairCancelsOut(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				q := New(2, nil, nil)
+				q := New(nil, nil)
 				ch := opened(t, q)
 				q.Send(data("1"))
-				q.Send(data("22"))
 				for _, c := range tt.controls {
 					q.Control(c)
 				}
 				go q.Finish(lost(nil))
-				want := "Data(1) Data(2) " + tt.want + " Lost(<nil>)"
+				want := "Data(1) " + tt.want + " Lost(<nil>)"
 				if got := trace(collect(ch)); got != want {
 					t.Errorf("events %q; want %q", got, want)
 				}
@@ -414,7 +398,7 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 	for seed := range uint64(100) {
 		synctest.Test(t, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(seed, 7))
-			q := New(2+r.IntN(4), nil, nil)
+			q := New(nil, nil)
 			ch := opened(t, q)
 			var got []stream.Event
 			paused, controls, datas := false, 0, 0
@@ -484,7 +468,7 @@ func TestWR6_ControlAlternationRandom(t *testing.T) {
 }
 
 func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
-	q := New(2, nil, nil)
+	q := New(nil, nil)
 	ch := opened(t, q)
 	q.Finish(lost(nil))
 	q.Control(pause) // must not panic on the closed channel
@@ -496,10 +480,9 @@ func TestWR6_ControlAfterFinishIsDropped(t *testing.T) {
 
 func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		q.Control(pause)
 		q.Release()
 		synctest.Wait() // the helper gives up
@@ -512,7 +495,7 @@ func TestWR6_ReleaseDropsPendingControl(t *testing.T) {
 }
 
 func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
-	s := newScript(2, lost(errBoom), made(), data("a"), stream.Event{Kind: stream.EOF}, data("bb"))
+	s := newScript(lost(errBoom), made(), data("a"), stream.Event{Kind: stream.EOF}, data("bb"))
 	evs := collect(s.q.Events())
 	if got, want := trace(evs), "Made Data(1) EOF Data(2) Lost(boom)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
@@ -525,10 +508,9 @@ func TestLC2_FinishDeliversLostLastAndCloses(t *testing.T) {
 
 func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		q.Control(pause)
 		finished := make(chan struct{})
 		go func() {
@@ -541,7 +523,7 @@ func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 			t.Fatal("Finish did not wait for room without Release")
 		default:
 		}
-		if got, want := trace(collect(ch)), "Data(1) Data(2) PauseWriting Lost(<nil>)"; got != want {
+		if got, want := trace(collect(ch)), "Data(1) PauseWriting Lost(<nil>)"; got != want {
 			t.Errorf("events %q; want %q (nothing dropped without Release)", got, want)
 		}
 		<-finished
@@ -550,10 +532,9 @@ func TestLC2_FinishWaitsForConsumer(t *testing.T) {
 
 func TestLC2_FinishAfterReleaseDropsQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		q.Control(pause)
 		q.Release()
 		q.Finish(lost(errBoom)) // returns without a reader
@@ -563,11 +544,12 @@ func TestLC2_FinishAfterReleaseDropsQueued(t *testing.T) {
 	})
 }
 
-// TestLC1_ReleaseBeforeMadeTaken: a transport closed before its consumer
-// took Made still delivers Made, then Lost.
+// TestLC1_ReleaseBeforeMadeTaken: a transport closed locally before its
+// consumer took Made still delivers Made, then Lost: Finish keeps Made
+// and waits for the consumer to take it.
 func TestLC1_ReleaseBeforeMadeTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := q.Events()
 		done := make(chan struct{})
 		go func() {
@@ -579,31 +561,36 @@ func TestLC1_ReleaseBeforeMadeTaken(t *testing.T) {
 		}()
 		synctest.Wait()
 		q.Release()
-		<-done
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("Finish returned before the consumer took Made")
+		default:
+		}
 		got := trace(collect(ch))
-		if got != "Made Lost(<nil>)" && got != "Made Data(1) Lost(<nil>)" {
+		<-done
+		if got != "Made Lost(<nil>)" {
 			t.Errorf("events %q; want Made, then Lost", got)
 		}
 	})
 }
 
-func TestLC2_FinishAfterReleaseWithRoomKeepsEvents(t *testing.T) {
-	q := New(4, nil, nil)
+func TestLC2_FinishAfterReleaseTakesBackUnreceived(t *testing.T) {
+	q := New(nil, nil)
 	ch := opened(t, q)
 	q.Send(data("1"))
 	q.Release()
 	q.Finish(lost(nil))
-	if got, want := trace(collect(ch)), "Data(1) Lost(<nil>)"; got != want {
+	if got, want := trace(collect(ch)), "Lost(<nil>)"; got != want {
 		t.Errorf("events %q; want %q", got, want)
 	}
 }
 
 func TestLC2_ReleaseWhileFinishWaits(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := opened(t, q)
 		q.Send(data("1"))
-		q.Send(data("22"))
 		finished := make(chan struct{})
 		go func() {
 			q.Finish(lost(nil))
@@ -622,7 +609,7 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 	// A consumer reading while Release and Finish race: Made first, Lost
 	// last and once, Data in order, nothing after Lost.
 	for range 200 {
-		s := newScript(2, lost(nil), made(), data("1"), data("22"), data("333"), data("4444"))
+		s := newScript(lost(nil), made(), data("1"), data("22"), data("333"), data("4444"))
 		s.endless = true
 		ch := s.q.Events()
 		var evs []stream.Event
@@ -659,7 +646,7 @@ func TestLC2_LostExactlyOnceUnderConcurrentRelease(t *testing.T) {
 // last.
 func TestLC1_MadeFirstWhenReleaseRacesConsumer(t *testing.T) {
 	for i := range 20000 {
-		q := New(2, nil, nil)
+		q := New(nil, nil)
 		ch := q.Events()
 		go func() {
 			if q.Send(made()) {
@@ -707,7 +694,7 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				q := New(8, nil, nil)
+				q := New(nil, nil)
 				var ch <-chan stream.Event
 				if tt.claimFirst {
 					ch = q.Events()
@@ -727,8 +714,10 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 				evs = append(evs, <-ch)
 				<-sent
 				synctest.Wait() // waiting controls go in now
-				q.Send(data("1"))
-				q.Finish(lost(nil))
+				go func() {
+					q.Send(data("1"))
+					q.Finish(lost(nil))
+				}()
 				evs = append(evs, collect(ch)...)
 				want := "Made " + tt.want + " Data(1) Lost(<nil>)"
 				if got := trace(evs); got != want {
@@ -739,96 +728,92 @@ func TestLC1_ControlBeforeMadeFollowsMade(t *testing.T) {
 	}
 }
 
-// TestLC1_SendMadeReturnsOnceTaken: Send(Made) returns only once the
-// consumer has taken Made, so nothing can queue behind it.
-func TestLC1_SendMadeReturnsOnceTaken(t *testing.T) {
+// TestLC1_SendMadeDoesNotWait: Send(Made) returns once Made is in the
+// channel, without waiting for the consumer; a control event sent then
+// comes after it.
+func TestLC1_SendMadeDoesNotWait(t *testing.T) {
+	q := New(nil, nil)
+	ch := q.Events()
+	if !q.Send(made()) {
+		t.Fatal("Send(Made) = false")
+	}
+	q.Control(pause)
+	go q.Finish(lost(nil))
+	if got, want := trace(collect(ch)), "Made PauseWriting Lost(<nil>)"; got != want {
+		t.Errorf("events %q; want %q", got, want)
+	}
+}
+
+// TestRD4_ConcludeReturnsOnceEOFTaken: Conclude sends Lost behind EOF and
+// returns true exactly when the consumer takes EOF; Finish then adds
+// nothing.
+func TestRD4_ConcludeReturnsOnceEOFTaken(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		q := New(4, nil, nil)
-		ch := q.Events()
-		sent := make(chan bool, 1)
-		go func() { sent <- q.Send(made()) }()
+		q := New(nil, nil)
+		ch := opened(t, q)
+		q.Send(stream.Event{Kind: stream.EOF})
+		done := make(chan bool, 1)
+		go func() { done <- q.Conclude(nil) }()
 		synctest.Wait()
 		select {
-		case <-sent:
-			t.Fatal("Send(Made) returned before the consumer took Made")
+		case <-done:
+			t.Fatal("Conclude returned before the consumer took EOF")
 		default:
 		}
-		if e := <-ch; e.Kind != stream.Made {
-			t.Fatalf("got %v; want Made", e)
+		if !q.Holding() {
+			t.Error("Holding = false with EOF in the slot")
 		}
-		if !<-sent {
-			t.Error("Send(Made) = false after the consumer took it")
+		if e := <-ch; e.Kind != stream.EOF {
+			t.Fatalf("got %v; want EOF", e)
 		}
-		q.Finish(lost(nil))
-		collect(ch)
+		if !<-done {
+			t.Fatal("Conclude = false once EOF was taken")
+		}
+		if !q.Holding() {
+			t.Error("Holding = false with Lost in the slot")
+		}
+		q.Control(pause) // dropped: the transport closes
+		q.Finish(lost(errBoom))
+		if got, want := trace(collect(ch)), "Lost(<nil>)"; got != want {
+			t.Errorf("events %q; want %q", got, want)
+		}
+		if q.Holding() {
+			t.Error("Holding = true once Lost was received")
+		}
 	})
 }
 
-func TestWaitTaken(t *testing.T) {
-	t.Run("empty", func(t *testing.T) {
-		q := New(4, nil, nil)
-		ch := opened(t, q)
-		if !q.WaitTaken(nil) {
-			t.Error("WaitTaken on an empty channel = false")
-		}
-		q.Finish(lost(nil))
-		collect(ch)
-	})
-	t.Run("waits for the consumer", func(t *testing.T) {
+// TestRD4_ConcludeStops: stop or Release ends Conclude's wait without
+// delivering anything; Finish then delivers Lost (after Release, taking
+// back what the consumer has not received).
+func TestRD4_ConcludeStops(t *testing.T) {
+	for _, release := range []bool{false, true} {
 		synctest.Test(t, func(t *testing.T) {
-			q := New(4, nil, nil)
+			q := New(nil, nil)
 			ch := opened(t, q)
-			q.Send(data("1"))
-			q.Send(data("22"))
-			taken := make(chan bool, 1)
-			go func() { taken <- q.WaitTaken(nil) }()
-			synctest.Wait()
-			<-ch
-			synctest.Wait()
-			select {
-			case <-taken:
-				t.Fatal("WaitTaken returned with an event still queued")
-			default:
-			}
-			<-ch
-			if !<-taken {
-				t.Error("WaitTaken = false after the consumer took everything")
-			}
-			q.Finish(lost(nil))
-			collect(ch)
-		})
-	})
-	t.Run("release", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			q := New(4, nil, nil)
-			ch := opened(t, q)
-			q.Send(data("1"))
-			taken := make(chan bool, 1)
-			go func() { taken <- q.WaitTaken(nil) }()
-			synctest.Wait()
-			q.Release()
-			if <-taken {
-				t.Error("WaitTaken = true after Release with an event queued")
-			}
-			q.Finish(lost(nil))
-			collect(ch)
-		})
-	})
-	t.Run("stop", func(t *testing.T) {
-		synctest.Test(t, func(t *testing.T) {
-			q := New(4, nil, nil)
-			ch := opened(t, q)
-			q.Send(data("1"))
+			q.Send(stream.Event{Kind: stream.EOF})
 			stop := make(chan struct{})
-			taken := make(chan bool, 1)
-			go func() { taken <- q.WaitTaken(stop) }()
+			done := make(chan bool, 1)
+			go func() { done <- q.Conclude(stop) }()
 			synctest.Wait()
-			close(stop)
-			if <-taken {
-				t.Error("WaitTaken = true after stop with an event queued")
+			if release {
+				q.Release()
+			} else {
+				close(stop)
 			}
-			q.Finish(lost(nil))
-			collect(ch)
+			if <-done {
+				t.Fatal("Conclude = true with EOF not taken")
+			}
+			want := "EOF Lost(boom)"
+			if release {
+				q.Finish(lost(errBoom))
+				want = "Lost(boom)"
+			} else {
+				go q.Finish(lost(errBoom))
+			}
+			if got := trace(collect(ch)); got != want {
+				t.Errorf("release %v: events %q; want %q", release, got, want)
+			}
 		})
-	})
+	}
 }

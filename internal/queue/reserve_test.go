@@ -11,7 +11,7 @@ import (
 // refuses every other consumer, and starts for ClaimReserved only once.
 func TestLC1_ReservedQueueRefusesOthers(t *testing.T) {
 	started := 0
-	q := New(2, func() { started++ }, nil)
+	q := New(func() { started++ }, nil)
 	if !q.Reserve() || q.Reserve() {
 		t.Fatal("Reserve: want true once, then false")
 	}
@@ -32,7 +32,7 @@ func TestLC1_ReservedQueueRefusesOthers(t *testing.T) {
 	if q.ClaimReserved(nil) || started != 1 {
 		t.Fatal("a second ClaimReserved succeeded")
 	}
-	if New(2, nil, nil).ClaimReserved(nil) {
+	if New(nil, nil).ClaimReserved(nil) {
 		t.Fatal("ClaimReserved of an unreserved queue succeeded")
 	}
 }
