@@ -25,17 +25,17 @@ import (
 // loopReader is a conn as its loop's poll.Handler.
 type loopReader conn
 
-// putOnLoop is a conn's core.startLoop: it puts a transport claimed by
-// the adapter on a loop, unless it speaks TLS, is a pipe, is closing or
-// its engine is the goroutine one. The claim's start calls it, without
-// c.mu.
+// putOnLoop is a conn's core.startLoop: it puts a claimed transport (by
+// the adapter, a channel or an Observable) on a loop, unless it speaks
+// TLS, is a pipe, is closing or its engine is the goroutine one. The
+// claim's start calls it, without c.mu.
 func (c *conn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
 	if c.pipe != notPipe || c.sec != nil || c.up != nil {
 		return false
 	}
-	return c.registerLocked((*loopReader)(c), c.loopMade)
+	return c.registerLocked((*loopReader)(c), c.loopMade, true)
 }
 
 // loopMade delivers Made on the loop, then turns reading on.
@@ -59,6 +59,9 @@ func (r *loopReader) OnReadable(buf []byte) (more bool) {
 		if !c.loopRead(buf) || c.loopLC.Closing() {
 			return false
 		}
+		if c.pumping.Load() {
+			return true // readable still: SetReading turns the calls back on
+		}
 	}
 	return true
 }
@@ -74,6 +77,8 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 		return false
 	case c.noRead.Load():
 		return c.readOpen() // paused (reading is off): keep the readiness
+	case c.pumping.Load():
+		return true // likewise, while a pump holds a chunk
 	}
 	want := min(c.readCap, len(buf))
 	n, err := c.fd.TryReadInto(buf[:want])
@@ -92,11 +97,21 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 	}
 	c.stats.read.Add(int64(n))
 	data := buf[:n]
-	if c.tlsOn.Load() || !c.loopH.TryEvent(stream.Event{Kind: stream.Data, Data: data}) {
+	switch {
+	case c.tlsOn.Load():
 		c.holdAndUnloop(bytes.Clone(data), false)
 		return false
+	case c.loopH == nil: // a channel consumer owns its Data
+		if chunk := bytes.Clone(data); !c.q.TrySend(stream.Event{Kind: stream.Data, Data: chunk}) {
+			c.startPump(chunk)
+			return true
+		}
+	case !c.loopH.TryEvent(stream.Event{Kind: stream.Data, Data: data}):
+		c.holdAndUnloop(bytes.Clone(data), false)
+		return false
+	default:
+		c.stats.events.Add(1)
 	}
-	c.stats.events.Add(1)
 	// A short read drained the socket, unless the peer's FIN (or a reset)
 	// came with the data: no new edge would announce it.
 	return n == want || c.loopLC.HungUp()
@@ -110,11 +125,19 @@ func (c *conn) loopZero() {
 	if open && !reset {
 		c.eofRead = true
 	}
+	half := c.halfClosesLocked()
 	c.mu.Unlock()
 	switch {
 	case !open:
 	case reset:
 		c.readFailed(syscall.ECONNRESET)
+	case c.loopH == nil: // EOF's handshake waits for the consumer
+		c.pumps.Add(1)
+		go func() {
+			defer c.pumps.Done()
+			c.deliver(nil, stream.Event{Kind: stream.EOF})
+			c.afterEOF(nil, half)
+		}()
 	case !c.loopH.TryEvent(stream.Event{Kind: stream.EOF}):
 		c.holdAndUnloop(nil, true)
 	default:
@@ -284,10 +307,13 @@ func (c *conn) offLoop(lc *poll.Conn, wait, flush bool) {
 		<-lc.Done()
 	}
 	h := c.loopH
-	h.ReaderMoved(goid.Get())
+	if h != nil {
+		h.ReaderMoved(goid.Get())
+	}
 	if flush {
 		go c.flush()
 	}
+	c.pumps.Wait() // a pump may leave its chunk in heldRead
 	if c.deliverHeld(h) {
 		c.read(h)
 	} else {

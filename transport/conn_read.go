@@ -136,10 +136,23 @@ func (c *conn) eof(h sink.Handler) bool {
 		return false
 	}
 	c.eofRead = true
-	// A read pipe always closes, and TLS before 1.3 cannot half-close.
-	half := c.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
+	half := c.halfClosesLocked()
 	c.mu.Unlock()
 	c.deliver(h, stream.Event{Kind: stream.EOF})
+	c.afterEOF(h, half)
+	return true
+}
+
+// halfClosesLocked reports whether the transport stays half-open after
+// the peer's EOF: a read pipe always closes, and TLS before 1.3 cannot
+// half-close. c.mu is held.
+func (c *conn) halfClosesLocked() bool {
+	return c.halfClose && c.pipe != readPipe && (c.sec == nil || c.sec.halfCloses())
+}
+
+// afterEOF is eof's part once EOF is delivered: it closes the transport
+// unless it stays half-open.
+func (c *conn) afterEOF(h sink.Handler, half bool) {
 	switch {
 	case half && h == nil:
 		c.q.Reopen() // flow events follow EOF
@@ -147,7 +160,6 @@ func (c *conn) eof(h sink.Handler) bool {
 	case h != nil || c.conclude():
 		c.close(false)
 	}
-	return true
 }
 
 // conclude waits until the channel consumer takes EOF, by sending Lost

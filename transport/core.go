@@ -75,11 +75,13 @@ type core struct {
 	deadErr  error         // what writes and Drain return once not open
 	handler  sink.Handler
 	flow     flow.State
-	lc       *poll.Conn  // the poller loop reading it, if one does
-	loopLC   *poll.Conn  // the loop's own: lc, kept after it left
-	loopGID  uint64      // the loop's: the goroutine the adapter was last told of
-	heldRead []byte      // read on the loop, not delivered: see Unloop
-	timer    *time.Timer // bounds a close (TLS: the close_notify wait)
+	lc       *poll.Conn     // the poller loop reading it, if one does
+	loopLC   *poll.Conn     // the loop's own: lc, kept after it left
+	loopGID  uint64         // the loop's: the goroutine the adapter was last told of
+	heldRead []byte         // read on the loop, not delivered: see Unloop
+	pumps    sync.WaitGroup // a channel consumer's deliveries off the loop (conn_pump.go)
+	pumping  atomic.Bool    // a pump holds a chunk: the loop's reading stays off
+	timer    *time.Timer    // bounds a close (TLS: the close_notify wait)
 	stats    counters
 
 	// The flags, together: padding between them would cost every
@@ -93,6 +95,7 @@ type core struct {
 	loopFlushing bool // the loop flushes the buffer (OnWritable)
 	loopFull     bool // the kernel said full, and no OnWritable since
 	heldEOF      bool // likewise for heldRead, for EOF
+	loopMadeIn   bool // the loop delivered Made: reading may be turned on
 	concluding   bool // the channel consumer holds EOF, and Lost follows it (conclude)
 	lostSent     bool // Conclude delivered Lost (nil): a later error is only reported
 	polled       bool // its engine is the poller's (usePoller), set by init
@@ -387,6 +390,8 @@ func (c *core) PauseReading() {
 	c.mu.Unlock()
 	if h != nil {
 		h.ReadingPaused()
+	} else {
+		c.signal() // a chunk waiting for the channel's slot waits for the resume (RD3)
 	}
 }
 
@@ -400,7 +405,7 @@ func (c *core) ResumeReading() {
 	c.readPaused = false
 	c.stats.readResumed()
 	c.noRead.Store(false)
-	if c.lc != nil {
+	if c.lc != nil && c.loopMadeIn && !c.pumping.Load() { // never before Made
 		c.lc.SetReading(true)
 	}
 	c.mu.Unlock()

@@ -12,13 +12,14 @@ import (
 // Made and reading there, following the loop's goroutine, and Lost.
 
 // registerLocked puts the transport on a loop, with hd as the loop's
-// handler and made posted as its first task, when the adapter claimed it,
+// handler and made posted as its first task, when the adapter claimed it
+// (or, if channels, a channel or Observable consumer: loopH is nil then),
 // it is open and its engine is the poller's; it reports false, changing
 // nothing, otherwise (then the read goroutine reads it). c.mu is held
 // through the registration, so that end sees c.lc.
-func (c *core) registerLocked(hd poll.Handler, made func()) bool {
+func (c *core) registerLocked(hd poll.Handler, made func(), channels bool) bool {
 	h := c.handler
-	if !c.polled || h == nil || c.state != stateOpen {
+	if !c.polled || (h == nil && !channels) || c.state != stateOpen {
 		return false
 	}
 	fd, err := c.fd.Sysfd()
@@ -38,7 +39,8 @@ func (c *core) registerLocked(hd poll.Handler, made func()) bool {
 // transport is paused, closing or off the loop already.
 func (c *core) startReading() {
 	c.mu.Lock()
-	if c.lc != nil && !c.readPaused && c.state == stateOpen {
+	c.loopMadeIn = true
+	if c.lc != nil && !c.readPaused && !c.pumping.Load() && c.state == stateOpen {
 		c.lc.SetReading(true)
 	}
 	c.mu.Unlock()
@@ -50,7 +52,9 @@ func (c *core) startReading() {
 func (c *core) checkReader() {
 	if id := c.loopLC.LoopID(); id != c.loopGID {
 		c.loopGID = id
-		c.loopH.ReaderMoved(id)
+		if c.loopH != nil {
+			c.loopH.ReaderMoved(id)
+		}
 	}
 }
 
@@ -73,7 +77,7 @@ func (c *core) loopLost(h sink.Handler) {
 	held := c.heldRead != nil || c.heldEOF
 	lost := stream.Event{Kind: stream.Lost, Err: c.lostErr}
 	c.mu.Unlock()
-	if held || !h.TryEvent(lost) {
+	if held || h == nil || !h.TryEvent(lost) { // a channel's Lost may wait
 		go c.finishHeld(h)
 		return
 	}
@@ -87,7 +91,10 @@ func (c *core) loopLost(h sink.Handler) {
 // goroutine that may wait. After a local close the adapter drops the
 // held data; after a failure it gets it before Lost.
 func (c *core) finishHeld(h sink.Handler) {
-	h.ReaderMoved(goid.Get())
+	c.pumps.Wait() // what a channel consumer was being handed goes first
+	if h != nil {
+		h.ReaderMoved(goid.Get())
+	}
 	c.mu.Lock()
 	chunk, eof := c.heldRead, c.heldEOF
 	c.heldRead, c.heldEOF = nil, false

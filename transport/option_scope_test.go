@@ -263,7 +263,7 @@ func TestER1_OptionDoesNotApply(t *testing.T) {
 		if !strings.Contains(err.Error(), optName+" does not apply to "+ctorName) {
 			t.Errorf("err = %q, want it to name %s and %s", err, optName, ctorName)
 		}
-		if after := openFDs(t); after != before {
+		if after := openFDs(t); after > before { // fewer: an earlier transport finished closing
 			t.Errorf("%d descriptors open after the refusal, %d before", after, before)
 		}
 	})

@@ -31,7 +31,7 @@ type loopPacket packetConn
 func (c *packetConn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	return c.registerLocked((*loopPacket)(c), c.loopMade)
+	return c.registerLocked((*loopPacket)(c), c.loopMade, false)
 }
 
 // loopMade delivers Made on the loop, then the send errors left before

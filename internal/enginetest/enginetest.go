@@ -6,6 +6,7 @@
 package enginetest
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"testing"
@@ -31,9 +32,20 @@ func Engines() []string {
 
 // Main is a TestMain: it runs m once per engine and exits with the first
 // failing pass's code. Only a TestMain may call it.
-func Main(m *testing.M) {
+func Main(m *testing.M) { MainAlso(m, "") }
+
+// MainAlso is Main for a package whose tests are not all about the
+// engine: the first engine runs every test, the others only those that
+// match pattern (a -run expression; "" means all), unless the caller
+// gave -run itself. Only a TestMain may call it.
+func MainAlso(m *testing.M, pattern string) {
+	flag.Parse()
+	own := flag.Lookup("test.run").Value.String() != ""
 	code := 0
-	for _, e := range Engines() {
+	for i, e := range Engines() {
+		if i == 1 && pattern != "" && !own {
+			_ = flag.Set("test.run", pattern)
+		}
 		os.Setenv(Var, e)
 		c := m.Run()
 		if c == 0 {

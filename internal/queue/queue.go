@@ -210,6 +210,11 @@ func (q *Queue) SendData(e stream.Event, wake <-chan struct{}) (sent, woken bool
 	if !q.afterPrelude(wake) {
 		return false, !isClosed(q.freedC())
 	}
+	select { // a wake-up that came first wins over room
+	case <-wake:
+		return false, true
+	default:
+	}
 	select {
 	case q.ch <- e:
 		q.sent.Add(1)
@@ -384,6 +389,12 @@ func (q *Queue) send(e stream.Event) bool {
 		q.cut.Store(true)
 		return false
 	}
+}
+
+// TrySend delivers e if there is room now, and reports whether it did
+// (a producer that must not wait: a poller loop).
+func (q *Queue) TrySend(e stream.Event) bool {
+	return !q.cut.Load() && q.trySend(e)
 }
 
 // trySend delivers e if there is room now.
