@@ -17,14 +17,16 @@ const DefaultLimit = flow.Unset
 // in read data (RD2), unless WithReadLimit says otherwise.
 const DefaultReadLimit = 256 << 10
 
-// DefaultEventBuffer is the number of events a transport's channel holds,
-// unless WithEventBuffer says otherwise.
+// DefaultEventBuffer is WithEventBuffer's n when none is given: a channel
+// consumer's transport divides its read limit into reads of at most a
+// quarter of it, so 64 KiB with DefaultReadLimit. It does not size the
+// event channel, which has one slot.
 const DefaultEventBuffer = 4
 
 // The upper bounds of the numeric options: a larger value is an error
 // (ER1), not an allocation that fails later.
 const (
-	maxEventBuffer = 1 << 16       // events in a channel
+	maxEventBuffer = 1 << 16       // reads the read limit is divided into
 	maxReadLimit   = 1 << 30       // bytes: 1 GiB
 	maxSocketBuf   = math.MaxInt32 // bytes: setsockopt takes a C int
 	maxKeepAlive   = 32767 * time.Second
@@ -72,7 +74,13 @@ func WithWriteBufferLimits(high, low int) Option {
 }
 
 // WithReadLimit bounds the read data a transport holds for a consumer that
-// does not keep up: at most n bytes in its event channel, plus one read.
+// does not keep up: at most n bytes. A channel consumer's transport then
+// holds two reads, the one in the channel's slot and the one being sent
+// (a subprocess: one being sent per output pipe), each at most a fraction
+// of n set by WithEventBuffer (a quarter by default); the Protocol adapter
+// holds one read of at most min(n, 64 KiB). A datagram endpoint counts in
+// datagrams instead: a stalled channel consumer makes it hold two, of up
+// to 64 KiB each, whatever n is.
 // Zero means DefaultReadLimit; a negative n or one over 1 GiB is an error.
 // It applies to every constructor that makes a transport that reads: all
 // but WritePipe and StartTLS.
@@ -82,18 +90,25 @@ func WithReadLimit(n int) Option {
 
 // WithHalfClose keeps the transport open after the peer's EOF, so it can
 // still write (asyncio's eof_received returning true); the consumer then
-// closes it. Without it the transport closes itself after EOF once its
-// writes are flushed. It applies to Dial, DialTLS, Listen and ListenTLS
+// closes it. Without it the transport closes itself after EOF, flushing
+// its writes first. A channel or Observable consumer's transport does so
+// once the consumer has taken EOF, and Lost(nil) comes before that flush:
+// Done reports its end. It applies to Dial, DialTLS, Listen and ListenTLS
 // (a pipe always closes at EOF).
 func WithHalfClose() Option {
 	return scoped("WithHalfClose", streams, func(c *config) { c.halfClose = true })
 }
 
-// WithEventBuffer sets how many events a transport's channel holds (at
-// least 2). Each read is then at most the read limit divided by n bytes.
-// Zero means DefaultEventBuffer; a negative n or one over 65536 is an
-// error. It applies to every constructor but StartTLS, which keeps the
-// transport's channel.
+// WithEventBuffer divides the read limit into reads: for a channel or
+// Observable consumer, each read is at most the read limit divided by n
+// bytes (n at least 2: 1 counts as 2), and at most 64 KiB. It does not
+// size the event channel: that has one slot, whatever n is, so a consumer
+// that stops receiving makes the transport hold two reads at most, the one
+// in the slot and the one being sent. The Protocol adapter reads min(read
+// limit, 64 KiB) at a time, and a datagram endpoint one datagram, whatever
+// n is. Zero means DefaultEventBuffer; a negative n or one over 65536 is
+// an error. It applies to every constructor but StartTLS, which keeps the
+// transport's read size.
 func WithEventBuffer(n int) Option {
 	return scoped("WithEventBuffer", transports, func(c *config) { c.eventBuffer = c.bounded("event buffer", n, maxEventBuffer) })
 }

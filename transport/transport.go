@@ -18,34 +18,44 @@ import (
 type BaseTransport interface {
 	// Close closes the transport: reading stops at once, later writes are
 	// refused, buffered writes are flushed, then the descriptor is closed
-	// and Lost is delivered (nil, unless the flush failed). Events still
-	// queued may be dropped to make room for Lost (a subprocess transport
-	// drops none: see SubprocessTransport). Close is idempotent: a
-	// second call does nothing and returns nil. It never waits for the
-	// flush: wait on Done, then read Err, to learn that it ended and how.
+	// and Lost is delivered (nil, unless the flush failed). Lost does not
+	// wait for a channel consumer to catch up: the one event it has not
+	// received is dropped to make room for Lost, except Made, which Lost
+	// waits behind (a subprocess transport drops none: see
+	// SubprocessTransport). Close is idempotent: a second call does nothing
+	// and returns nil. It never waits for the flush: wait on Done, then
+	// read Err, to learn that it ended and how.
 	Close() error
 	// Abort closes the transport at once, dropping buffered writes (a
 	// subprocess transport also kills its child); Lost(nil) follows, and
-	// events still queued may be dropped. It is idempotent and a no-op
-	// after Lost. Every transport has it (asyncio's read pipes lack it).
+	// the event a channel consumer has not received may be dropped (Made
+	// never is). It is idempotent and a no-op after Lost. Every transport
+	// has it (asyncio's read pipes lack it).
 	Abort()
 	// Done returns a channel that is closed once the transport has ended:
 	// its descriptor is closed (after Close's flush and, for TLS, the
 	// close_notify exchange) and Lost's error is decided, whether or not
-	// anyone consumes the events. A consumer still gets Lost after it.
-	// A subprocess transport is done once its child is reaped and every
-	// pipe is closed. A transport whose events are not claimed reads
-	// nothing, so it sees the peer's end only when a write fails: Close
-	// or Abort it. Done returns the same channel on every call (asyncio's
-	// wait_closed, context.Context's Done).
+	// anyone consumes the events. A consumer still gets Lost after it,
+	// except a channel consumer whose transport closes itself after the
+	// peer's EOF: that one gets Lost(nil) first, then the transport flushes
+	// and closes, and then Done is closed. A subprocess transport is done
+	// once its child is reaped and every pipe is closed. A transport whose
+	// events are not claimed reads nothing, so it sees the peer's end only
+	// when a write fails: Close or Abort it. Done returns the same channel
+	// on every call (asyncio's wait_closed, context.Context's Done).
 	Done() <-chan struct{}
 	// Err returns nil until Done is closed, then Lost's error for good:
 	// nil for a clean end (EOF then close, Close with a complete flush,
 	// Abort), the error otherwise (a reset during Close's flush, a failed
-	// read, a TLS failure, a panicking callback).
+	// read, a TLS failure, a panicking callback). After the peer's EOF
+	// without WithHalfClose, a channel consumer's Lost(nil) comes before
+	// the closing flush: a failure of that flush goes to WithErrorHandler's
+	// function (or the standard logger), and Err stays nil.
 	Err() error
 	// IsClosing reports whether Close or Abort was called or the transport
-	// failed. It stays true for good.
+	// failed, or, after the peer's EOF without WithHalfClose, whether a
+	// channel consumer has received the Lost(nil) that follows EOF (the
+	// transport is closing itself then). It stays true for good.
 	IsClosing() bool
 	// ExtraInfo returns optional information about the transport under
 	// asyncio's get_extra_info keys (InfoPeername, InfoSockname,
@@ -55,31 +65,47 @@ type BaseTransport interface {
 	// LocalAddr, RemoteAddr, ConnectionState.
 	ExtraInfo(name string) (v any, ok bool)
 	// Events claims the transport's events for a channel consumer and
-	// returns the channel; the first claim starts reading. The channel is
-	// bounded (WithEventBuffer): a consumer that stops receiving stops the
-	// reads, and the peer is held back by the kernel. Every call returns
-	// the same channel, as context.Context's Done does, so it may be
-	// called in a select loop. The events are Made first, then Data (or
-	// the datagram and subprocess kinds) in order, at most one EOF,
-	// PauseWriting and ResumeWriting as the write buffer crosses its
-	// marks (they never block a writer), and Lost last, exactly once;
-	// then the channel is closed. A transport has one consumer: once an
-	// Observable subscription, an adapter or Detach has claimed the
-	// events, Events returns a closed channel holding a single Lost whose
-	// Err is stream.ErrAlreadySubscribed.
+	// returns the channel; the first claim starts reading. The channel has
+	// one slot: a consumer that stops receiving stops the reads, with at
+	// most two events read and not received (the one in the slot and the
+	// one being sent; for a subprocess, one being sent per output pipe),
+	// and the peer is held back by the kernel. Every call returns the same
+	// channel, as context.Context's Done does, so it may be called in a
+	// select loop. The events are Made first, then Data (or the datagram
+	// and subprocess kinds) in order, at most one EOF, PauseWriting and
+	// ResumeWriting as the write buffer crosses its marks (they never block
+	// a writer), and Lost last, exactly once; then the channel is closed. A
+	// transport has one consumer: once an Observable subscription, an
+	// adapter or Detach has claimed the events, Events returns a closed
+	// channel holding a single Lost whose Err is
+	// stream.ErrAlreadySubscribed.
+	//
+	// After a local Close or Abort the transport never waits for the
+	// consumer: the event it has not received is dropped (asyncio delivers
+	// no data after close), so what it still receives is a prefix of the
+	// stream, never one with a gap. Made is never dropped: Lost waits
+	// behind a Made not received yet. So claim the events only where you
+	// will receive them: a consumer that claims and never receives
+	// anything, not even Made, keeps one goroutine waiting once its
+	// transport is closed locally. Without WithHalfClose, the consumer gets
+	// Lost(nil) as soon as it takes the peer's EOF; the transport then
+	// flushes and closes, and Done reports when that is over. Writes made
+	// before the consumer received that Lost still go out; later ones
+	// return an error matching net.ErrClosed.
 	Events() <-chan stream.Event
-	// Observable returns the transport's events as an rxgo Observable
-	// built with rxgo.Defer: its first subscription (Observe) claims the
-	// events, as Events does, and any other subscription gets one
-	// stream.ErrAlreadySubscribed error item and nothing else. Each
-	// item's value is a stream.Event; Lost is an ordinary item, always
-	// the last, and the Observable then completes; rxnet emits no other
-	// error items. The subscriber's context (rxgo.WithContext, given
-	// here or to Observe) bounds the subscription: cancelled before Lost,
-	// it aborts the transport, so nothing stays half-read and every
-	// goroutine ends. Always give the final Observe a context you cancel:
-	// rxgo starts a goroutine per subscription that only ends with it.
-	// opts are passed to rxgo untouched.
+	// Observable returns the transport's events as an rxgo Observable built
+	// with rxgo.Defer: its first subscription (Observe) claims the events,
+	// as Events does, and is a channel consumer running on rxgo's goroutine
+	// for the subscription, so Events's rules hold for it. Any other
+	// subscription gets one stream.ErrAlreadySubscribed error item and
+	// nothing else. Each item's value is a stream.Event; Lost is an
+	// ordinary item, always the last, and the Observable then completes;
+	// rxnet emits no other error items. The subscriber's context
+	// (rxgo.WithContext, given here or to Observe) bounds the subscription:
+	// cancelled before Lost, it aborts the transport, so nothing stays
+	// half-read and every goroutine ends. Always give the final Observe a
+	// context you cancel: rxgo starts a goroutine per subscription that
+	// only ends with it. opts are passed to rxgo untouched.
 	Observable(opts ...rxgo.Option) rxgo.Observable
 	// Stats returns a snapshot of the transport's counters: bytes, events,
 	// pauses. It may be called at any time, after Lost too.
@@ -89,8 +115,9 @@ type BaseTransport interface {
 // ReadTransport is a transport that reads (asyncio's ReadTransport).
 type ReadTransport interface {
 	BaseTransport
-	// PauseReading stops reading from the descriptor at once. Events
-	// already in the channel are still delivered; the Protocol adapter
+	// PauseReading stops reading from the descriptor at once. A channel or
+	// Observable consumer may still receive at most two events already read
+	// (the one in the slot and the one being sent); the Protocol adapter
 	// delivers no DataReceived after PauseReading returns (called from
 	// another goroutine, it waits for a running callback to return). It is
 	// idempotent and a no-op on a closing transport.
@@ -146,7 +173,10 @@ type WriteTransport interface {
 	// retains p. It returns len(p) and nil, or an error and 0: it never
 	// writes part of p. On an open transport, empty writes do nothing;
 	// after Close, Abort or a failure every write returns an error matching
-	// net.ErrClosed, and after WriteEOF ErrEOFWritten.
+	// net.ErrClosed, and after WriteEOF ErrEOFWritten. Without
+	// WithHalfClose, a write after a channel consumer has received the
+	// Lost(nil) that follows the peer's EOF returns an error matching
+	// net.ErrClosed too.
 	//
 	// Because Write never blocks, io.Copy(t, r) (and any loop of writes
 	// that ignores Writable) buffers whatever r yields, without limit,

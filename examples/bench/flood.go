@@ -57,10 +57,10 @@ var stalledServers = map[string]serveFunc{
 }
 
 // serveStalledEvents claims each transport's event channel, takes Made
-// and never receives again. It takes Made because the read goroutine
-// sends nothing else, and so reads nothing, until Made is taken (DESIGN.md,
-// Decisions): a consumer that never took Made would stall the transport
-// before its first read and test nothing.
+// and never receives again. It takes Made so that the channel's one slot
+// holds Data, as it does for a consumer that stalls mid-stream: a
+// consumer that never took Made would leave Made in the slot and hold
+// one read less (DESIGN.md, Decisions).
 func serveStalledEvents(ctx context.Context, addr string) (net.Addr, error) {
 	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
 		<-t.Events() // Made; the transport and its channel stay open
