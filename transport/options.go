@@ -250,9 +250,6 @@ type resolved struct {
 	limits    flow.Limits
 	readLimit int
 	readSize  int // bytes per read in channel mode
-	// packetEvents is a datagram endpoint's event buffer: WithEventBuffer,
-	// or else the read limit over the largest datagram.
-	packetEvents int
 }
 
 // resolve applies opts, given to the constructor k, and validates them:
@@ -279,10 +276,6 @@ func resolve(opts []Option, k kinds) (resolved, error) {
 	r := resolved{config: c, limits: limits, readLimit: c.readLimit}
 	if r.readLimit == 0 {
 		r.readLimit = DefaultReadLimit
-	}
-	r.packetEvents = r.eventBuffer
-	if r.packetEvents == 0 {
-		r.packetEvents = max(r.readLimit/sock.MaxRead, 2)
 	}
 	if r.eventBuffer == 0 {
 		r.eventBuffer = DefaultEventBuffer

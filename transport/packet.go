@@ -65,7 +65,6 @@ func newPacketConn(ps packetSocket, cfg resolved) (*packetConn, error) {
 	}
 	c := &packetConn{family: family, peer: ps.RemoteAddr(), senders: make(map[sock.Sockaddr]net.Addr)}
 	c.startLoop = c.putOnLoop
-	cfg.eventBuffer = cfg.packetEvents
 	if err := c.init(ps, cfg, c.readLoop, func() { c.queue = nil }, sock.NewDatagram); err != nil {
 		return nil, err
 	}
