@@ -187,3 +187,10 @@ func (c *conn) conclude() bool {
 	c.mu.Unlock()
 	return true
 }
+
+// lostGoneLocked reports whether the channel consumer has received the
+// Lost that concluded its stream after EOF, before the close it starts
+// has begun: the transport is closing for it already. c.mu is held.
+func (c *core) lostGoneLocked() bool {
+	return c.concluding && !c.q.Holding()
+}

@@ -171,13 +171,6 @@ func (c *core) IsClosing() bool {
 	return c.state != stateOpen || c.lostGoneLocked()
 }
 
-// lostGoneLocked reports whether the channel consumer has received the
-// Lost that concluded its stream after EOF, before the close it starts
-// has begun: the transport is closing for it already. c.mu is held.
-func (c *core) lostGoneLocked() bool {
-	return c.concluding && !c.q.Holding()
-}
-
 // Close implements BaseTransport.
 func (c *core) Close() error {
 	c.close(true)
