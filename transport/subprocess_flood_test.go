@@ -12,6 +12,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"runtime"
@@ -269,6 +270,18 @@ func openFDs(t *testing.T) int {
 	return n
 }
 
+// fdLinks lists the process's descriptors and what they are, for a
+// failure's message.
+func fdLinks() string {
+	ents, _ := os.ReadDir("/proc/self/fd")
+	var b strings.Builder
+	for _, e := range ents {
+		link, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fmt.Fprintf(&b, " %s=%s", e.Name(), link)
+	}
+	return b.String()
+}
+
 // TestLC5_SubprocessAndPipesReleaseFDs checks that subprocess and pipe
 // transports, run to Lost in various ways (and failed Execs), leave no
 // descriptor open.
@@ -331,6 +344,6 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 	// (Fewer is an earlier test's transport finishing its close: a
 	// channel consumer's Lost after the peer's EOF comes before it.)
 	if after := openFDs(t); after > before {
-		t.Fatalf("%d descriptors open before, %d after", before, after)
+		t.Fatalf("%d descriptors open before, %d after:%s", before, after, fdLinks())
 	}
 }
