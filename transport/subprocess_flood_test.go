@@ -299,6 +299,7 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 				stdinOf(t, sp).WriteEOF()
 			}
 			spCollect(t, sp.Events())
+			waitDone(t, sp)
 		}
 		sp, err := transport.Exec(context.Background(), childCmd(t, "exit", "0"),
 			transport.WithStdin(transport.Discard), transport.WithStdout(transport.Discard), transport.WithStderr(transport.Discard))
@@ -306,6 +307,7 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		spCollect(t, sp.Events())
+		waitDone(t, sp)
 		if _, err := transport.Exec(context.Background(), childCmd(t, "exit", "0"), transport.WithStdin(transport.Stdout)); err == nil {
 			t.Fatal("Exec with WithStdin(Stdout) succeeded")
 		}
@@ -325,7 +327,9 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 		wt.Write([]byte("x"))
 		wt.WriteEOF()
 		spCollect(t, rt.Events())
+		waitDone(t, rt)
 		spCollect(t, wt.Events())
+		waitDone(t, wt)
 		r, w = osPipe(t)
 		rt, err = transport.ReadPipe(r)
 		if err != nil {
@@ -333,6 +337,7 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 		}
 		rt.Abort()
 		spCollect(t, rt.Events())
+		waitDone(t, rt)
 		w.Close()
 	}
 	round(t) // first use may open descriptors kept for good
@@ -340,9 +345,9 @@ func TestLC5_SubprocessAndPipesReleaseFDs(t *testing.T) {
 	for range 5 {
 		round(t)
 	}
-	// Lost comes after the descriptors are closed: nothing to wait for.
-	// (Fewer is an earlier test's transport finishing its close: a
-	// channel consumer's Lost after the peer's EOF comes before it.)
+	// Each round waited for its transports' Done: after the peer's EOF a
+	// channel consumer's Lost comes before the descriptor's close. (Fewer
+	// is an earlier test's transport finishing its close.)
 	if after := openFDs(t); after > before {
 		t.Fatalf("%d descriptors open before, %d after:%s", before, after, fdLinks())
 	}
