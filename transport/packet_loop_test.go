@@ -13,6 +13,7 @@ import (
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/internal/poll"
+	"github.com/rxnet/rxnet/stream"
 	"github.com/rxnet/rxnet/transport"
 )
 
@@ -95,9 +96,52 @@ func endpointGoroutines() map[string]string {
 	found := map[string]string{}
 	for _, g := range strings.Split(stacks, "\n\n") {
 		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
-		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run")) {
+		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run") || strings.Contains(g, "transport.(*conn).pump")) {
 			found[strings.SplitN(g, " [", 2)[0]] = g
 		}
 	}
 	return found
+}
+
+// TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine: a TCP transport whose
+// events a channel consumes is read by a loop: once its consumer keeps up
+// (it waits in its receive), the transport holds no goroutine of its own.
+func TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
+	if !poll.Supported() || os.Getenv("RXNET_ENGINE") == "goroutine" {
+		t.Skip("the poll engine does not run here")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	others := endpointGoroutines()
+	tr, err := transport.Dial(context.Background(), "tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Abort()
+	peer, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	ch := tr.Events()
+	if e := <-ch; e.Kind != stream.Made {
+		t.Fatalf("first event %v, want Made", e)
+	}
+	if _, err := peer.Write([]byte("ping")); err != nil {
+		t.Fatal(err)
+	}
+	if e := <-ch; e.Kind != stream.Data || string(e.Data) != "ping" {
+		t.Fatalf("got %v, want Data(ping)", e)
+	}
+	if transport.LoopID(tr) == 0 {
+		t.Fatal("the transport is not on a loop")
+	}
+	for id, g := range endpointGoroutines() {
+		if _, ok := others[id]; !ok {
+			t.Errorf("a goroutine of the idle transport:\n%s", g)
+		}
+	}
 }
