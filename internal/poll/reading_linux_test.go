@@ -66,14 +66,18 @@ func TestResumeAfterEdgeWhilePaused(t *testing.T) {
 // TestReadMoreIsCalledAgain: a handler that takes one byte per call and
 // reports more gets every byte without new edges, and OnReadable of
 // another descriptor on the same loop runs in between (round-robin).
+// The first call on descriptor 1 waits until reading is on for both, so
+// the loop cannot finish descriptor 1 before descriptor 2 is turned on.
 func TestReadMoreIsCalledAgain(t *testing.T) {
 	withLoops(t, 1)
 	a1, b1 := socketpair(t)
 	a2, b2 := socketpair(t)
 	const size = 64
 	order := make(chan int, 2*size+2)
+	bothOn := make(chan struct{})
 	reader := func(fd, id int) *handler {
 		return &handler{readable: func(buf []byte) bool {
+			<-bothOn
 			n, err := unix.Read(fd, buf[:1])
 			if err != nil || n <= 0 {
 				return false
@@ -92,6 +96,7 @@ func TestReadMoreIsCalledAgain(t *testing.T) {
 	barrier(t, c1)
 	c1.SetReading(true)
 	c2.SetReading(true)
+	close(bothOn)
 	var seq []int
 	for range 2 * size {
 		seq = append(seq, <-order)
