@@ -3,6 +3,8 @@ package stream
 import (
 	"fmt"
 	"net"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // Kind says what happened on a transport.
@@ -60,10 +62,12 @@ func (k Kind) String() string {
 // Event is one thing that happened on a transport.
 //
 // An Event is a value: the receiver owns Data and may keep or modify it.
+// A pooled event (a transport made with transport.WithPooledData) owns
+// it until Release: see Release.
 type Event struct {
 	Kind Kind
 	// Data holds the bytes of a Data, Datagram or PipeData event; the
-	// receiver owns it.
+	// receiver owns it (a pooled event's, until its Release).
 	Data []byte
 	// Addr is the sender of a Datagram event.
 	Addr net.Addr
@@ -73,7 +77,35 @@ type Event struct {
 	// Err is the cause of a Lost, DatagramError or PipeLost event; nil means
 	// a clean end.
 	Err error
+	// ref is the pooled buffer Data lives in: see Release.
+	ref bufpool.Ref
 }
+
+func init() { bufpool.EventWithRef = withRef }
+
+// withRef returns e holding the pooled buffer r (bufpool.EventWithRef).
+func withRef(e Event, r bufpool.Ref) Event {
+	e.ref = r
+	return e
+}
+
+// Release gives a pooled event's buffer back to rxnet, for a later read:
+// Data must not be used after it, by the caller or by anyone it shared
+// Data with (a copy of the event included). Releasing is optional:
+// forgetting it costs only the reuse, as the garbage collector then frees
+// the buffer.
+//
+// Release is harmless where it has nothing to do: on an event that is
+// not pooled (WithPooledData not given, or an event other than Data,
+// Datagram and PipeData), and on a second Release of the same event or
+// of any copy of it, which does nothing even after the buffer went to
+// another read. So a buffer is never handed out twice. Any goroutine may
+// call it.
+func (e Event) Release() { e.ref.Release() }
+
+// Pooled reports whether e's Data lives in a pooled buffer, which Release
+// gives back (it may have been released already).
+func (e Event) Pooled() bool { return e.ref.Pooled() }
 
 // String formats the event for logs and tests, such as "Data(5)",
 // "PipeData(fd 1, 5)" or "Lost(<nil>)".

@@ -52,6 +52,7 @@ type conn struct {
 	sending    bool        // guarded by c.mu: a SendFile runs
 	readingTLS bool        // the read goroutine's: it reads through TLS
 	loopEOF    bool        // the loop's: it read EOF
+	loopBulk   bool        // the loop's: the last pooled read was bulk (loopBuffer)
 }
 
 var (

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/rxnet/rxnet/internal/bufpool"
 	"github.com/rxnet/rxnet/internal/flow"
 	"github.com/rxnet/rxnet/internal/goid"
 	"github.com/rxnet/rxnet/internal/poll"
@@ -81,7 +82,14 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 		return true // likewise, while a pump holds a chunk
 	}
 	want := min(c.readCap, len(buf))
+	own := c.loopBuffer(want)
+	if own != nil {
+		buf = own.Bytes()
+	}
 	n, err := c.fd.TryReadInto(buf[:want])
+	if own != nil && (err != nil || n == 0) {
+		own.Put()
+	}
 	switch {
 	case errors.Is(err, sock.ErrWouldBlock):
 		return false
@@ -100,10 +108,13 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 	switch {
 	case c.tlsOn.Load():
 		c.holdAndUnloop(bytes.Clone(data), false)
+		if own != nil {
+			own.Put()
+		}
 		return false
 	case c.loopH == nil: // a channel consumer owns its Data
-		if chunk := bytes.Clone(data); !c.q.TrySend(stream.Event{Kind: stream.Data, Data: chunk}) {
-			c.startPump(chunk)
+		if e := c.loopOwned(data, own); !c.q.TrySend(e) {
+			c.startPump(e)
 			return true
 		}
 	case !c.loopH.TryEvent(stream.Event{Kind: stream.Data, Data: data}):
@@ -340,4 +351,30 @@ func (c *conn) deliverHeld(h sink.Handler) bool {
 		c.deliver(h, stream.Event{Kind: stream.Data, Data: chunk})
 	}
 	return !eofRead
+}
+
+// loopBuffer returns the pooled buffer a channel consumer's next read on
+// the loop goes into, handed over with no copy (WithPooledData), or nil
+// for the loop's own buffer, from which a read is copied. A transport
+// reads into its own while its reads are small: a 1 KiB read then holds a
+// small pooled buffer, not a 64 KiB one, and the copy costs little. After
+// a read of more than bulkRead bytes, the next goes into a buffer of its
+// own.
+func (c *conn) loopBuffer(want int) *bufpool.Buf {
+	if !c.loopBulk || c.loopH != nil {
+		return nil
+	}
+	return bufpool.Get(want)
+}
+
+// loopOwned returns the Data event of the n bytes in data for a channel
+// consumer: own itself when the read went into it (loopBuffer), else a
+// copy (see owned). It notes whether the next read is bulk.
+func (c *conn) loopOwned(data []byte, own *bufpool.Buf) stream.Event {
+	c.loopBulk = c.pooled && len(data) > bulkRead
+	e := stream.Event{Kind: stream.Data, Data: data}
+	if own != nil {
+		return c.handed(e, own, len(data))
+	}
+	return c.owned(e)
 }

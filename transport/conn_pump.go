@@ -16,7 +16,7 @@ import "github.com/rxnet/rxnet/stream"
 // loop's reading stays off until the pump is done, and the loop keeps
 // the descriptor's readiness meanwhile (the socket is not drained). It
 // runs on the loop.
-func (c *conn) startPump(chunk []byte) {
+func (c *conn) startPump(chunk stream.Event) {
 	c.mu.Lock()
 	c.pumping.Store(true)
 	c.ensureWakeLocked()
@@ -32,18 +32,19 @@ func (c *conn) startPump(chunk []byte) {
 // while reading is paused (RD3), drops it after a local close, delivers
 // it before Lost after a failure, and leaves it to the read goroutine a
 // StartTLS starts (heldRead: handshake input). Then reading goes on.
-func (c *conn) pump(chunk []byte) {
+func (c *conn) pump(chunk stream.Event) {
 	defer c.pumps.Done()
 	for {
 		readable := c.waitReadable()
 		switch {
 		case !readable && c.ReadDropped(0): // closed locally: no data after close
+			chunk.Release()
 		case c.tlsOn.Load():
 			c.mu.Lock()
-			c.heldRead = chunk
+			c.heldRead = chunk.Data // handshake input: never given back
 			c.mu.Unlock()
 		default:
-			if _, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: chunk}, c.wakeC); woken {
+			if _, woken := c.q.SendData(chunk, c.wakeC); woken {
 				continue
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"syscall"
 
+	"github.com/rxnet/rxnet/internal/bufpool"
+
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -79,32 +81,33 @@ func (c *conn) resetLocked() bool {
 // deliverData delivers the n bytes read into buf and gives buf back. The
 // adapter borrows buf for the duration of the call (DataReceived must not
 // keep it, like io.Writer's Write) and holds it back itself while reading
-// is paused. A channel consumer owns its Data, so it gets a copy; a chunk
-// read just as reading was paused waits for the resume; after a local
-// close it is dropped, after a failure delivered before Lost. It reports
-// whether reading goes on.
-func (c *conn) deliverData(h sink.Handler, buf *[]byte, n int) bool {
+// is paused. A channel consumer owns its Data, so it gets a copy, or buf
+// itself with WithPooledData (handed); a chunk read just as reading was
+// paused waits for the resume; after a local close it is dropped, after a
+// failure delivered before Lost. It reports whether reading goes on.
+func (c *conn) deliverData(h sink.Handler, buf *bufpool.Buf, n int) bool {
 	c.stats.read.Add(int64(n))
 	if h != nil {
-		if c.handover(h, (*buf)[:n]) {
+		if c.handover(h, buf.Bytes()[:n]) {
 			sock.PutBuf(buf)
 			return false
 		}
-		c.deliver(h, stream.Event{Kind: stream.Data, Data: (*buf)[:n]})
+		c.deliver(h, stream.Event{Kind: stream.Data, Data: buf.Bytes()[:n]})
 		sock.PutBuf(buf)
 		return true
 	}
-	data := bytes.Clone((*buf)[:n])
-	sock.PutBuf(buf) // hold one read, not two, while the consumer lags
+	e := c.handed(stream.Event{Kind: stream.Data}, buf, n)
 	for {
 		readable := c.waitReadable()
 		switch {
 		case !readable && c.ReadDropped(0): // closed locally: no data after close
+			e.Release()
 			return false
-		case readable && c.handover(nil, data):
+		case readable && c.handover(nil, e.Data):
+			e.Release()
 			return false
 		}
-		sent, woken := c.q.SendData(stream.Event{Kind: stream.Data, Data: data}, c.wakeC)
+		sent, woken := c.q.SendData(e, c.wakeC)
 		if !woken {
 			return sent && readable // failed meanwhile: delivered, then Lost
 		}

@@ -99,6 +99,7 @@ type core struct {
 	concluding   bool // the channel consumer holds EOF, and Lost follows it (conclude)
 	lostSent     bool // Conclude delivered Lost (nil): a later error is only reported
 	polled       bool // its engine is the poller's (usePoller), set by init
+	pooled       bool // WithPooledData: a consumer's Data is a pooled buffer
 }
 
 // init sets up the core for sk: read is the read goroutine's work between
@@ -107,7 +108,7 @@ type core struct {
 func (c *core) init(sk socket, cfg resolved, read func(sink.Handler), dropBuf func(), newFD func(syscall.Conn, func() bool) (*sock.FD, error)) error {
 	c.sk, c.dropBuf = sk, dropBuf
 	c.onError, c.readLimit, c.halfClose = cfg.onError, cfg.readLimit, cfg.halfClose
-	c.polled = usePoller()
+	c.polled, c.pooled = usePoller(), cfg.pooled
 	c.gate = gate.New()
 	c.info = newExtraInfo(sk)
 	c.flow = flow.New(cfg.limits)

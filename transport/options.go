@@ -59,6 +59,7 @@ type config struct {
 	stdio       [3]Stdio
 	tls         tlsOptions
 	onError     func(error) // WithErrorHandler's; nil: the standard logger
+	pooled      bool        // WithPooledData
 	errs        []error
 	used        []optionUse // the options given, for checkScope
 }

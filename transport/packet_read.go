@@ -3,10 +3,11 @@
 package transport
 
 import (
-	"bytes"
 	"errors"
 	"net"
 	"syscall"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 
 	"golang.org/x/sys/unix"
 
@@ -67,12 +68,12 @@ func nonFatal(err error) bool {
 // buf for the call; a channel consumer owns a copy. Like a stream's data,
 // a datagram read just as reading was paused waits for the resume, and
 // after a local close it is dropped. It reports whether reading goes on.
-func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from *sock.Sockaddr) bool {
+func (c *packetConn) deliverDatagram(h sink.Handler, buf *bufpool.Buf, n int, from *sock.Sockaddr) bool {
 	c.stats.read.Add(int64(n))
 	e := stream.Event{Kind: stream.Datagram, Addr: c.sender(from), Data: []byte{}}
 	if h != nil {
 		if buf != nil {
-			e.Data = (*buf)[:n]
+			e.Data = buf.Bytes()[:n]
 		}
 		c.deliver(h, e)
 		if buf != nil {
@@ -81,10 +82,10 @@ func (c *packetConn) deliverDatagram(h sink.Handler, buf *[]byte, n int, from *s
 		return true
 	}
 	if buf != nil {
-		e.Data = bytes.Clone((*buf)[:n])
-		sock.PutBuf(buf)
+		e = c.handed(e, buf, n)
 	}
 	if !c.waitReadable() {
+		e.Release()
 		return false
 	}
 	return c.deliver(nil, e)

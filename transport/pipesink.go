@@ -3,8 +3,6 @@
 package transport
 
 import (
-	"bytes"
-
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -63,10 +61,12 @@ func (s *pipeSink) data(data []byte) {
 		s.p.deliver(h, e)
 		return
 	}
-	e.Data = bytes.Clone(data)
-	if s.c.waitReadable() {
-		s.p.deliver(nil, e)
+	e = s.c.owned(e)
+	if !s.c.waitReadable() {
+		e.Release()
+		return
 	}
+	s.p.deliver(nil, e)
 }
 
 // FlowChanged implements sink.Handler: only the stdin pipe writes.

@@ -158,9 +158,9 @@ func (c *conn) copyThroughWrite(ctx context.Context, r *region) (int64, error) {
 		if err := c.Drain(ctx); err != nil {
 			return sent, err
 		}
-		n, rerr := r.read(*buf)
+		n, rerr := r.read(buf.Bytes())
 		if n > 0 {
-			if _, err := c.Write((*buf)[:n]); err != nil {
+			if _, err := c.Write(buf.Bytes()[:n]); err != nil {
 				return sent, err
 			}
 			sent += int64(n)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/rxnet/rxnet/internal/bufpool"
+
 	"github.com/rxnet/rxnet/internal/sock"
 )
 
@@ -16,8 +18,8 @@ import (
 const maxSendFile = 4 << 20
 
 // The copy paths' chunks: sock's pooled 64 KiB read buffers.
-func getChunk() *[]byte  { return sock.GetBuf() }
-func putChunk(b *[]byte) { sock.PutBuf(b) }
+func getChunk() *bufpool.Buf  { return sock.GetBuf() }
+func putChunk(b *bufpool.Buf) { sock.PutBuf(b) }
 
 // acquireWriter waits until the write buffer is empty and no other
 // SendFile runs, then marks SendFile as running (c.sending). On a plain
@@ -162,8 +164,8 @@ func (c *conn) copyOwned(ctx context.Context, r *region) (int64, error) {
 		if err := c.beforeChunk(ctx); err != nil {
 			return sent, err
 		}
-		n, rerr := r.read(*buf)
-		for p := (*buf)[:n]; len(p) > 0; {
+		n, rerr := r.read(buf.Bytes())
+		for p := buf.Bytes()[:n]; len(p) > 0; {
 			k, err := c.fd.Writev([][]byte{p})
 			c.wrote(k)
 			sent += int64(k)

@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/rxnet/rxnet/internal/bufpool"
+
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 )
@@ -258,16 +260,16 @@ func (c *conn) tlsReadLoop(h sink.Handler) {
 // One tls.Conn.Read returns one record's plaintext at most: the buffer
 // is record-sized.
 // buf is nil when n is 0.
-func (c *conn) tlsRead(s *secure) (buf *[]byte, n int, err error) {
+func (c *conn) tlsRead(s *secure) (buf *bufpool.Buf, n int, err error) {
 	n, err = s.read(s.first[:])
 	if n == 0 {
 		c.noteFlow()
 		return nil, 0, err
 	}
 	buf = sock.GetSmallBuf() // a record at most
-	(*buf)[0] = s.first[0]
+	buf.Bytes()[0] = s.first[0]
 	s.w.noWait = true
-	more, rerr := s.read((*buf)[1:min(c.readCap, sock.SmallRead)])
+	more, rerr := s.read(buf.Bytes()[1:min(c.readCap, sock.SmallRead)])
 	s.w.noWait = false
 	c.noteFlow()
 	if err == nil && !errors.Is(rerr, errStopped) {

@@ -47,12 +47,14 @@ func (q *Queue) produce(ctx context.Context, next chan<- rxgo.Item) {
 			case next <- rxgo.Of(e):
 				continue
 			case <-ctx.Done():
+				e.Release() // never reached the subscriber
 			}
 		case <-ctx.Done():
 		}
 		q.Release()
 		select { // gone: so that Finish need not keep a Made for it
-		case <-q.ch:
+		case e := <-q.ch:
+			e.Release()
 		default:
 		}
 		if q.abort != nil {

@@ -529,6 +529,7 @@ func (q *Queue) takeBack() {
 			q.ch <- e
 			return
 		}
+		e.Release() // a pooled buffer goes back
 		q.sent.Add(-1)
 	default:
 	}

@@ -7,6 +7,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // Sockaddr is a socket address in the kernel's own form. It is a value
@@ -147,7 +149,7 @@ func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 // 0: an empty datagram). trunc reports that the datagram was longer than
 // size and was cut. It returns ErrStopped like Read, and ErrInterrupted
 // when Interrupt was called.
-func (f *FD) ReadFrom(size int) (buf *[]byte, n int, from Sockaddr, trunc bool, err error) {
+func (f *FD) ReadFrom(size int) (buf *bufpool.Buf, n int, from Sockaddr, trunc bool, err error) {
 	f.rsize, f.rstopped = size, false
 	if err = f.rc.Read(f.dg.recvFn); err == nil {
 		err = f.rerr
@@ -172,8 +174,8 @@ func (f *FD) recv(fd uintptr) bool {
 		f.rstopped = true
 		return true
 	}
-	b := GetBuf()
-	n, errno := f.dg.recvmsg(fd, (*b)[:f.rsize])
+	b := bufpool.Get(f.rsize)
+	n, errno := f.dg.recvmsg(fd, b.Bytes()[:f.rsize])
 	switch errno {
 	case 0:
 		f.rbuf, f.rn = b, n

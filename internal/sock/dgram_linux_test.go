@@ -3,12 +3,13 @@ package sock
 import (
 	"bytes"
 	"errors"
-	"golang.org/x/sys/unix"
 	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // dgramPair returns two connected unixgram sockets, a's FD and b (which
@@ -52,7 +53,7 @@ func TestReadFromDatagramAndSender(t *testing.T) {
 		}
 		got := ""
 		if buf != nil {
-			got = string((*buf)[:n])
+			got = string(buf.Bytes()[:n])
 			PutBuf(buf)
 		}
 		if got != want {
@@ -104,7 +105,7 @@ func TestInterruptWakesReadFrom(t *testing.T) {
 		t.Fatal(err)
 	}
 	buf, n, _, _, err := f.ReadFrom(MaxRead)
-	if err != nil || string((*buf)[:n]) != "after" {
+	if err != nil || string(buf.Bytes()[:n]) != "after" {
 		t.Fatalf("ReadFrom after Resume: %v", err)
 	}
 	PutBuf(buf)

@@ -11,7 +11,8 @@ package sock
 
 import (
 	"errors"
-	"sync"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // MaxRead is the largest read one Read call makes.
@@ -21,25 +22,16 @@ const MaxRead = 64 << 10
 // plaintext at most, which is all one tls.Conn.Read returns.
 const SmallRead = 16 << 10
 
-var (
-	pool      = sync.Pool{New: func() any { b := make([]byte, MaxRead); return &b }}
-	smallPool = sync.Pool{New: func() any { b := make([]byte, SmallRead); return &b }}
-)
-
-// GetBuf borrows a MaxRead-byte buffer, returned with PutBuf.
-func GetBuf() *[]byte { return pool.Get().(*[]byte) }
+// GetBuf borrows a MaxRead-byte buffer from internal/bufpool (whose free
+// lists survive collections), returned with PutBuf.
+func GetBuf() *bufpool.Buf { return bufpool.Get(MaxRead) }
 
 // GetSmallBuf borrows a SmallRead-byte buffer, returned with PutBuf.
-func GetSmallBuf() *[]byte { return smallPool.Get().(*[]byte) }
+func GetSmallBuf() *bufpool.Buf { return bufpool.Get(SmallRead) }
 
-// PutBuf returns a buffer borrowed through Read, GetBuf or GetSmallBuf.
-func PutBuf(b *[]byte) {
-	if cap(*b) == SmallRead {
-		smallPool.Put(b)
-		return
-	}
-	pool.Put(b)
-}
+// PutBuf returns a buffer borrowed through Read, GetBuf or GetSmallBuf,
+// unless it was handed to a consumer (bufpool.Buf.Ref).
+func PutBuf(b *bufpool.Buf) { b.Put() }
 
 // ErrStopped is returned by Read when its stop function asked it not to read.
 var ErrStopped = errors.New("sock: read stopped")

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"syscall"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // FD is unsupported off Unix.
@@ -17,7 +19,7 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 }
 
 // Read is unsupported off Unix.
-func (f *FD) Read(size int) (*[]byte, int, error) {
+func (f *FD) Read(size int) (*bufpool.Buf, int, error) {
 	return nil, 0, errors.ErrUnsupported
 }
 

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // FD moves bytes through one socket or pipe without blocking a thread.
@@ -23,7 +25,7 @@ type FD struct {
 	// uses it: an idle connection holds only those it used) does not
 	// allocate per call.
 	readFn  func(uintptr) bool
-	rbuf    *[]byte
+	rbuf    *bufpool.Buf
 	rsize   int
 	rn      int
 	rerr    error
@@ -65,7 +67,7 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 // PutBuf. It returns ErrStopped, without reading, when New's stop function
 // says so, and ErrInterrupted when Interrupt was called. n == 0 with a
 // nil error is end of file. The buffer is nil whenever n is 0.
-func (f *FD) Read(size int) (buf *[]byte, n int, err error) {
+func (f *FD) Read(size int) (buf *bufpool.Buf, n int, err error) {
 	f.rsize, f.rstopped = size, false
 	if f.readFn == nil {
 		f.readFn = f.read
@@ -93,9 +95,9 @@ func (f *FD) read(fd uintptr) bool {
 		f.rstopped = true
 		return true
 	}
-	b := GetBuf()
+	b := bufpool.Get(f.rsize)
 	for {
-		n, err := unix.Read(int(fd), (*b)[:f.rsize])
+		n, err := unix.Read(int(fd), b.Bytes()[:f.rsize])
 		switch err {
 		case nil:
 			f.rbuf, f.rn = b, n

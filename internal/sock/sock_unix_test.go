@@ -101,14 +101,14 @@ func TestReadReturnsData(t *testing.T) {
 		if buf == nil || n < 1 || n > 5 {
 			t.Fatalf("Read = %v, %d; want a buffer and 1..5 bytes", buf, n)
 		}
-		got := string((*buf)[:n])
+		got := string(buf.Bytes()[:n])
 		PutBuf(buf)
 		for len(got) < 5 {
 			buf, n, err := f.Read(MaxRead)
 			if err != nil || n == 0 {
 				t.Fatalf("Read = %d, %v after %q", n, err, got)
 			}
-			got += string((*buf)[:n])
+			got += string(buf.Bytes()[:n])
 			PutBuf(buf)
 		}
 		if got != "hello" {
@@ -130,7 +130,7 @@ func TestReadWaitsForData(t *testing.T) {
 			buf, n, err := f.Read(MaxRead)
 			r := result{err: err}
 			if buf != nil {
-				r.data = string((*buf)[:n])
+				r.data = string(buf.Bytes()[:n])
 				PutBuf(buf)
 			}
 			done <- r
@@ -160,7 +160,7 @@ func TestReadAtMostSize(t *testing.T) {
 			if n > 3 {
 				t.Fatalf("Read(3) read %d bytes", n)
 			}
-			got = append(got, (*buf)[:n]...)
+			got = append(got, buf.Bytes()[:n]...)
 			PutBuf(buf)
 		}
 		if string(got) != "0123456789" {
@@ -191,7 +191,7 @@ func TestReadEOF(t *testing.T) {
 				}
 				break
 			}
-			got = append(got, (*buf)[:n]...)
+			got = append(got, buf.Bytes()[:n]...)
 			PutBuf(buf)
 		}
 		if string(got) != "bye" {
@@ -228,7 +228,7 @@ func TestReadStopped(t *testing.T) {
 			if err != nil || n == 0 {
 				t.Fatalf("Read = %d, %v", n, err)
 			}
-			got = append(got, (*buf)[:n]...)
+			got = append(got, buf.Bytes()[:n]...)
 			PutBuf(buf)
 		}
 		if string(got) != "kept" {
