@@ -24,3 +24,12 @@ var ErrNilProtocol = errors.New("adapters: protocol factory returned nil")
 // drives (or one already detached), and by Detached.Attach once its
 // events went to an Observable or were handed back.
 var ErrNotDetachable = errors.New("adapters: events cannot be handed over: no protocol drives them, or they went to an Observable")
+
+// ErrEmptyBuffer is ConnectionLost's error when a BufferedProtocol's
+// GetBuffer returned an empty buffer (asyncio B3's RuntimeError).
+var ErrEmptyBuffer = errors.New("adapters: BufferedProtocol's GetBuffer returned an empty buffer")
+
+// ErrNoDataCallback is returned by Adapt, Connect, Serve and
+// Detached.Attach for a StreamProtocol that is neither a Protocol
+// (DataReceived) nor a BufferedProtocol (GetBuffer and BufferUpdated).
+var ErrNoDataCallback = errors.New("adapters: protocol has neither DataReceived nor GetBuffer and BufferUpdated")

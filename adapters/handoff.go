@@ -86,10 +86,11 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 			r.unlock()
 		}
 	}()
-	if _, ok := r.p.(streamCallbacks); !ok || r.handoff != nil || r.lost {
+	if !isStream(r.p) || r.handoff != nil || r.lost {
 		return nil, ErrNotDetachable
 	}
 	r.handoff = d
+	r.buffered.Store(false) // the stream's reads go into the transport's buffers
 	r.detached.Store(d)
 	r.at.Unloop()   // the stream's producer waits for its consumer: not on a loop
 	r.told = false  // the stream was told nothing yet:
@@ -245,9 +246,16 @@ func (d *Detached) flow(paused bool) {
 // Attach hands the events back to a protocol, p, from the channel
 // consumer's goroutine once it stops reading: the events still in the
 // channel are delivered to p first, in order, then the transport's own;
-// p gets no ConnectionMade (as asyncio's set_protocol). It fails with
-// ErrNotDetachable after Observable, or when already handed back.
-func (d *Detached) Attach(p Protocol) error {
+// p gets no ConnectionMade (as asyncio's set_protocol). p is a Protocol
+// or a BufferedProtocol (see StreamProtocol): the next read goes into a
+// BufferedProtocol's buffer, and what was read before is copied into it
+// (asyncio L15). It fails with ErrNotDetachable after Observable, or when
+// already handed back, and with ErrNoDataCallback for a p that is neither.
+func (d *Detached) Attach(p StreamProtocol) error {
+	cb, err := streamCallbacksFor(d.t, p)
+	if err != nil {
+		return err
+	}
 	if d.rx.Load() || !d.attaching.CompareAndSwap(false, true) {
 		return ErrNotDetachable
 	}
@@ -258,7 +266,7 @@ func (d *Detached) Attach(p Protocol) error {
 		r.mu.Unlock()
 		return ErrNotDetachable
 	}
-	r.p = streamCallbacks{d.t, p}
+	r.p = cb
 	r.mu.Unlock()
 	close(d.back)
 	d.wake()
@@ -266,6 +274,7 @@ func (d *Detached) Attach(p Protocol) error {
 	r.mu.Lock()
 	r.handoff = nil
 	r.detached.Store(nil)
+	r.noteBuffered()
 	r.told = false // p was told nothing yet: a pause now is its first
 	r.mu.Unlock()
 	close(d.returned)

@@ -293,7 +293,7 @@ func fillUntilPaused(t transport.WriteTransport, chunk int) (int, error) {
 
 // startServe listens on 127.0.0.1:0 with opts and runs adapters.Serve
 // with factory until the test ends.
-func startServe[P adapters.Protocol](t *testing.T, factory func() P, opts ...transport.Option) *transport.Server {
+func startServe[P adapters.StreamProtocol](t *testing.T, factory func() P, opts ...transport.Option) *transport.Server {
 	t.Helper()
 	srv, err := transport.Listen(context.Background(), "tcp", "127.0.0.1:0", opts...)
 	if err != nil {

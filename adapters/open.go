@@ -72,7 +72,7 @@ func makeProtocol[P any](factory func() P) (p P, err error) {
 // Adapt functions, whose protocol parameter is an interface, for a
 // factory's concrete P.
 
-func adaptStream[P Protocol](t transport.Transport, p P) error { return Adapt(t, p) }
+func adaptStream[P StreamProtocol](t transport.Transport, p P) error { return Adapt(t, p) }
 
 func adaptDatagram[P DatagramProtocol](t transport.DatagramTransport, p P) error {
 	return AdaptDatagram(t, p)
@@ -85,7 +85,7 @@ func adaptProcess[P SubprocessProtocol](t transport.SubprocessTransport, p P) er
 // adaptPipe drives a pipe transport into a Protocol. The transports of
 // pipes implement the whole Transport (the half they lack fails), so
 // that one Protocol type serves both, as in asyncio.
-func adaptPipe[T transport.BaseTransport, P Protocol](t T, p P) error {
+func adaptPipe[T transport.BaseTransport, P StreamProtocol](t T, p P) error {
 	full, ok := any(t).(transport.Transport)
 	if !ok {
 		return ErrNotAdaptable

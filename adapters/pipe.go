@@ -15,7 +15,7 @@ import (
 // protocol, or with Adapt's errors, a *PanicError or ErrNilProtocol from
 // the factory (the pipe is then aborted, and f closed with it). Any
 // goroutine may call it.
-func ConnectReadPipe[P Protocol](f *os.File, factory func() P, opts ...transport.Option) (transport.ReadTransport, P, error) {
+func ConnectReadPipe[P StreamProtocol](f *os.File, factory func() P, opts ...transport.Option) (transport.ReadTransport, P, error) {
 	open := func() (transport.ReadTransport, error) { return transport.ReadPipe(f, opts...) }
 	return start(open, factory, adaptPipe[transport.ReadTransport, P])
 }
@@ -25,7 +25,7 @@ func ConnectReadPipe[P Protocol](f *os.File, factory func() P, opts ...transport
 // pipe's events into it: PauseWriting, ResumeWriting, ConnectionLost.
 // ConnectionMade gets the pipe as a Transport that never reads. It
 // returns at once, as ConnectReadPipe does.
-func ConnectWritePipe[P Protocol](f *os.File, factory func() P, opts ...transport.Option) (transport.WriteTransport, P, error) {
+func ConnectWritePipe[P StreamProtocol](f *os.File, factory func() P, opts ...transport.Option) (transport.WriteTransport, P, error) {
 	open := func() (transport.WriteTransport, error) { return transport.WritePipe(f, opts...) }
 	return start(open, factory, adaptPipe[transport.WriteTransport, P])
 }

@@ -56,25 +56,10 @@ type Protocol interface {
 // compile error (it hides the base's method). Only a type that does not
 // embed the base, and so defines all six callbacks, has its names checked
 // by that assertion too; the examples embed it and assert.
-type BaseProtocol struct{}
-
-// ConnectionMade does nothing.
-func (BaseProtocol) ConnectionMade(transport.Transport) {}
+type BaseProtocol struct{ BaseBufferedProtocol }
 
 // DataReceived does nothing.
 func (BaseProtocol) DataReceived([]byte) {}
-
-// EOFReceived returns false: the transport closes.
-func (BaseProtocol) EOFReceived() bool { return false }
-
-// ConnectionLost does nothing.
-func (BaseProtocol) ConnectionLost(error) {}
-
-// PauseWriting does nothing.
-func (BaseProtocol) PauseWriting() {}
-
-// ResumeWriting does nothing.
-func (BaseProtocol) ResumeWriting() {}
 
 var _ Protocol = BaseProtocol{}
 

@@ -46,6 +46,7 @@ type runner struct {
 	readerID    atomic.Uint64            // the id of the goroutine delivering the events
 	multi       bool                     // events come from several goroutines
 	flowPending atomic.Bool              // a pause or resume waits for mu
+	buffered    atomic.Bool              // p is a BufferedProtocol's, and no stream holds the events (ReadBuffer)
 	detached    atomic.Pointer[Detached] // handoff, for Wake
 	// wake is made by the first delivery that waits (wakeChan): an idle
 	// connection, never paused, holds none.
@@ -66,6 +67,7 @@ func attach(t transport.BaseTransport, p callbacks) (*runner, error) {
 		return nil, ErrNotAdaptable
 	}
 	r := &runner{t: t, at: at, p: p}
+	r.noteBuffered()
 	r.made.Add(1)
 	if !at.Attach(r) {
 		return nil, ErrNotAdaptable
@@ -387,6 +389,48 @@ func (r *runner) resumeWriting() {
 // recoverPanic turns a panicking callback into the transport's end (ER2).
 func (r *runner) recoverPanic() {
 	if v := recover(); v != nil {
-		r.at.Fail(&PanicError{Value: v, Stack: debug.Stack()})
+		r.failWith(v)
 	}
+}
+
+// failWith ends the transport for a callback's panic value v, and returns
+// Lost's error: a *PanicError, or the error of a fatal{} the adapter
+// raised itself (ErrEmptyBuffer).
+func (r *runner) failWith(v any) error {
+	var err error = &PanicError{Value: v, Stack: debug.Stack()}
+	if f, ok := v.(fatal); ok {
+		err = f.err
+	}
+	r.at.Fail(err)
+	return err
+}
+
+// noteBuffered records whether reads go into the protocol's buffers:
+// whether p is a BufferedProtocol's callbacks (set by attach, Detach and
+// Detached.Attach).
+func (r *runner) noteBuffered() {
+	_, ok := r.p.(*bufferedCallbacks)
+	r.buffered.Store(ok)
+}
+
+// ReadBuffer implements sink.Handler: the buffer of a BufferedProtocol's
+// GetBuffer(-1) for the next read, or nil for the transport's own (a
+// Protocol, or a detached stream). A GetBuffer that panicked or returned
+// an empty buffer has failed the transport, and its error is returned.
+func (r *runner) ReadBuffer() (buf []byte, err error) {
+	if !r.buffered.Load() {
+		return nil, nil
+	}
+	r.lock(r.deliverer())
+	defer r.unlock()
+	b, ok := r.p.(*bufferedCallbacks)
+	if !ok || r.handoff != nil || r.lost {
+		return nil, nil
+	}
+	defer func() {
+		if v := recover(); v != nil {
+			buf, err = nil, r.failWith(v)
+		}
+	}()
+	return b.readBuffer(), nil
 }

@@ -8,13 +8,15 @@ import (
 	"github.com/rxnet/rxnet/transport"
 )
 
-// Adapt drives an open transport's events into p's callbacks and returns
+// Adapt drives an open transport's events into p's callbacks, a
+// Protocol's or a BufferedProtocol's (see StreamProtocol), and returns
 // once ConnectionMade has returned. It fails with ErrNotAdaptable when
-// the transport's events already have a consumer, and with the
-// *PanicError when ConnectionMade panicked (the transport is then aborted
-// and ConnectionLost gets the same error).
-func Adapt(t transport.Transport, p Protocol) error {
-	r, err := attach(t, streamCallbacks{t, p})
+// the transport's events already have a consumer, with ErrNoDataCallback
+// when p is neither, and with the *PanicError when ConnectionMade
+// panicked (the transport is then aborted and ConnectionLost gets the
+// same error). Any goroutine may call it.
+func Adapt(t transport.Transport, p StreamProtocol) error {
+	r, err := attachStream(t, p)
 	if err != nil {
 		return err
 	}
@@ -27,9 +29,10 @@ func Adapt(t transport.Transport, p Protocol) error {
 // here that opens something, it returns at once: once ConnectionMade has
 // returned, with the transport and the protocol, or with Adapt's errors
 // (the transport is then aborted). A factory that panics or returns nil
-// fails it with a *PanicError or ErrNilProtocol. ctx bounds connecting
-// only. Any goroutine may call it.
-func Connect[P Protocol](ctx context.Context, network, addr string, factory func() P, opts ...transport.Option) (transport.Transport, P, error) {
+// fails it with a *PanicError or ErrNilProtocol. P is a Protocol or a
+// BufferedProtocol (see StreamProtocol). ctx bounds connecting only. Any
+// goroutine may call it.
+func Connect[P StreamProtocol](ctx context.Context, network, addr string, factory func() P, opts ...transport.Option) (transport.Transport, P, error) {
 	open := func() (transport.Transport, error) { return transport.Dial(ctx, network, addr, opts...) }
 	return start(open, factory, adaptStream[P])
 }
@@ -46,26 +49,36 @@ func Connect[P Protocol](ctx context.Context, network, addr string, factory func
 // ConnectionMade before accepting the next connection. A factory that
 // panics or returns nil aborts that one connection, whose error goes to
 // the server's error handler (transport.WithErrorHandler); Serve goes
-// on. Serve starts serving a server listened
+// on. P is a Protocol or a BufferedProtocol (see StreamProtocol). Serve
+// starts serving a server listened
 // transport.WithStartServing(false), as asyncio's serve_forever does. Any
 // goroutine may call it.
-func Serve[P Protocol](ctx context.Context, srv *transport.Server, factory func() P) error {
+func Serve[P StreamProtocol](ctx context.Context, srv *transport.Server, factory func() P) error {
 	for {
 		t, err := srv.Accept(ctx)
 		if err != nil {
 			return err
 		}
-		if _, err := adaptNew(t, factory, attachStream[P]); err != nil {
+		if _, err := adaptNew(t, factory, serveStream[P]); err != nil {
 			reportError(t, fmt.Errorf("adapters: Serve's protocol factory: %w", err))
 		}
 	}
 }
 
-// attachStream is Serve's adapt: it does not wait for ConnectionMade, so
+// serveStream is Serve's adapt: it does not wait for ConnectionMade, so
 // that a slow one does not stall accepting.
-func attachStream[P Protocol](t transport.Transport, p P) error {
-	_, err := attach(t, streamCallbacks{t, p})
+func serveStream[P StreamProtocol](t transport.Transport, p P) error {
+	_, err := attachStream(t, p)
 	return err
+}
+
+// attachStream drives t into p, a Protocol or a BufferedProtocol.
+func attachStream(t transport.Transport, p StreamProtocol) (*runner, error) {
+	cb, err := streamCallbacksFor(t, p)
+	if err != nil {
+		return nil, err
+	}
+	return attach(t, cb)
 }
 
 // reportError hands err to t's error handler (transport.WithErrorHandler),

@@ -51,7 +51,7 @@ func named(cfg *tls.Config) *tls.Config {
 
 // startServeTLS is startServe on a TLS server: Listen with WithTLS is
 // ListenTLS.
-func startServeTLS[P adapters.Protocol](t *testing.T, config *tls.Config, factory func() P, opts ...transport.Option) *transport.Server {
+func startServeTLS[P adapters.StreamProtocol](t *testing.T, config *tls.Config, factory func() P, opts ...transport.Option) *transport.Server {
 	t.Helper()
 	return startServe(t, factory, append(opts, transport.WithTLS(config))...)
 }

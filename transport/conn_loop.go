@@ -86,6 +86,15 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 	if own != nil {
 		buf = own.Bytes()
 	}
+	if c.loopH != nil {
+		into, err := c.loopH.ReadBuffer()
+		if err != nil {
+			return false // the adapter failed the transport
+		}
+		if into != nil {
+			buf, want = into, len(into)
+		}
+	}
 	n, err := c.fd.TryReadInto(buf[:want])
 	if own != nil && (err != nil || n == 0) {
 		own.Put()

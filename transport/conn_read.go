@@ -34,7 +34,17 @@ func (c *conn) readLoop(h sink.Handler) {
 		if !readable {
 			return
 		}
-		buf, n, err := c.fd.Read(c.readCap)
+		into, err := c.readBuffer(h)
+		if err != nil {
+			return // the handler failed the transport
+		}
+		var buf *bufpool.Buf
+		var n int
+		if into != nil {
+			n, err = c.fd.ReadInto(into, true)
+		} else {
+			buf, n, err = c.fd.Read(c.readCap)
+		}
 		switch {
 		case errors.Is(err, sock.ErrStopped), errors.Is(err, sock.ErrInterrupted):
 			continue
@@ -45,10 +55,32 @@ func (c *conn) readLoop(h sink.Handler) {
 			c.readZero(h)
 			return
 		}
-		if !c.deliverData(h, buf, n) {
+		if into != nil && !c.deliverInPlace(h, into[:n]) || into == nil && !c.deliverData(h, buf, n) {
 			return
 		}
 	}
+}
+
+// readBuffer returns the buffer the adapter h provides for the next read
+// (a BufferedProtocol's), nil for the transport's own (see
+// sink.Handler.ReadBuffer).
+func (c *conn) readBuffer(h sink.Handler) ([]byte, error) {
+	if h == nil {
+		return nil, nil
+	}
+	return h.ReadBuffer()
+}
+
+// deliverInPlace delivers data to the adapter h, which borrows it: a read
+// into the protocol's own buffer (readBuffer) or into one deliverData
+// gives back after. It reports whether reading goes on.
+func (c *conn) deliverInPlace(h sink.Handler, data []byte) bool {
+	c.stats.read.Add(int64(len(data)))
+	if c.handover(h, data) {
+		return false
+	}
+	c.deliver(h, stream.Event{Kind: stream.Data, Data: data})
+	return true
 }
 
 // readZero handles a read of 0 bytes: the peer's EOF, unless a failed
@@ -86,16 +118,12 @@ func (c *conn) resetLocked() bool {
 // paused waits for the resume; after a local close it is dropped, after a
 // failure delivered before Lost. It reports whether reading goes on.
 func (c *conn) deliverData(h sink.Handler, buf *bufpool.Buf, n int) bool {
-	c.stats.read.Add(int64(n))
 	if h != nil {
-		if c.handover(h, buf.Bytes()[:n]) {
-			sock.PutBuf(buf)
-			return false
-		}
-		c.deliver(h, stream.Event{Kind: stream.Data, Data: buf.Bytes()[:n]})
+		more := c.deliverInPlace(h, buf.Bytes()[:n])
 		sock.PutBuf(buf)
-		return true
+		return more
 	}
+	c.stats.read.Add(int64(n))
 	e := c.handed(stream.Event{Kind: stream.Data}, buf, n)
 	for {
 		readable := c.waitReadable()

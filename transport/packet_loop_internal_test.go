@@ -41,13 +41,14 @@ func (h *pausingHandler) TryEvent(e stream.Event) bool {
 	return true
 }
 
-func (h *pausingHandler) ReaderMoved(uint64) {}
-func (h *pausingHandler) FlowChanged()       {}
-func (h *pausingHandler) ReadingPaused()     {}
-func (h *pausingHandler) Wake()              {}
-func (h *pausingHandler) OnReader() bool     { return false }
-func (h *pausingHandler) Upgrading()         {}
-func (h *pausingHandler) TakeBack() []byte   { return nil }
+func (h *pausingHandler) ReaderMoved(uint64)          {}
+func (h *pausingHandler) FlowChanged()                {}
+func (h *pausingHandler) ReadingPaused()              {}
+func (h *pausingHandler) Wake()                       {}
+func (h *pausingHandler) OnReader() bool              { return false }
+func (h *pausingHandler) Upgrading()                  {}
+func (h *pausingHandler) TakeBack() []byte            { return nil }
+func (h *pausingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
 
 // TestRD3_LoopHoldsDatagramThatMetPause: on the poll engine a datagram
 // that met a pause between the loop's check and its delivery is held by

@@ -49,6 +49,10 @@ func (s *pipeSink) TryEvent(e stream.Event) bool {
 	return true
 }
 
+// ReadBuffer implements sink.Handler: a subprocess's pipes read into
+// their own buffers (SubprocessProtocol has no buffered form).
+func (s *pipeSink) ReadBuffer() ([]byte, error) { return nil, nil }
+
 // ReaderMoved implements sink.Handler: a pipe's reader never moves.
 func (s *pipeSink) ReaderMoved(uint64) {}
 

@@ -45,6 +45,13 @@ type Handler interface {
 	// handshake: it returns, in order, the data Event was given that no
 	// consumer has taken yet, which is handshake input.
 	TakeBack() []byte
+	// ReadBuffer is called on the goroutine that reads a stream (its read
+	// goroutine or its loop) before each read: it returns the buffer the
+	// read goes into, the protocol's own (a BufferedProtocol's GetBuffer),
+	// or nil for the transport's. The Data event of a read into it holds
+	// the bytes in place. An error has ended the transport already (Fail):
+	// the reader stops.
+	ReadBuffer() ([]byte, error)
 }
 
 // Attacher is implemented by transports that can deliver to a Handler.
