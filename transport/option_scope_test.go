@@ -186,6 +186,7 @@ func scopeOptions(client *tls.Config) map[string]scopeOption {
 		"WithWriteBufferLimits": {transport.WithWriteBufferLimits(4096, 1024), but(transports, "ReadPipe")},
 		"WithReadLimit":         {transport.WithReadLimit(4096), but(transports, "WritePipe")},
 		"WithEventBuffer":       {transport.WithEventBuffer(8), transports},
+		"WithPooledData":        {transport.WithPooledData(), but(transports, "WritePipe")},
 		"WithErrorHandler":      {transport.WithErrorHandler(func(error) {}), transports},
 		"WithHalfClose":         {transport.WithHalfClose(), streams},
 		"WithNoDelay":           {transport.WithNoDelay(true), streams},
