@@ -107,6 +107,11 @@ type bufferedCallbacks struct {
 	t    transport.Transport
 	p    BufferedProtocol
 	lent []byte
+	// cut is set by a Detach: a chunk being fed in copies stops after the
+	// BufferUpdated that detached, and left keeps the bytes not fed, which
+	// the runner hands to the stream next (they follow Detach's rest).
+	cut  bool
+	left []byte
 }
 
 func (b *bufferedCallbacks) concurrent() bool { return false }
@@ -138,6 +143,10 @@ func (b *bufferedCallbacks) received(e stream.Event) {
 		n := copy(b.getBuffer(len(data)), data)
 		b.p.BufferUpdated(n)
 		data = data[n:]
+		if b.cut && len(data) > 0 {
+			b.left = data
+			return
+		}
 	}
 }
 

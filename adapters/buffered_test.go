@@ -289,3 +289,57 @@ func TestConnectBufferedEcho(t *testing.T) {
 		t.Fatalf("echo %q", got)
 	}
 }
+
+// TestRD1_DetachInBufferUpdatedCutsTheChunk: a BufferedProtocol fed a
+// chunk in copies (TLS's decrypted record, 4 bytes at a time) detaches
+// inside BufferUpdated: the bytes of the chunk not fed yet go to the
+// stream, in order, and none to the protocol after Detach.
+func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
+	server, client := tlsConfigs(t)
+	r := newBufRecorder(4)
+	detached := make(chan *adapters.Detached, 1)
+	r.updated = func(int) {
+		if len(detached) > 0 || r.received() != "" {
+			return // BufferUpdated(4) is the first: its bytes are "HEAD"
+		}
+		d, err := adapters.Detach(r.transport(), nil)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		detached <- d
+	}
+	srv := startServeTLS(t, server, func() *bufRecorder { return r })
+	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+	defer cancel()
+	ct, err := transport.DialTLS(ctx, "tcp", srv.Addr().String(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Abort()
+	if _, err := ct.Write([]byte("HEADthe rest of the chunk")); err != nil {
+		t.Fatal(err)
+	}
+	var d *adapters.Detached
+	select {
+	case d = <-detached:
+	case <-ctx.Done():
+		t.Fatal("no Detach")
+	}
+	var got []byte
+	for events := d.Events(); len(got) < len("the rest of the chunk"); {
+		select {
+		case e := <-events:
+			got = append(got, e.Data...)
+		case <-ctx.Done():
+			t.Fatalf("the stream got %q, then nothing", got)
+		}
+	}
+	if string(got) != "the rest of the chunk" {
+		t.Errorf("the stream got %q", got)
+	}
+	if got := r.received(); got != "HEAD" {
+		t.Errorf("the protocol got %q, want only HEAD", got)
+	}
+	r.transport().Abort()
+}

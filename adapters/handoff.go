@@ -91,6 +91,9 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 	}
 	r.handoff = d
 	r.buffered.Store(false) // the stream's reads go into the transport's buffers
+	if b, ok := r.p.(*bufferedCallbacks); ok {
+		b.cut = true // a chunk being fed stops here (received)
+	}
 	r.detached.Store(d)
 	r.at.Unloop()   // the stream's producer waits for its consumer: not on a loop
 	r.told = false  // the stream was told nothing yet:

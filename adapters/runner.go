@@ -158,8 +158,16 @@ func (r *runner) lockFor(e stream.Event) bool {
 func (r *runner) dispatch(e stream.Event) {
 	switch e.Kind {
 	case stream.Data, stream.Datagram, stream.PipeData:
+		b, _ := r.p.(*bufferedCallbacks)
 		r.received(e)
+		var left []byte
+		if b != nil {
+			left, b.left = b.left, nil
+		}
 		r.unlock()
+		if left != nil { // a Detach in BufferUpdated cut the chunk: the rest goes on, to the stream
+			r.Event(stream.Event{Kind: e.Kind, FD: e.FD, Data: left})
+		}
 	case stream.EOF:
 		if r.t.IsClosing() { // no EOFReceived after a close (asyncio L10)
 			r.unlock()

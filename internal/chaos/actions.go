@@ -207,7 +207,7 @@ func (it *iteration) ownerCandidates(cur link, add func(int, action)) {
 func (it *iteration) addAttach(cur link, add func(int, action)) {
 	pp := drawProto(it.rng)
 	add(3, action{name: "Attach", owner: true, race: true, run: func() error {
-		return it.attach(cur, it.newProtocol(RoleAttached, pp.keepOpen, pp.closeAtEOF))
+		return it.attach(cur, it.newProtocol(RoleAttached, pp))
 	}})
 }
 

@@ -203,8 +203,8 @@ func (it *iteration) setOwner(l link) {
 }
 
 // newProtocol makes a protocol; role is RoleProtocol for the first one.
-func (it *iteration) newProtocol(role Role, keepOpen, closeAtEOF bool) *protocol {
-	p := &protocol{it: it, keepOpen: keepOpen, closeAtEOF: closeAtEOF}
+func (it *iteration) newProtocol(role Role, pp protoPlan) *protocol {
+	p := &protocol{it: it, keepOpen: pp.keepOpen, closeAtEOF: pp.closeAtEOF, bufSize: pp.bufSize}
 	p.c = it.log.NewConsumer(it.name("P"), role)
 	if role == RoleAttached {
 		p.tr = it.tr

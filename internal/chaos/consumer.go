@@ -29,6 +29,7 @@ type protocol struct {
 	keepOpen   bool                // EOFReceived's answer
 	closeAtEOF bool
 	detachMade bool // Detach inside ConnectionMade
+	bufSize    int  // not 0: driven as a BufferedProtocol (driven)
 
 	mu    sync.Mutex // guards tr, depth, gid
 	depth int        // callbacks running (nested on one goroutine)
@@ -181,6 +182,7 @@ func (r *reader) handle(e stream.Event) bool {
 	case stream.Made:
 		log.Made(r.c)
 	case stream.Data:
+		defer e.Release() // recorded: the bytes are not kept (WithPooledData)
 		switch {
 		case !r.it.data(r.c, e.Data):
 		case r.c.Role == RoleRx:
@@ -289,7 +291,7 @@ func (cc *channelConsumer) handBack(p *protocol) error {
 // read as data meanwhile.
 func (p *protocol) attachTo(d *adapters.Detached) error {
 	p.attacher.Store(goid.Get())
-	err := d.Attach(p)
+	err := d.Attach(p.driven())
 	p.attacher.Store(0)
 	if p.upgradeLater.Swap(false) {
 		p.it.upgradePaused()
@@ -343,3 +345,25 @@ func (rc *rxConsumer) run() {
 		}
 	}
 }
+
+// driven returns what the adapter drives: p itself, a Protocol, or with
+// a bufSize p as a BufferedProtocol, whose reads go into a buffer of that
+// size and reach DataReceived from BufferUpdated, so every check sees
+// the same bytes either way.
+func (p *protocol) driven() adapters.StreamProtocol {
+	if p.bufSize == 0 {
+		return p
+	}
+	return &bufferedView{protocol: p, buf: make([]byte, p.bufSize)}
+}
+
+// bufferedView drives a protocol as a BufferedProtocol (see driven).
+type bufferedView struct {
+	*protocol
+	buf []byte
+}
+
+var _ adapters.BufferedProtocol = (*bufferedView)(nil)
+
+func (b *bufferedView) GetBuffer(int) []byte { return b.buf }
+func (b *bufferedView) BufferUpdated(n int)  { b.DataReceived(b.buf[:n]) }

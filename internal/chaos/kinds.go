@@ -150,7 +150,7 @@ func (it *iteration) connect(addr string, opts []transport.Option) error {
 	if it.plan.cancelConnect {
 		go cancel()
 	}
-	tr, _, err := adapters.Connect(ctx, it.kind.Network, addr, func() *protocol { return p0 }, opts...)
+	tr, _, err := adapters.Connect(ctx, it.kind.Network, addr, p0.driven, opts...)
 	if err != nil {
 		if it.plan.cancelConnect && ctx.Err() != nil {
 			it.cancelled = true
@@ -215,7 +215,7 @@ func (it *iteration) openAccepted() (peerConn, error) {
 	if it.plan.first == RoleProtocol {
 		p0 := it.plan.newP0(it)
 		it.setOwner(link{c: p0.c, proto: p0})
-		if err := adapters.Adapt(tr, p0); err != nil {
+		if err := adapters.Adapt(tr, p0.driven()); err != nil {
 			return pc, fmt.Errorf("adapters.Adapt: %w", err)
 		}
 	}

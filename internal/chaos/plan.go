@@ -38,11 +38,14 @@ type plan struct {
 // protoPlan is how a protocol behaves.
 type protoPlan struct {
 	keepOpen, closeAtEOF, detachMade bool
+	// bufSize, when not 0, makes it a BufferedProtocol reading into a
+	// buffer of that many bytes (bufferedView).
+	bufSize int
 }
 
 // newP0 makes the chain's first protocol.
 func (pl plan) newP0(it *iteration) *protocol {
-	p := it.newProtocol(RoleProtocol, pl.p0.keepOpen, pl.p0.closeAtEOF)
+	p := it.newProtocol(RoleProtocol, pl.p0)
 	p.detachMade = pl.p0.detachMade
 	return p
 }
@@ -86,7 +89,7 @@ func drawPlan(rng *rand.Rand, kind Kind) plan {
 }
 
 func drawProto(rng *rand.Rand) protoPlan {
-	return protoPlan{keepOpen: chance(rng, 50), closeAtEOF: chance(rng, 30)}
+	return protoPlan{keepOpen: chance(rng, 50), closeAtEOF: chance(rng, 30), bufSize: pick(rng, 0, 0, 1, 13, 4096)}
 }
 
 // drawOptions draws the transport's options: small reads and channels
@@ -109,6 +112,9 @@ func drawOptions(rng *rand.Rand) (opts []transport.Option, desc []string) {
 	}
 	if chance(rng, 50) {
 		add(transport.WithHalfClose(), "WithHalfClose()")
+	}
+	if chance(rng, 50) {
+		add(transport.WithPooledData(), "WithPooledData()")
 	}
 	if runtime.GOOS == "linux" && chance(rng, 50) {
 		add(transport.WithSendBuffer(4096), "WithSendBuffer(4096)")

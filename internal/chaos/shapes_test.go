@@ -162,7 +162,7 @@ func TestRD1_DetachedAttachAtOnceGetsRest(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		if err := it.attach(d, it.newProtocol(RoleAttached, true, false)); err != nil {
+		if err := it.attach(d, it.newProtocol(RoleAttached, protoPlan{keepOpen: true})); err != nil {
 			return err
 		}
 		it.peer.releaseAll()
