@@ -66,22 +66,31 @@ func (w *Writer) Write(p []byte) (int, error) {
 // Reader is an io.Reader over a transport's Data events. It claims the
 // transport's events (no other consumer may take them) and returns io.EOF
 // after the peer's EOF or a clean Lost, and Lost's error when it carries
-// one.
+// one. Its WriteTo hands each read to a writer without copying it, so
+// io.Copy(w, r) moves the stream with no buffer of its own.
+//
+// Over pooled events (transport.WithPooledData) a Reader releases each
+// event once its bytes are all copied out or written, and every event it
+// drops: nothing of the Reader's is used after that Release.
 //
 // A Reader is the transport's one consumer: do not also range over its
 // Events. A program that stops reading before io.EOF or an error must
 // Close or Abort the transport, so that its read goroutine ends.
 //
-// A Reader may be used by one goroutine at a time.
+// A Reader may be used by one goroutine at a time (Read and WriteTo
+// included).
 type Reader struct {
 	events <-chan stream.Event
+	cur    stream.Event // the event rest is left of, released once rest is empty
 	rest   []byte
 	err    error
 }
 
+var _ io.WriterTo = (*Reader)(nil)
+
 // NewReader claims t's events and returns a Reader over them. When the
 // events already had another consumer, the first Read returns
-// stream.ErrAlreadySubscribed.
+// stream.ErrAlreadySubscribed. Any goroutine may call it.
 func NewReader(t transport.ReadTransport) *Reader {
 	return &Reader{events: t.Events()}
 }
@@ -99,22 +108,69 @@ func (r *Reader) Read(p []byte) (int, error) {
 		r.next()
 	}
 	n := copy(p, r.rest)
-	r.rest = r.rest[n:]
+	r.consumed(n)
 	return n, nil
 }
 
-// next waits for the next event that matters to a reader.
+// WriteTo writes the rest of the stream to w until io.EOF or an error,
+// waiting for it: first what a Read left of an event, then each Data
+// event's bytes as they are, in one w.Write each (w must not retain
+// them, as io.Writer's contract says), each event released once w.Write
+// returns. It returns the bytes written and nil at the stream's clean end
+// (the peer's EOF, a clean Lost), Lost's error when it carries one, or
+// w's error (io.ErrShortWrite for a short write without one); the bytes
+// w did not take are left for the next Read or WriteTo. io.Copy and
+// io.CopyBuffer call it.
+func (r *Reader) WriteTo(w io.Writer) (int64, error) {
+	var total int64
+	for {
+		for len(r.rest) == 0 {
+			if r.err != nil {
+				if r.err == io.EOF {
+					return total, nil
+				}
+				return total, r.err
+			}
+			r.next()
+		}
+		n, err := w.Write(r.rest)
+		n = max(0, min(n, len(r.rest)))
+		total += int64(n)
+		r.consumed(n)
+		if err == nil && len(r.rest) > 0 {
+			err = io.ErrShortWrite
+		}
+		if err != nil {
+			return total, err
+		}
+	}
+}
+
+// consumed drops the first n bytes of rest, releasing their event once
+// none is left.
+func (r *Reader) consumed(n int) {
+	r.rest = r.rest[n:]
+	if len(r.rest) == 0 {
+		r.cur.Release()
+		r.cur = stream.Event{}
+	}
+}
+
+// next waits for the next event that matters to a reader, releasing the
+// others.
 func (r *Reader) next() {
 	e, ok := <-r.events
 	switch {
 	case !ok, e.Kind == stream.EOF:
 		r.err = io.EOF
-	case e.Kind == stream.Data:
-		r.rest = e.Data
+	case e.Kind == stream.Data && len(e.Data) > 0:
+		r.cur, r.rest = e, e.Data
+		return
 	case e.Kind == stream.Lost:
 		r.err = e.Err
 		if r.err == nil {
 			r.err = io.EOF
 		}
 	}
+	e.Release()
 }

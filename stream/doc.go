@@ -50,9 +50,18 @@
 //		}
 //	}
 //
+// # Pooled data
+//
+// A transport made with transport.WithPooledData hands Data, Datagram and
+// PipeData in pooled buffers: Data may be used until [Event.Release],
+// which gives the buffer back. Framers give pooled frames for pooled
+// input and release what they consume; [Payloads] releases a payload
+// after the consumer's next receive; [PayloadsObservable] emits copies.
+//
 // # Concurrency
 //
-// Events are values; Data belongs to the receiver. A Framer is a value
+// Events are values; Data belongs to the receiver (a pooled event's,
+// until its Release). A Framer is a value
 // that any number of goroutines may use at once; each stage it makes
 // (Frames, Observable) runs on its own goroutine and has one consumer.
 package stream

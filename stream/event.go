@@ -95,6 +95,12 @@ func withRef(e Event, r bufpool.Ref) Event {
 // forgetting it costs only the reuse, as the garbage collector then frees
 // the buffer.
 //
+// stream's consumers release what they consume: a framer releases each
+// input once no frame refers to it (its pooled frames are the
+// receiver's to Release), Payloads releases a payload after the
+// consumer's next receive, and adapters.Reader an event once its bytes
+// are read or written out.
+//
 // Release is harmless where it has nothing to do: on an event that is
 // not pooled (WithPooledData not given, or an event other than Data,
 // Datagram and PipeData), and on a second Release of the same event or

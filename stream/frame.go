@@ -10,6 +10,8 @@ import (
 	"io"
 	"math"
 	"sync"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // DefaultMaxFrame is the largest frame a Framer made with max <= 0 accepts.
@@ -32,6 +34,13 @@ var (
 // A frame may share memory with the Data event it was cut from, never
 // with another frame; keep a copy (bytes.Clone) of a small frame held for
 // long, so that the read it came from can be freed.
+//
+// Over pooled events (transport.WithPooledData), every frame is pooled
+// too, in a buffer of its own: its Data may be used until its Release,
+// which gives that buffer back without touching any other frame's. The
+// framer releases each input event once no frame refers to it, and every
+// event it drops (DESIGN.md, "Framing and rx composition", says which
+// frames are copied).
 type Frame = Event
 
 // Framer cuts a byte stream into frames and encodes frames for writing.
@@ -271,11 +280,13 @@ func (f Framer) runFrames(ctx context.Context, in <-chan Event, out chan<- Frame
 		case out <- e:
 			return true
 		case <-done:
+			e.Release() // not delivered: nobody else will
 			return false
 		}
 	}
 	drain := func() error { return drainEvents(in) }
 	s := framing{split: f.split, limit: f.limit}
+	defer s.dropPending()
 	if err := f.check(); err != nil {
 		s.fail(err, emit, abort, drain)
 		return
@@ -299,10 +310,12 @@ func (f Framer) runFrames(ctx context.Context, in <-chan Event, out chan<- Frame
 	}
 }
 
-// drainEvents reads in to its end and returns the last Lost's error.
+// drainEvents reads in to its end, releasing what it drops, and returns
+// the last Lost's error.
 func drainEvents(in <-chan Event) error {
 	var err error
 	for e := range in {
+		e.Release()
 		if e.Kind == Lost {
 			err = e.Err
 		}
@@ -326,6 +339,8 @@ type framing struct {
 	split   bufio.SplitFunc // bounded
 	limit   int             // the most bytes buffered for one frame
 	buf     []byte          // an incomplete frame, copied from Data events
+	pend    *bufpool.Buf    // buf's pooled storage, when pooled
+	pooled  bool            // a pooled Data came: frames are pooled from now on
 	empties int             // tokens in a row without advancing
 	ended   bool            // EOF came: the tail is flushed
 	tailErr error           // the tail's error, for the Lost
@@ -339,6 +354,10 @@ func (s *framing) step(e Event, emit emitFunc) (bool, error) {
 	switch e.Kind {
 	case Data:
 		s.ended = false
+		if s.pooled || e.Pooled() {
+			s.pooled = true
+			return s.dataPooled(e, emit)
+		}
 		return s.data(e.Data, emit)
 	case EOF:
 		if !s.ended {
@@ -404,6 +423,7 @@ func (s *framing) consume(e Event, emit emitFunc, abort func(), drain func() err
 // fail ends the framed stream on a framing error: the source is aborted
 // and drained, then the Lost carries err and the source's own error.
 func (s *framing) fail(err error, emit emitFunc, abort func(), drain func() error) {
+	s.dropPending()
 	callAbort(abort)
 	lostErr := drain()
 	if err == errFinal {
@@ -423,12 +443,18 @@ func joinErr(a, b error) error {
 }
 
 // deliver emits one token as a frame, clipped so that appending to it
-// cannot reach the bytes after it.
+// cannot reach the bytes after it; once the stream is pooled, a copy of
+// it in a pooled buffer of its own.
 func (s *framing) deliver(tok []byte, emit emitFunc) bool {
 	if tok == nil {
 		return true
 	}
-	if !emit(Event{Kind: Data, Data: tok[:len(tok):len(tok)]}) {
+	e := Event{Kind: Data, Data: tok[:len(tok):len(tok)]}
+	if s.pooled {
+		b, data := bufpool.Copy(tok)
+		e = withRef(Event{Kind: Data, Data: data}, b.Ref())
+	}
+	if !emit(e) {
 		s.gone = true
 		return false
 	}
@@ -480,12 +506,17 @@ func (s *framing) data(p []byte, emit emitFunc) (bool, error) {
 // complete appends p to the incomplete frame in growing pieces until
 // frames complete, and returns the rest of p (nil when all of p went into
 // the buffer), so that only the bytes of the frame cut across events are
-// copied.
+// copied. A pooled stream's pending bytes grow in a pooled buffer, which
+// the frame that ends them takes over (endPending).
 func (s *framing) complete(p []byte, emit emitFunc) ([]byte, bool, error) {
 	step := max(len(s.buf), 512)
 	for n := 0; n < len(p); {
 		k := min(step, len(p)-n)
-		s.buf = append(s.buf, p[n:n+k]...)
+		if s.pooled {
+			s.appendPending(p[n : n+k])
+		} else {
+			s.buf = append(s.buf, p[n:n+k]...)
+		}
 		n += k
 		step *= 2
 		for len(s.buf) > 0 {
@@ -500,13 +531,12 @@ func (s *framing) complete(p []byte, emit emitFunc) ([]byte, bool, error) {
 			if err := s.progress(adv); err != nil {
 				return nil, true, err
 			}
-			if !s.deliver(tok, emit) {
-				return nil, false, nil
-			}
 			if rest := len(s.buf) - adv; rest <= n {
 				// The rest is p's: frame p itself from there on.
-				s.buf = nil
-				return p[n-rest:], true, nil
+				return p[n-rest:], s.endPending(tok, emit), nil
+			}
+			if !s.deliver(tok, emit) {
+				return nil, false, nil
 			}
 			s.buf = s.buf[adv:]
 		}
@@ -532,6 +562,7 @@ func (s *framing) flush(emit emitFunc) (bool, error) {
 	s.ended = true
 	buf := s.buf
 	s.buf = nil
+	defer s.dropPending() // pooled: the frames were copied out of it
 	for {
 		adv, tok, err := s.split(buf, true)
 		if err == bufio.ErrFinalToken {

@@ -47,8 +47,15 @@ func (f Framer) Operator(abort func(), opts ...rxgo.Option) func(rxgo.Observable
 }
 
 func (f Framer) produce(ctx context.Context, next chan<- rxgo.Item, src rxgo.Observable, abort func()) {
-	emit := func(e Event) bool { return rxgo.Of(e).SendContext(ctx, next) }
+	emit := func(e Event) bool {
+		if rxgo.Of(e).SendContext(ctx, next) {
+			return true
+		}
+		e.Release() // not delivered: nobody else will
+		return false
+	}
 	s := framing{split: f.split, limit: f.limit}
+	defer s.dropPending()
 	if err := f.check(); err != nil {
 		s.fail(err, emit, abort, func() error { return nil })
 		return
@@ -81,12 +88,16 @@ func (f Framer) produce(ctx context.Context, next chan<- rxgo.Item, src rxgo.Obs
 	}
 }
 
-// drainItems reads up to its end and returns the last Lost's error.
+// drainItems reads up to its end, releasing the events it drops, and
+// returns the last Lost's error.
 func drainItems(up <-chan rxgo.Item) error {
 	var err error
 	for it := range up {
-		if e, ok := it.V.(Event); ok && e.Kind == Lost {
-			err = e.Err
+		if e, ok := it.V.(Event); ok {
+			e.Release()
+			if e.Kind == Lost {
+				err = e.Err
+			}
 		}
 	}
 	return err
