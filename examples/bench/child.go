@@ -137,7 +137,8 @@ func (c childConfig) args() []string {
 // serverChild is the hidden -serve mode: it starts one echo server (or
 // one of the flood pass's stalled servers), prints its address as the
 // first line on stdout, and serves until its stdin is closed or it gets
-// SIGTERM or SIGINT; then it stops the CPU profile, prints its
+// SIGTERM or SIGINT, answering each line on its stdin with its figures
+// then (a serverStats line: serverProc.snapshot); then it stops the CPU profile, prints its
 // serverStats as JSON, writes the heap profile, and returns (the process
 // exits). With -soakcheck it measures its baseline before it listens and,
 // as it stops, lets the server settle and measures what was left behind
@@ -176,11 +177,10 @@ func serverChild(c childConfig) error {
 	if c.soak {
 		base = soakBaseline()
 	}
-	done := make(chan struct{})
-	go func() {
-		_, _ = io.Copy(io.Discard, os.Stdin)
-		close(done)
-	}()
+	asks, done := make(chan struct{}), make(chan struct{})
+	stopped := make(chan struct{}) // closed as the serving ends
+	defer close(stopped)
+	go readAsks(os.Stdin, asks, stopped, done)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -193,12 +193,7 @@ func serverChild(c childConfig) error {
 	if err := out.Flush(); err != nil {
 		return err
 	}
-	stdinOpen := 0 // the goroutine reading stdin, if it still runs
-	select {
-	case <-done:
-	case <-sigs:
-		stdinOpen = 1
-	}
+	stdinOpen := serveAsks(out, asks, done, sigs)
 	stopProfile()
 	st := readServerStats(c.exitGC)
 	if c.soak {
@@ -220,6 +215,47 @@ func serverChild(c childConfig) error {
 	}
 	fmt.Fprintf(out, "%s\n", b)
 	return out.Flush()
+}
+
+// readAsks reads stdin's lines and sends one ask on asks for each, until
+// stdin ends (it then closes done) or stopped is closed.
+func readAsks(stdin io.Reader, asks chan<- struct{}, stopped <-chan struct{}, done chan<- struct{}) {
+	defer close(done)
+	r := bufio.NewReader(stdin)
+	for {
+		if _, err := r.ReadBytes('\n'); err != nil {
+			return
+		}
+		select {
+		case asks <- struct{}{}:
+		case <-stopped:
+			return
+		}
+	}
+}
+
+// serveAsks answers every ask with a serverStats line on out (the
+// figures now, with no GC first: serverProc.snapshot), until stdin ends
+// (done) or a signal comes; it returns 1 if the goroutine reading stdin
+// may still run (after a signal), else 0.
+func serveAsks(out *bufio.Writer, asks <-chan struct{}, done <-chan struct{}, sigs <-chan os.Signal) (stdinOpen int) {
+	for {
+		select {
+		case <-asks:
+			b, err := json.Marshal(readServerStats(false))
+			if err == nil {
+				fmt.Fprintf(out, "%s\n", b)
+				err = out.Flush()
+			}
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "bench server: answering a stats ask:", err)
+			}
+		case <-done:
+			return 0
+		case <-sigs:
+			return 1
+		}
+	}
 }
 
 // startCPUProfile starts a CPU profile into file, unless file is empty,
@@ -307,6 +343,24 @@ func startServer(c childConfig) (*serverProc, error) {
 		return nil, fmt.Errorf("the %s server did not start: %w", c.mode, err)
 	}
 	return p, nil
+}
+
+// snapshot asks the server for its figures now (a line on its stdin, its
+// serverStats line in answer), with no GC first. It must not be called
+// after stop.
+func (p *serverProc) snapshot() (serverStats, error) {
+	var st serverStats
+	if _, err := io.WriteString(p.stdin, "\n"); err != nil {
+		return st, fmt.Errorf("asking the server for its stats: %w", err)
+	}
+	line, err := p.stdout.ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &st)
+	}
+	if err != nil {
+		return st, fmt.Errorf("reading the server's stats: %w", err)
+	}
+	return st, nil
 }
 
 // stop closes the server's stdin, which asks it to exit, reads the stats

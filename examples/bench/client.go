@@ -69,9 +69,9 @@ func echoMessage(size int) []byte {
 
 // runLoad is the load generator (uvloop's echo client): every connection
 // sends msg, waits for the whole echo and starts again, for warmup, then
-// for the measured window. It returns once every connection's last
-// request has been answered; the caller closes conns.
-func runLoad(conns []net.Conn, msg []byte, warmup, window time.Duration) (loadResult, error) {
+// for the measured window (mark: runPhases). It returns once every
+// connection's last request has been answered; the caller closes conns.
+func runLoad(conns []net.Conn, msg []byte, warmup, window time.Duration, mark func()) (loadResult, error) {
 	var phase atomic.Int32
 	deadline := time.Now().Add(warmup + window + 30*time.Second)
 	ws := make([]*worker, len(conns))
@@ -85,12 +85,7 @@ func runLoad(conns []net.Conn, msg []byte, warmup, window time.Duration) (loadRe
 		wg.Go(func() { w.run(&phase, msg) })
 	}
 
-	time.Sleep(warmup)
-	start := time.Now()
-	phase.Store(phaseMeasure)
-	time.Sleep(window)
-	phase.Store(phaseStop)
-	elapsed := time.Since(start)
+	elapsed := runPhases(&phase, warmup, window, mark)
 	wg.Wait()
 
 	res := loadResult{Window: elapsed}
@@ -110,6 +105,26 @@ func runLoad(conns []net.Conn, msg []byte, warmup, window time.Duration) (loadRe
 	res.P50 = percentile(all, 0.50)
 	res.P99 = percentile(all, 0.99)
 	return res, nil
+}
+
+// runPhases runs a load's clock: the warm-up, then the measured window,
+// whose length it returns. It calls mark, if not nil, just before the
+// window starts and just after it ends, the workers still running (the
+// server's figures at both ends: runOne).
+func runPhases(phase *atomic.Int32, warmup, window time.Duration, mark func()) time.Duration {
+	time.Sleep(warmup)
+	if mark != nil {
+		mark()
+	}
+	start := time.Now()
+	phase.Store(phaseMeasure)
+	time.Sleep(window)
+	phase.Store(phaseStop)
+	elapsed := time.Since(start)
+	if mark != nil {
+		mark()
+	}
+	return elapsed
 }
 
 // run sends msg and reads its echo until the phase says stop; it records

@@ -19,9 +19,9 @@ const heldBackBound = 64<<10 + 64<<10 + 1<<10
 // TestDefect9_BenchEchoHonoursPauseWriting: against a client that sends
 // without ever reading, every echo server that writes through rxnet's
 // write buffer stops reading once its writes are paused (heldBack), its
-// write buffer at the high-water mark plus one read. (rw waits in
-// adapters.Writer, which is that rule already; the net.Conn baselines
-// block in Write.)
+// write buffer at the high-water mark plus one read. (rw and rw-pooled
+// wait in adapters.Writer, which is that rule already; the net.Conn
+// baselines block in Write.)
 func TestDefect9_BenchEchoHonoursPauseWriting(t *testing.T) {
 	setup := withTLS(t)
 	line := append(bytes.Repeat([]byte{'l'}, 1023), '\n')
@@ -33,8 +33,12 @@ func TestDefect9_BenchEchoHonoursPauseWriting(t *testing.T) {
 		{"protocol", serveProtocol, nil},
 		{"events", serveEvents, nil},
 		{"rx", serveRx, nil},
+		{"events-pooled", serveEventsPooled, nil},
+		{"rx-pooled", serveRxPooled, nil},
+		{"buffered", serveBuffered, nil},
 		{"lines-rx", serveLinesRx, line},
 		{"lines-chan", serveLinesChan, line},
+		{"lines-pooled", serveLinesPooled, line},
 		{"tls-protocol", serveTLSProtocol, nil},
 		{"tls-events", serveTLSEvents, nil},
 	} {

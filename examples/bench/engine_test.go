@@ -37,8 +37,8 @@ func TestExpandModes(t *testing.T) {
 		modes, want []string
 	}{
 		{[]string{"netconn", "protocol", "rw"}, []string{"netconn", "protocol/goroutine", "protocol/poll", "rw/goroutine", "rw/poll"}},
-		{udpModes, []string{"udpconn", "udp-protocol/goroutine", "udp-protocol/poll", "udp-events/goroutine", "udp-events/poll"}},
-		{linesModes, []string{"lines-netconn", "lines-rx/goroutine", "lines-rx/poll", "lines-chan/goroutine", "lines-chan/poll"}},
+		{udpModes, []string{"udpconn", "udp-protocol/goroutine", "udp-protocol/poll", "udp-events/goroutine", "udp-events/poll", "udp-events-pooled/goroutine", "udp-events-pooled/poll"}},
+		{linesModes, []string{"lines-netconn", "lines-rx/goroutine", "lines-rx/poll", "lines-chan/goroutine", "lines-chan/poll", "lines-pooled/goroutine", "lines-pooled/poll"}},
 		{tlsModes, []string{"tls-netconn", "tls-protocol/goroutine", "tls-protocol/poll", "tls-events/goroutine", "tls-events/poll"}},
 	} {
 		if got := expandModes(tc.modes, engines); !slices.Equal(got, tc.want) {
@@ -48,7 +48,7 @@ func TestExpandModes(t *testing.T) {
 			t.Errorf("expandModes(%q, no engines) = %q", tc.modes, got)
 		}
 	}
-	if got, want := floodModes([]string{"netconn", "protocol/poll", "rw/poll", "events"}), []string{"stalled-protocol/poll", "stalled-events"}; !slices.Equal(got, want) {
+	if got, want := floodModes([]string{"netconn", "protocol/poll", "rw/poll", "events", "events-pooled/poll", "buffered/poll"}), []string{"stalled-protocol/poll", "stalled-events", "stalled-events-pooled/poll"}; !slices.Equal(got, want) {
 		t.Errorf("floodModes = %q, want %q", got, want)
 	}
 	cfg := config{}

@@ -5,10 +5,10 @@ package main
 // limit plus 1 MiB."
 //
 // For each mode of the matrix that has a stalled variant (events,
-// protocol, rx), a fresh server child runs that variant: it accepts
-// connections and claims their events, then never consumes them. The
-// parent opens one plain net.Conn and writes as fast as it can until
-// -flood bytes are written or the writes stall: no byte taken for
+// protocol, rx, events-pooled), a fresh server child runs that variant:
+// it accepts connections and claims their events, then never consumes
+// them. The parent opens one plain net.Conn and writes as fast as it can
+// until -flood bytes are written or the writes stall: no byte taken for
 // floodStall, once the kernel's socket buffers are full. It then reads
 // the child's VmRSS and VmHWM (/proc/PID/status) and reports their
 // growth over the child's VmRSS before the connection, against the bound
@@ -51,9 +51,10 @@ const stalledPrefix = "stalled-"
 // stalledServers are the flood pass's servers, by mode name. They are
 // hidden: -serve accepts them, -modes does not.
 var stalledServers = map[string]serveFunc{
-	stalledPrefix + "events":   serveStalledEvents,
-	stalledPrefix + "protocol": serveStalledProtocol,
-	stalledPrefix + "rx":       serveStalledRx,
+	stalledPrefix + "events":        serveStalledEvents,
+	stalledPrefix + "protocol":      serveStalledProtocol,
+	stalledPrefix + "rx":            serveStalledRx,
+	stalledPrefix + "events-pooled": serveStalledEventsPooled,
 }
 
 // serveStalledEvents claims each transport's event channel, takes Made
@@ -62,9 +63,18 @@ var stalledServers = map[string]serveFunc{
 // consumer that never took Made would leave Made in the slot and hold
 // one read less (DESIGN.md, Decisions).
 func serveStalledEvents(ctx context.Context, addr string) (net.Addr, error) {
-	return acceptEach(ctx, addr, func(_ context.Context, t transport.Transport) {
-		<-t.Events() // Made; the transport and its channel stay open
-	})
+	return acceptEach(ctx, addr, takeMade)
+}
+
+// takeMade takes t's first event, Made, and never receives again; t and
+// its channel stay open.
+func takeMade(_ context.Context, t transport.Transport) { <-t.Events() }
+
+// serveStalledEventsPooled is serveStalledEvents over pooled events
+// (transport.WithPooledData): the reads held back are pooled buffers,
+// under the same read limit.
+func serveStalledEventsPooled(ctx context.Context, addr string) (net.Addr, error) {
+	return acceptEach(ctx, addr, takeMade, transport.WithPooledData())
 }
 
 // pausingProtocol stalls the way a Protocol does: it pauses reading as

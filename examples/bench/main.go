@@ -17,7 +17,10 @@
 //   - the server's user time alone per request;
 //   - p50 and p99 request latency, seen by the client;
 //   - the server's peak RSS;
-//   - the server's heap bytes allocated per request (runtime.MemStats);
+//   - the server's heap bytes allocated per request (runtime.MemStats),
+//     over its life and over the measured window alone;
+//   - the server's garbage collections per second over the measured
+//     window (runtime.MemStats.NumGC: window.go);
 //   - the server's minor page faults per request (rusage);
 //
 // with ratios to the netconn baseline of the same run. The load client
@@ -49,8 +52,9 @@
 // stays one process.
 //
 // With -engines (default goroutine,poll on Linux, goroutine elsewhere),
-// each rxnet mode (protocol, events, rx, rw, and the -udp, -lines and
-// -tls ones other than their baselines) runs once per engine, as a mode
+// each rxnet mode (protocol, events, rx, rw, the pooled ones, buffered,
+// and the -udp, -lines and -tls ones other than their baselines) runs
+// once per engine, as a mode
 // of its own named MODE/ENGINE (protocol/goroutine, protocol/poll), its
 // server child started with RXNET_ENGINE=ENGINE in its environment; the
 // rounds interleave them with the others (netconn, protocol/goroutine,
@@ -61,9 +65,10 @@
 // passes run per engine too (stalled-protocol/poll, ...); the soak
 // (-soak) does not: its children keep the environment as it is.
 //
-// A flood pass (flood.go) follows: for events, protocol and rx (those of
-// -modes), a fresh server that claims each connection's events and then
-// stalls (stalled-events takes Made and never receives again,
+// A flood pass (flood.go) follows: for events, protocol, rx and
+// events-pooled (those of -modes), a fresh server that claims each
+// connection's events and then stalls (stalled-events and
+// stalled-events-pooled take Made and never receive again,
 // stalled-protocol calls PauseReading in ConnectionMade, stalled-rx takes
 // the first item and never receives again). One plain net.Conn writes up
 // to -flood bytes as fast as it can, until its writes make no progress
@@ -81,6 +86,21 @@
 //	          context cancelled at the end; the observer writes back
 //	rw        io.CopyBuffer from adapters.NewReader to adapters.NewWriter
 //
+// and the pooled ones (pooled.go, issue 14), each its sibling over
+// transports made with transport.WithPooledData, releasing each event
+// (stream.Event.Release) once its bytes are written back:
+//
+//	events-pooled  events
+//	rx-pooled      rx, its stage an rxgo Filter that passes the Data and
+//	               EOF events on whole, so that the observer, which writes,
+//	               releases them
+//	rw-pooled      io.Copy from adapters.NewReader (which releases what it
+//	               consumes; io.Copy uses its WriteTo) to adapters.NewWriter
+//
+// and buffered (buffered.go): adapters.Serve with an
+// adapters.BufferedProtocol, asyncio's, whose GetBuffer returns its own
+// reused 64 KiB buffer and whose BufferUpdated writes the bytes read back.
+//
 // Usage:
 //
 //	go run ./examples/bench                       # 1 KiB, 100 conns, 3 rounds x 3s
@@ -93,8 +113,9 @@
 //
 // With -udp, bench runs the UDP echo matrix instead (udp.go): the modes
 // udpconn (the baseline, a *net.UDPConn loop), udp-protocol
-// (adapters.ListenDatagram) and udp-events (ranging over a
-// transport.ListenPacket endpoint's events), loaded by -conns connected
+// (adapters.ListenDatagram), udp-events (ranging over a
+// transport.ListenPacket endpoint's events) and udp-events-pooled
+// (udp-events with transport.WithPooledData), loaded by -conns connected
 // UDP sockets that each send a -size-byte datagram and wait for its echo,
 // counting the datagrams whose echo does not come back as lost. The idle
 // and flood passes, which are TCP's, do not run (-engines applies):
@@ -104,8 +125,9 @@
 // With -lines, bench runs the line-echo matrix instead (rxlines.go): each
 // message is one -size-byte line ending in '\n', and the modes are
 // lines-netconn (the baseline, a bufio.Scanner over a net.Conn), lines-rx
-// (stream.Lines framing a transport's Observable) and lines-chan
-// (stream.Lines framing its event channel); no idle or flood pass:
+// (stream.Lines framing a transport's Observable), lines-chan
+// (stream.Lines framing its event channel) and lines-pooled (lines-chan
+// with transport.WithPooledData); no idle or flood pass:
 //
 //	go run ./examples/bench -lines -rounds 5 -size 64,1024
 //
@@ -144,7 +166,8 @@
 // FILE writes every measurement as JSON. The server child's flags
 // (-serve MODE -addr HOST:PORT, -cpuprofile FILE, ...) are left out of
 // -help; `bench -serve protocol -addr 127.0.0.1:9000` runs one server on
-// its own until its stdin closes.
+// its own until its stdin closes, printing its runtime figures as JSON
+// for each line it reads there.
 package main
 
 import (
@@ -392,8 +415,15 @@ type runResult struct {
 
 	AllocPerReq   float64 // server heap bytes allocated per request
 	MallocsPerReq float64 // server heap objects allocated per request
-	NumGC         uint32  // server garbage collections
+	NumGC         uint32  // server garbage collections, over the process's life
 	FaultsPerReq  float64 // server minor page faults per request (rusage)
+
+	// The server's figures over the measured window alone (window.go):
+	// its garbage collections, those per second, and its heap bytes
+	// allocated per request measured.
+	WindowGCs         uint32
+	GCPerSec          float64
+	WindowAllocPerReq float64
 
 	Engine string // RXNET_ENGINE as the server child saw it ("" if unset)
 
@@ -505,16 +535,20 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 	before := selfUsage()
 	var load loadResult
 	var udp udpLoad
+	var win window
 	switch {
 	case cfg.udp:
-		udp, err = runUDPLoad(conns, size, cfg.warmup, cfg.duration, udpTimeout)
+		udp, err = runUDPLoad(conns, size, cfg.warmup, cfg.duration, udpTimeout, win.mark(srv))
 		load = udp.loadResult
 	case cfg.lines:
-		load, err = runLoad(conns, lineMessage(size), cfg.warmup, cfg.duration)
+		load, err = runLoad(conns, lineMessage(size), cfg.warmup, cfg.duration, win.mark(srv))
 	default:
-		load, err = runLoad(conns, echoMessage(size), cfg.warmup, cfg.duration)
+		load, err = runLoad(conns, echoMessage(size), cfg.warmup, cfg.duration, win.mark(srv))
 	}
 	client := selfUsage().CPU - before.CPU
+	if err == nil {
+		err = win.err
+	}
 	// Stop the server before closing the client's side, so that the
 	// server's rusage holds the load only.
 	su, st, serr := srv.stop()
@@ -526,7 +560,7 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		return runResult{}, serr
 	}
 	n := float64(load.Total)
-	return runResult{
+	r := runResult{
 		Mode:          mode,
 		Size:          size,
 		Round:         round,
@@ -546,7 +580,9 @@ func runOne(cfg config, mode string, size, round int) (runResult, error) {
 		Engine:        st.Engine,
 		Lost:          udp.Lost,
 		Late:          udp.Late,
-	}, nil
+	}
+	win.fill(&r, load.Measured)
+	return r, nil
 }
 
 // child returns the server child's config for a measured mode (MODE or

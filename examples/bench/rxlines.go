@@ -18,6 +18,9 @@ package main
 //	               each frame back with Framer.WriteFrame(t, frame)
 //	lines-chan     the same over a channel: ranging over
 //	               stream.Lines(0).Frames(t.Events(), t.Abort)
+//	lines-pooled   lines-chan over transports made with
+//	               transport.WithPooledData, releasing each frame once
+//	               written (issue 14)
 //
 // The idle and flood passes do not run.
 
@@ -54,10 +57,11 @@ var linesServers = map[string]serveFunc{
 	"lines-netconn": serveLinesNetConn,
 	"lines-rx":      serveLinesRx,
 	"lines-chan":    serveLinesChan,
+	"lines-pooled":  serveLinesPooled,
 }
 
 // linesModes is the default -lines matrix, baseline first.
-var linesModes = []string{"lines-netconn", "lines-rx", "lines-chan"}
+var linesModes = []string{"lines-netconn", "lines-rx", "lines-chan", "lines-pooled"}
 
 func init() {
 	for name, f := range linesServers {
@@ -125,15 +129,31 @@ func serveLinesRx(ctx context.Context, addr string) (net.Addr, error) {
 // stream.Lines and writes every frame back, waiting while writing is
 // paused (drain).
 func serveLinesChan(ctx context.Context, addr string) (net.Addr, error) {
+	return serveFramedLines(ctx, addr)
+}
+
+// serveLinesPooled is serveLinesChan over pooled events
+// (transport.WithPooledData): the framer releases the reads it has cut
+// into frames, and the server each frame once written.
+func serveLinesPooled(ctx context.Context, addr string) (net.Addr, error) {
+	return serveFramedLines(ctx, addr, transport.WithPooledData())
+}
+
+// serveFramedLines listens on addr with opts, frames each transport's
+// event channel with stream.Lines and writes every frame back, then
+// releases it (which does nothing unless the frame is pooled), waiting
+// while writing is paused (drain).
+func serveFramedLines(ctx context.Context, addr string, opts ...transport.Option) (net.Addr, error) {
 	lines := stream.Lines(0)
 	return acceptEach(ctx, addr, func(ctx context.Context, t transport.Transport) {
 		for e := range lines.Frames(t.Events(), t.Abort) {
 			if e.Kind == stream.Data {
 				_ = lines.WriteFrame(t, e.Data)
+				e.Release()
 				drain(ctx, t)
 			}
 		}
-	})
+	}, opts...)
 }
 
 // lineMessage is the load client's message for -lines: size bytes, the
@@ -147,5 +167,7 @@ func lineMessage(size int) []byte {
 // reportLines prints one table per line size for a -lines run, with the
 // per-round figures.
 func reportLines(out io.Writer, res *results) {
-	reportStream(out, res, linesBaseline, "Line echo", "lines")
+	reportStream(out, res, linesBaseline, "Line echo", "lines", func(out io.Writer, s, base summary) {
+		printCPUTarget(out, s, base, "lines-pooled", 1.2)
+	})
 }

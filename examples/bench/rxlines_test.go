@@ -5,9 +5,12 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 func TestLinesServersEcho(t *testing.T) {
+	defer bufpool.SetPoison(bufpool.SetPoison(true)) // a pooled mode that used a buffer after its Release would echo poison
 	for _, mode := range linesModes {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -49,7 +52,7 @@ func TestLinesLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll(conns)
-	res, err := runLoad(conns, lineMessage(100), 10*time.Millisecond, 50*time.Millisecond)
+	res, err := runLoad(conns, lineMessage(100), 10*time.Millisecond, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,15 +27,19 @@ type serveFunc func(ctx context.Context, addr string) (net.Addr, error)
 
 // servers are the echo servers under test, by mode name.
 var servers = map[string]serveFunc{
-	"netconn":  serveNetConn,
-	"protocol": serveProtocol,
-	"events":   serveEvents,
-	"rx":       serveRx,
-	"rw":       serveRW,
+	"netconn":       serveNetConn,
+	"protocol":      serveProtocol,
+	"events":        serveEvents,
+	"rx":            serveRx,
+	"rw":            serveRW,
+	"events-pooled": serveEventsPooled,
+	"rx-pooled":     serveRxPooled,
+	"rw-pooled":     serveRWPooled,
+	"buffered":      serveBuffered,
 }
 
 // allModes is the default matrix, baseline first.
-var allModes = []string{"netconn", "protocol", "events", "rx", "rw"}
+var allModes = []string{"netconn", "protocol", "events", "rx", "rw", "events-pooled", "rx-pooled", "rw-pooled", "buffered"}
 
 // modeNames lists the known modes for messages.
 func modeNames() string {
@@ -124,13 +128,18 @@ func serveProtocol(ctx context.Context, addr string) (net.Addr, error) {
 // serveEchoProtocol listens on addr with opts and serves echoProtocol
 // through adapters.Serve until ctx ends; it returns an *rxServer.
 func serveEchoProtocol(ctx context.Context, addr string, opts ...transport.Option) (net.Addr, error) {
+	return serveAdapted(ctx, addr, func() *echoProtocol { return &echoProtocol{} }, opts...)
+}
+
+// serveAdapted listens on addr with opts and serves a protocol from
+// factory on each connection through adapters.Serve until ctx ends; it
+// returns an *rxServer.
+func serveAdapted[P adapters.StreamProtocol](ctx context.Context, addr string, factory func() P, opts ...transport.Option) (net.Addr, error) {
 	s, err := listenRx(ctx, addr, opts...)
 	if err != nil {
 		return nil, err
 	}
-	s.tasks.Go(func() {
-		_ = adapters.Serve(ctx, s.srv, func() *echoProtocol { return &echoProtocol{} })
-	})
+	s.tasks.Go(func() { _ = adapters.Serve(ctx, s.srv, factory) })
 	return s, nil
 }
 
@@ -184,13 +193,17 @@ func serveEvents(ctx context.Context, addr string) (net.Addr, error) {
 }
 
 // echoEvents ranges over t's event channel and writes every Data event
-// back. It honours flow control: after a write that paused writing it
-// takes no more events until the write buffer has drained (drain), so
-// the channel fills and the transport stops reading.
+// back, then releases it: t.Write never retains its argument, so the
+// bytes are done with once it returns (Release does nothing unless t was
+// made WithPooledData: serveEventsPooled). It honours flow control:
+// after a write that paused writing it takes no more events until the
+// write buffer has drained (drain), so the channel fills and the
+// transport stops reading.
 func echoEvents(ctx context.Context, t transport.Transport) {
 	for ev := range t.Events() {
 		if ev.Kind == stream.Data {
 			_, _ = t.Write(ev.Data)
+			ev.Release()
 			drain(ctx, t)
 		}
 	}

@@ -43,7 +43,7 @@ var soakModes = []string{"protocol", "events", "rx", "tls-protocol"}
 
 // soakable are the modes a soak can churn: those served by an rxServer
 // that echo every byte (the lines modes echo lines only).
-var soakable = []string{"protocol", "events", "rx", "rw", "tls-protocol", "tls-events"}
+var soakable = []string{"protocol", "events", "rx", "rw", "events-pooled", "rx-pooled", "rw-pooled", "buffered", "tls-protocol", "tls-events"}
 
 // soakProgressEvery is how often a soak prints its counts to stderr.
 const soakProgressEvery = 30 * time.Second

@@ -192,7 +192,7 @@ func (s *tlsSetup) dialFrom(local net.Addr, addr string) (net.Conn, error) {
 // per-round figures.
 func reportTLS(out io.Writer, res *results) {
 	fmt.Fprintf(out, "\nTLS: %s\n", res.TLS)
-	reportStream(out, res, tlsBaseline, "TLS echo", "messages")
+	reportStream(out, res, tlsBaseline, "TLS echo", "messages", nil)
 	reportIdle(out, res, tlsBaseline,
 		// The handshakes leave garbage up to the GC's heap goal, resident
 		// until the scavenger returns it: the server's VmRSS as it stops,

@@ -63,7 +63,7 @@ func TestTLSLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll(conns)
-	res, err := runLoad(conns, echoMessage(1024), 10*time.Millisecond, 50*time.Millisecond)
+	res, err := runLoad(conns, echoMessage(1024), 10*time.Millisecond, 50*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,10 @@ package main
 //	              DatagramReceived calls t.SendTo(data, addr)
 //	udp-events    transport.ListenPacket, one goroutine ranging over
 //	              t.Events() and sending each Datagram back with SendTo
+//	udp-events-pooled
+//	              udp-events over an endpoint made with
+//	              transport.WithPooledData, releasing each Datagram once
+//	              sent (SendTo never retains it; issue 14)
 //
 // Load: -conns connected UDP sockets, each a goroutine that sends one
 // -size-byte datagram and waits for its echo, again and again. Each
@@ -67,13 +71,14 @@ const (
 // servers, so that the server child (-serve) finds them; config.check
 // keeps them out of a TCP run and the TCP modes out of a UDP run.
 var udpServers = map[string]serveFunc{
-	"udpconn":      serveUDPConn,
-	"udp-protocol": serveUDPProtocol,
-	"udp-events":   serveUDPEvents,
+	"udpconn":           serveUDPConn,
+	"udp-protocol":      serveUDPProtocol,
+	"udp-events":        serveUDPEvents,
+	"udp-events-pooled": serveUDPEventsPooled,
 }
 
 // udpModes is the default UDP matrix, baseline first.
-var udpModes = []string{"udpconn", "udp-protocol", "udp-events"}
+var udpModes = []string{"udpconn", "udp-protocol", "udp-events", "udp-events-pooled"}
 
 func init() {
 	for name, f := range udpServers {
@@ -153,7 +158,22 @@ func serveUDPProtocol(ctx context.Context, addr string) (net.Addr, error) {
 // serveUDPEvents ranges over the endpoint's event channel and sends every
 // Datagram back to its sender, pausing reads while writing is paused.
 func serveUDPEvents(ctx context.Context, addr string) (net.Addr, error) {
-	t, err := transport.ListenPacket(ctx, "udp", addr, transport.WithReceiveBuffer(udpReceiveBuffer))
+	return serveUDPEventsWith(ctx, addr)
+}
+
+// serveUDPEventsPooled is serveUDPEvents over pooled datagrams
+// (transport.WithPooledData).
+func serveUDPEventsPooled(ctx context.Context, addr string) (net.Addr, error) {
+	return serveUDPEventsWith(ctx, addr, transport.WithPooledData())
+}
+
+// serveUDPEventsWith listens on addr with opts, ranges over the
+// endpoint's event channel and sends every Datagram back to its sender,
+// then releases it (SendTo never retains it; Release does nothing unless
+// the datagram is pooled), pausing reads while writing is paused.
+func serveUDPEventsWith(ctx context.Context, addr string, opts ...transport.Option) (net.Addr, error) {
+	opts = append([]transport.Option{transport.WithReceiveBuffer(udpReceiveBuffer)}, opts...)
+	t, err := transport.ListenPacket(ctx, "udp", addr, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +182,7 @@ func serveUDPEvents(ctx context.Context, addr string) (net.Addr, error) {
 			switch ev.Kind {
 			case stream.Datagram:
 				_ = t.SendTo(ev.Data, ev.Addr)
+				ev.Release()
 			case stream.PauseWriting:
 				t.PauseReading()
 			case stream.ResumeWriting:
@@ -209,9 +230,10 @@ type udpWorker struct {
 
 // runUDPLoad is runLoad for UDP: every socket sends a size-byte datagram,
 // waits up to timeout for its echo and starts again, for warmup, then for
-// the measured window. It returns once every socket's last datagram has
-// been answered or given up on; the caller closes conns.
-func runUDPLoad(conns []net.Conn, size int, warmup, window, timeout time.Duration) (udpLoad, error) {
+// the measured window (mark: runPhases). It returns once every socket's
+// last datagram has been answered or given up on; the caller closes
+// conns.
+func runUDPLoad(conns []net.Conn, size int, warmup, window, timeout time.Duration, mark func()) (udpLoad, error) {
 	var phase atomic.Int32
 	msg := echoMessage(size)
 	ws := make([]*udpWorker, len(conns))
@@ -223,12 +245,7 @@ func runUDPLoad(conns []net.Conn, size int, warmup, window, timeout time.Duratio
 		wg.Go(func() { w.run(&phase) })
 	}
 
-	time.Sleep(warmup)
-	start := time.Now()
-	phase.Store(phaseMeasure)
-	time.Sleep(window)
-	phase.Store(phaseStop)
-	elapsed := time.Since(start)
+	elapsed := runPhases(&phase, warmup, window, mark)
 	wg.Wait()
 
 	res := udpLoad{loadResult: loadResult{Window: elapsed}}
@@ -317,8 +334,8 @@ func reportUDP(out io.Writer, res *results) {
 		sums, base, haveBase := summaries(res, size, udpBaseline)
 		fmt.Fprintf(out, "\n### UDP echo, %s datagrams, %d sockets, median of %d rounds x %s\n\n",
 			sizeName(size), c.Conns, c.Rounds, c.Duration)
-		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | GCs/s | lost (all rounds) |\n", udpBaseline)
-		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+		fmt.Fprintf(out, "| mode | req/s | x %[1]s | server CPU µs/req | x %[1]s | user µs/req | p50 | p99 | alloc B/req | window alloc B/req | GCs/s | lost (all rounds) |\n", udpBaseline)
+		fmt.Fprintln(out, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
 		for _, s := range sums {
 			rpsRatio, cpuRatio := ratios(s, base, haveBase)
 			var lost, sent int64
@@ -326,32 +343,20 @@ func reportUDP(out io.Writer, res *results) {
 				lost += r.Lost
 				sent += r.Lost + r.Requests
 			}
-			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.1f | %d (%.3f %%) |\n",
+			fmt.Fprintf(out, "| %s | %.0f | %s | %.1f | %s | %.1f | %s | %s | %.0f | %.0f | %.1f | %d (%.3f %%) |\n",
 				s.mode, s.reqPerSec, rpsRatio, s.cpuPerReq, cpuRatio, s.userReq,
-				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, gcRate(s.perRound, c.Warmup, c.Duration),
+				fmtLatency(s.p50), fmtLatency(s.p99), s.allocReq, s.winAlloc, s.gcPerSec,
 				lost, 100*float64(lost)/float64(max(sent, 1)))
 		}
 
 		reportPerRound(out, sums, c.Rounds, "req/s / server CPU µs/req / lost", func(r runResult) string {
 			return fmt.Sprintf("%.0f / %.1f / %d", r.ReqPerSec, r.CPUPerReq, r.Lost)
 		})
+		printMatrixTargets(out, size, sums, base, haveBase, func(out io.Writer, s, base summary) {
+			printCPUTarget(out, s, base, "udp-events-pooled", 1.25)
+		})
 	}
 	fmt.Fprintf(out, "\nA datagram counts as lost when its echo has not come back within %v. No peak RSS column:\n", udpTimeout)
 	fmt.Fprintln(out, "a child's ru_maxrss includes its parent's resident set at the spawn (os/exec's vfork, then")
 	fmt.Fprintln(out, "exec keeps the old address space's high-water mark), so it reports the load client's size.")
-}
-
-// gcRate is the median of the server's garbage collections per second of
-// load (warm-up and measured window) over runs.
-func gcRate(runs []runResult, warmup, window string) float64 {
-	w, err1 := time.ParseDuration(warmup)
-	d, err2 := time.ParseDuration(window)
-	if err1 != nil || err2 != nil || w+d <= 0 {
-		return 0
-	}
-	rates := make([]float64, 0, len(runs))
-	for _, r := range runs {
-		rates = append(rates, float64(r.NumGC)/(w+d).Seconds())
-	}
-	return median(rates)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/rxnet/rxnet/internal/bufpool"
 )
 
 // listenPeer binds a UDP socket on a free loopback port, for a scripted
@@ -38,6 +40,7 @@ func dialPeer(t *testing.T, addr string, size int, timeout time.Duration) *udpWo
 }
 
 func TestUDPServersEcho(t *testing.T) {
+	defer bufpool.SetPoison(bufpool.SetPoison(true)) // a pooled mode that used a buffer after its Release would echo poison
 	for _, mode := range udpModes {
 		t.Run(mode, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
@@ -127,7 +130,7 @@ func TestRunUDPLoadCountsLosses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeAll(conns)
-	res, err := runUDPLoad(conns, 100, 0, 300*time.Millisecond, 20*time.Millisecond)
+	res, err := runUDPLoad(conns, 100, 0, 300*time.Millisecond, 20*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
