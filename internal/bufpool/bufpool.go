@@ -178,3 +178,18 @@ func (r Ref) Pooled() bool { return r.buf != nil }
 // bufpool cannot name stream's types and stream exports no constructor
 // for them.
 var EventWithRef any
+
+// FreeBytes returns the bytes of the buffers the free lists hold now (not
+// the sync.Pool overflow, which a collection empties): live heap that is
+// rxnet's bounded reserve, not a leak (the bench's soak subtracts it).
+// Any goroutine may call it.
+func FreeBytes() int {
+	total := 0
+	for i := range pools {
+		p := &pools[i]
+		p.mu.Lock()
+		total += len(p.free) * classes[i]
+		p.mu.Unlock()
+	}
+	return total
+}
