@@ -89,7 +89,7 @@ func drawPlan(rng *rand.Rand, kind Kind) plan {
 }
 
 func drawProto(rng *rand.Rand) protoPlan {
-	return protoPlan{keepOpen: chance(rng, 50), closeAtEOF: chance(rng, 30), bufSize: pick(rng, 0, 0, 1, 13, 4096)}
+	return protoPlan{keepOpen: chance(rng, 50), closeAtEOF: chance(rng, 30), bufSize: pick(rng, 0, 0, 61, 4096)}
 }
 
 // drawOptions draws the transport's options: small reads and channels
