@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rxnet/rxnet/adapters"
 	"github.com/rxnet/rxnet/transport"
@@ -186,16 +187,8 @@ func isPanic(err error) bool {
 // by a read into its buffer (TLS's decrypted records) are copied in, with
 // the bytes left as GetBuffer's hint, over as many buffers as it takes.
 func TestB4_HintIsAdvisory(t *testing.T) {
-	server, client := tlsConfigs(t)
 	r := newBufRecorder(1000)
-	srv := startServeTLS(t, server, func() *bufRecorder { return r })
-	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
-	defer cancel()
-	ct, err := transport.DialTLS(ctx, "tcp", srv.Addr().String(), client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ct.Abort()
+	ct := dialBufferedTLS(t, r)
 	msg := strings.Repeat("x", 2500)
 	if _, err := ct.Write([]byte(msg)); err != nil {
 		t.Fatal(err)
@@ -295,7 +288,6 @@ func TestConnectBufferedEcho(t *testing.T) {
 // inside BufferUpdated: the bytes of the chunk not fed yet go to the
 // stream, in order, and none to the protocol after Detach.
 func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
-	server, client := tlsConfigs(t)
 	r := newBufRecorder(4)
 	detached := make(chan *adapters.Detached, 1)
 	r.updated = func(int) {
@@ -309,21 +301,15 @@ func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
 		}
 		detached <- d
 	}
-	srv := startServeTLS(t, server, func() *bufRecorder { return r })
-	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
-	defer cancel()
-	ct, err := transport.DialTLS(ctx, "tcp", srv.Addr().String(), client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ct.Abort()
+	ct := dialBufferedTLS(t, r)
 	if _, err := ct.Write([]byte("HEADthe rest of the chunk")); err != nil {
 		t.Fatal(err)
 	}
+	timeout := time.After(failAfter)
 	var d *adapters.Detached
 	select {
 	case d = <-detached:
-	case <-ctx.Done():
+	case <-timeout:
 		t.Fatal("no Detach")
 	}
 	var got []byte
@@ -331,7 +317,7 @@ func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
 		select {
 		case e := <-events:
 			got = append(got, e.Data...)
-		case <-ctx.Done():
+		case <-timeout:
 			t.Fatalf("the stream got %q, then nothing", got)
 		}
 	}
@@ -342,4 +328,20 @@ func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
 		t.Errorf("the protocol got %q, want only HEAD", got)
 	}
 	r.transport().Abort()
+}
+
+// dialBufferedTLS serves one TLS connection with r and returns the
+// client's transport, aborted when the test ends.
+func dialBufferedTLS(t *testing.T, r *bufRecorder) transport.Transport {
+	t.Helper()
+	server, client := tlsConfigs(t)
+	srv := startServeTLS(t, server, func() *bufRecorder { return r })
+	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+	defer cancel()
+	ct, err := transport.DialTLS(ctx, "tcp", srv.Addr().String(), client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(ct.Abort)
+	return ct
 }
