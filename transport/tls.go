@@ -102,7 +102,9 @@ func ListenTLS(ctx context.Context, network, addr string, config *tls.Config, op
 // WithHandshakeTimeout bound the handshake. If it fails, times out or
 // is cancelled, StartTLS returns the error and t is closed, with that
 // error as Lost's; a panic in one of config's callbacks is recovered and
-// is that error, as a *PanicError. A nil config, a transport that is not
+// is that error, as a *PanicError. A transport aborted or lost
+// before the handshake ran makes it return at once, with an error
+// matching net.ErrClosed. A nil config, a transport that is not
 // a plain stream transport, a closing one, one whose peer sent EOF, or one after
 // WriteEOF is an error and t is left as it was; so is an option other
 // than WithServerSide, WithHandshakeTimeout and WithShutdownTimeout (an

@@ -57,6 +57,12 @@ func (c *conn) startTLS(ctx context.Context, o tlsOptions) error {
 	c.Unloop() // a loop does not run handshakes: a read goroutine does
 	select {
 	case <-up.finished:
+	case <-c.Done():
+		// Ended before anyone ran it: on a loop, an Abort between the
+		// check above and Unloop took the transport off its loop, and no
+		// read goroutine will ever start to run (or abandon) it.
+		c.abandonUpgrade()
+		<-up.finished
 	case <-ctx.Done():
 		if up.run.CompareAndSwap(false, true) {
 			c.endUpgrade(up, ctx.Err())
@@ -170,7 +176,7 @@ func (c *conn) endUpgrade(up *upgrade, err error) {
 }
 
 // abandonUpgrade fails a StartTLS that the read goroutine, ending, will
-// not run.
+// not run, or that nobody ran before the transport ended.
 func (c *conn) abandonUpgrade() {
 	c.mu.Lock()
 	up := c.up
