@@ -90,7 +90,7 @@ func Detach(t transport.Transport, rest []byte) (*Detached, error) {
 		return nil, ErrNotDetachable
 	}
 	r.handoff = d
-	r.buffered.Store(false) // the stream's reads go into the transport's buffers
+	r.noteBuffered() // the stream's reads go into the transport's buffers
 	if b, ok := r.p.(*bufferedCallbacks); ok {
 		b.cut = true // a chunk being fed stops here (received)
 	}

@@ -414,11 +414,12 @@ func (r *runner) failWith(v any) error {
 }
 
 // noteBuffered records whether reads go into the protocol's buffers:
-// whether p is a BufferedProtocol's callbacks (set by attach, Detach and
-// Detached.Attach).
+// whether p is a BufferedProtocol's callbacks and no detached stream takes
+// the events (attach, Detach and Detached.Attach call it, under mu or
+// before the transport delivers).
 func (r *runner) noteBuffered() {
 	_, ok := r.p.(*bufferedCallbacks)
-	r.buffered.Store(ok)
+	r.buffered.Store(ok && r.handoff == nil)
 }
 
 // ReadBuffer implements sink.Handler: the buffer of a BufferedProtocol's

@@ -370,7 +370,7 @@ func (c *conn) deliverHeld(h sink.Handler) bool {
 // a read of more than bulkRead bytes, the next goes into a buffer of its
 // own.
 func (c *conn) loopBuffer(want int) *bufpool.Buf {
-	if !c.loopBulk || c.loopH != nil {
+	if !c.loopBulk { // set for a pooled channel consumer only (loopOwned)
 		return nil
 	}
 	return bufpool.Get(want)

@@ -55,7 +55,13 @@ func (c *conn) readLoop(h sink.Handler) {
 			c.readZero(h)
 			return
 		}
-		if into != nil && !c.deliverInPlace(h, into[:n]) || into == nil && !c.deliverData(h, buf, n) {
+		var more bool
+		if into != nil {
+			more = c.deliverInPlace(h, into[:n])
+		} else {
+			more = c.deliverData(h, buf, n)
+		}
+		if !more {
 			return
 		}
 	}

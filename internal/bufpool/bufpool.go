@@ -8,7 +8,7 @@ import (
 
 // The size classes, smallest first. A request larger than the largest
 // class gets an exact allocation that is never pooled.
-var classes = [...]int{512, 4 << 10, 16 << 10, 64 << 10}
+var classes = [...]int{512, 4 << 10, 16 << 10, MaxSize}
 
 // MaxSize is the largest class: the largest pooled buffer.
 const MaxSize = 64 << 10
