@@ -79,7 +79,8 @@ func WithWriteBufferLimits(high, low int) Option {
 // holds two reads, the one in the channel's slot and the one being sent
 // (a subprocess: one being sent per output pipe), each at most a fraction
 // of n set by WithEventBuffer (a quarter by default); the Protocol adapter
-// holds one read of at most min(n, 64 KiB). A datagram endpoint counts in
+// holds one read of at most min(n, 64 KiB) (a BufferedProtocol's reads go
+// into its own buffers, as large as they are). A datagram endpoint counts in
 // datagrams instead: a stalled channel consumer makes it hold two, of up
 // to 64 KiB each, whatever n is.
 // Zero means DefaultReadLimit; a negative n or one over 1 GiB is an error.
