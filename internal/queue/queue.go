@@ -50,6 +50,7 @@ type Queue struct {
 	preluded  chan struct{}  // closed once the prelude is in; nil without a rest
 	live      bool           // control events may go in: Made is in, and no EOF is being concluded
 	helping   bool
+	helpStop  chan struct{} // closed to stop the helper's wait for room (stopHelperLocked); made with each helper
 	done      bool // Finish or Conclude has begun: Control drops its events
 	helper    sync.WaitGroup
 	ended     bool          // Finish came before the claim: the claim delivers lost
@@ -235,11 +236,12 @@ func (q *Queue) TakeBack() []byte {
 	q.mu.Lock()
 	channel, live := q.ch != nil, q.live // a claim may be setting ch
 	q.live = false
+	q.stopHelperLocked()
 	q.mu.Unlock()
 	if !channel {
 		return nil
 	}
-	q.helper.Wait() // a control event on its way lands first
+	q.helper.Wait() // no control event is on its way in
 	var data []byte
 	select {
 	case e := <-q.ch:
@@ -262,8 +264,21 @@ func (q *Queue) TakeBack() []byte {
 func (q *Queue) hold() {
 	q.mu.Lock()
 	q.live = false
+	q.stopHelperLocked()
 	q.mu.Unlock()
 	q.helper.Wait()
+}
+
+// stopHelperLocked makes a helper waiting for room to put a control event
+// in give up, leaving it pending, so that holding the control events
+// never waits for the consumer (which may be the one holding them: a
+// channel consumer's StartTLS takes back what it has not received). The
+// next Reopen or Control starts a new helper. q.mu is held.
+func (q *Queue) stopHelperLocked() {
+	if q.helpStop != nil {
+		close(q.helpStop)
+		q.helpStop = nil
+	}
 }
 
 // Reopen lets control events go into the channel again, after Made (Send
@@ -305,13 +320,14 @@ func (q *Queue) helpLocked() {
 		return
 	}
 	q.helping = true
+	q.helpStop = make(chan struct{})
 	q.helper.Add(1)
-	go q.help()
+	go q.help(q.helpStop)
 }
 
 // help delivers the pending events in order, then exits: the prelude's
-// rest always, control events while live.
-func (q *Queue) help() {
+// rest always, control events while live, until stop is closed.
+func (q *Queue) help(stop chan struct{}) {
 	defer q.helper.Done()
 	for {
 		q.mu.Lock()
@@ -320,9 +336,19 @@ func (q *Queue) help() {
 			q.mu.Unlock()
 			return
 		}
-		e := q.pending[0]
+		e, until := q.pending[0], stop
+		if q.first > 0 {
+			until = nil // the prelude's rest goes in, held or not
+		}
 		q.mu.Unlock()
-		if !q.send(e) { // released: dropping any later one keeps the alternation
+		sent, stopped := q.sendUntil(e, until)
+		if stopped { // held: e stays pending for the next helper
+			q.mu.Lock()
+			q.helping = false
+			q.mu.Unlock()
+			return
+		}
+		if !sent { // released: dropping any later one keeps the alternation
 			q.dropPending()
 			return
 		}
@@ -375,19 +401,28 @@ func (q *Queue) afterPrelude(wake <-chan struct{}) bool {
 // dropped for want of room after Release, every later one is too, so the
 // consumer's stream ends without a gap.
 func (q *Queue) send(e stream.Event) bool {
+	sent, _ := q.sendUntil(e, nil)
+	return sent
+}
+
+// sendUntil is send, which also gives up, reporting stopped, once stop is
+// closed (nil: never).
+func (q *Queue) sendUntil(e stream.Event, stop <-chan struct{}) (sent, stopped bool) {
 	if q.cut.Load() {
-		return false
+		return false, false
 	}
 	if q.trySend(e) {
-		return true
+		return true, false
 	}
 	select {
 	case q.ch <- e:
 		q.sent.Add(1)
-		return true
+		return true, false
 	case <-q.freedC():
 		q.cut.Store(true)
-		return false
+		return false, false
+	case <-stop:
+		return false, true
 	}
 }
 
