@@ -51,7 +51,7 @@ type Queue struct {
 	live      bool           // control events may go in: Made is in, and no EOF is being concluded
 	helping   bool
 	helpStop  chan struct{} // closed to stop the helper's wait for room (stopHelperLocked); made with each helper
-	done      bool // Finish or Conclude has begun: Control drops its events
+	done      bool          // Finish or Conclude has begun: Control drops its events
 	helper    sync.WaitGroup
 	ended     bool          // Finish came before the claim: the claim delivers lost
 	lost      *stream.Event // set with ended
