@@ -366,9 +366,9 @@ func (c *conn) deliverHeld(h sink.Handler) bool {
 // the loop goes into, handed over with no copy (WithPooledData), or nil
 // for the loop's own buffer, from which a read is copied. A transport
 // reads into its own while its reads are small: a 1 KiB read then holds a
-// small pooled buffer, not a 64 KiB one, and the copy costs little. After
-// a read of more than bulkRead bytes, the next goes into a buffer of its
-// own.
+// small pooled buffer, not a 64 KiB one, and the copy costs little.
+// After a read of more than bufpool.BulkSize bytes, the next goes into a
+// buffer of its own.
 func (c *conn) loopBuffer(want int) *bufpool.Buf {
 	if !c.loopBulk { // set for a pooled channel consumer only (loopOwned)
 		return nil
@@ -380,7 +380,7 @@ func (c *conn) loopBuffer(want int) *bufpool.Buf {
 // consumer: own itself when the read went into it (loopBuffer), else a
 // copy (see owned). It notes whether the next read is bulk.
 func (c *conn) loopOwned(data []byte, own *bufpool.Buf) stream.Event {
-	c.loopBulk = c.pooled && len(data) > bulkRead
+	c.loopBulk = c.pooled && len(data) > bufpool.BulkSize
 	e := stream.Event{Kind: stream.Data, Data: data}
 	if own != nil {
 		return c.handed(e, own, len(data))

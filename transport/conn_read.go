@@ -126,7 +126,7 @@ func (c *conn) resetLocked() bool {
 func (c *conn) deliverData(h sink.Handler, buf *bufpool.Buf, n int) bool {
 	if h != nil {
 		more := c.deliverInPlace(h, buf.Bytes()[:n])
-		sock.PutBuf(buf)
+		buf.Put()
 		return more
 	}
 	c.stats.read.Add(int64(n))

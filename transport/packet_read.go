@@ -34,7 +34,7 @@ func (c *packetConn) readLoop(h sink.Handler) {
 			return
 		case err != nil || trunc:
 			if trunc {
-				sock.PutBuf(buf)
+				buf.Put()
 				err = unix.EMSGSIZE // cut by the kernel: dropped, like a failed read
 			}
 			if !c.deliverError(h, c.opError("read", err)) {
@@ -77,7 +77,7 @@ func (c *packetConn) deliverDatagram(h sink.Handler, buf *bufpool.Buf, n int, fr
 		}
 		c.deliver(h, e)
 		if buf != nil {
-			sock.PutBuf(buf)
+			buf.Put()
 		}
 		return true
 	}

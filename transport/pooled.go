@@ -27,11 +27,6 @@ func WithPooledData() Option {
 // bufpool.EventWithRef).
 var eventWithRef = bufpool.EventWithRef.(func(stream.Event, bufpool.Ref) stream.Event)
 
-// bulkRead is the size from which a pooled read is handed over in the
-// buffer it was read into rather than copied (the size of the class
-// below the largest).
-const bulkRead = 16 << 10
-
 // owned returns e, whose Data is borrowed (a loop's buffer, or one the
 // caller reuses), with Data the consumer's: a pooled copy with
 // WithPooledData, else a fresh one.

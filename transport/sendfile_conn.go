@@ -19,7 +19,7 @@ const maxSendFile = 4 << 20
 
 // The copy paths' chunks: sock's pooled 64 KiB read buffers.
 func getChunk() *bufpool.Buf  { return sock.GetBuf() }
-func putChunk(b *bufpool.Buf) { sock.PutBuf(b) }
+func putChunk(b *bufpool.Buf) { b.Put() }
 
 // acquireWriter waits until the write buffer is empty and no other
 // SendFile runs, then marks SendFile as running (c.sending). On a plain

@@ -8,10 +8,15 @@ import (
 
 // The size classes, smallest first. A request larger than the largest
 // class gets an exact allocation that is never pooled.
-var classes = [...]int{512, 4 << 10, 16 << 10, MaxSize}
+var classes = [...]int{512, 4 << 10, BulkSize, MaxSize}
 
 // MaxSize is the largest class: the largest pooled buffer.
 const MaxSize = 64 << 10
+
+// BulkSize is the class below the largest: more bytes than this need a
+// MaxSize buffer, so a read of them is handed over in the buffer it went
+// into rather than copied (Fit).
+const BulkSize = 16 << 10
 
 // keepBytes bounds each class's free list: at most this many bytes of
 // free buffers survive a collection; more go to the class's sync.Pool.

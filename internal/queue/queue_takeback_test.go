@@ -39,10 +39,14 @@ func TestSendDataWoken(t *testing.T) {
 	})
 }
 
-// TestTakeBackReturnsDataKeepsOthers: TakeBack takes the Data event the
-// consumer has not received, and leaves a flow event queued, with the
-// ones waiting beside the slot after it, in order.
-func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
+// TestTL1_TakeBackReturnsDataKeepsOthers: TakeBack takes the Data event
+// the consumer has not received, and leaves a flow event queued, with the
+// ones waiting beside the slot after it, in order. It does not wait for
+// the consumer to make room for them, since the consumer may be the
+// caller (a channel consumer's StartTLS takes back what it has not
+// received): the helper blocked in its send gives up, and its event goes
+// in after the take-back.
+func TestTL1_TakeBackReturnsDataKeepsOthers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		q := New(nil, nil)
 		ch := opened(t, q)
@@ -50,8 +54,9 @@ func TestTakeBackReturnsDataKeepsOthers(t *testing.T) {
 		if got := string(q.TakeBack()); got != "ab" {
 			t.Fatalf("TakeBack = %q; want ab", got)
 		}
-		q.Control(pause)
-		q.Control(resume)
+		q.Control(pause)  // in the slot
+		q.Control(resume) // beside it: its helper waits for room
+		synctest.Wait()   // the helper is blocked in its send
 		if got := q.TakeBack(); got != nil {
 			t.Fatalf("TakeBack with a flow event in the slot = %q; want nil", got)
 		}
@@ -109,29 +114,4 @@ func drainNow(ch <-chan stream.Event) []stream.Event {
 		}
 		evs = append(evs, e)
 	}
-}
-
-// TestTL1_TakeBackDoesNotWaitForTheConsumer: a control event waiting
-// beside a full slot (its helper blocked until the consumer receives)
-// does not make TakeBack wait for the consumer, who may be the caller (a
-// channel consumer's StartTLS takes back what it has not received): the
-// helper gives up, and the event goes in after the take-back, in order.
-func TestTL1_TakeBackDoesNotWaitForTheConsumer(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		q := New(nil, nil)
-		ch := opened(t, q)
-		q.Control(pause)  // in the slot
-		q.Control(resume) // beside it: its helper waits for room
-		synctest.Wait()   // the helper is blocked in its send
-		if got := q.TakeBack(); got != nil {
-			t.Fatalf("TakeBack with a flow event in the slot = %q; want nil", got)
-		}
-		var got []stream.Event
-		for range 2 {
-			got = append(got, <-ch)
-		}
-		if trace(got) != "PauseWriting ResumeWriting" {
-			t.Fatalf("got %q; want PauseWriting ResumeWriting", trace(got))
-		}
-	})
 }

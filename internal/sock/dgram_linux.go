@@ -145,7 +145,7 @@ func NewDatagram(c syscall.Conn, stop func() bool) (*FD, error) {
 
 // ReadFrom waits until the datagram socket is readable and reads one
 // datagram and its sender into a borrowed buffer of size bytes (size <=
-// MaxRead), which the caller returns with PutBuf (buf is nil when n is
+// MaxRead), which the caller gives back with its Put (buf is nil when n is
 // 0: an empty datagram). trunc reports that the datagram was longer than
 // size and was cut. It returns ErrStopped like Read, and ErrInterrupted
 // when Interrupt was called.
@@ -163,7 +163,7 @@ func (f *FD) ReadFrom(size int) (buf *bufpool.Buf, n int, from Sockaddr, trunc b
 		return nil, 0, Sockaddr{}, false, ErrInterrupted
 	}
 	if n == 0 && buf != nil {
-		PutBuf(buf)
+		buf.Put()
 		buf = nil
 	}
 	return buf, n, from, trunc, err
@@ -181,10 +181,10 @@ func (f *FD) recv(fd uintptr) bool {
 		f.rbuf, f.rn = b, n
 		return true
 	case unix.EAGAIN:
-		PutBuf(b)
+		b.Put()
 		return false
 	default:
-		PutBuf(b)
+		b.Put()
 		f.rerr = errno
 		return true
 	}

@@ -54,7 +54,7 @@ func TestReadFromDatagramAndSender(t *testing.T) {
 		got := ""
 		if buf != nil {
 			got = string(buf.Bytes()[:n])
-			PutBuf(buf)
+			buf.Put()
 		}
 		if got != want {
 			t.Fatalf("read %q, want %q", got, want)
@@ -75,7 +75,7 @@ func TestReadFromTruncated(t *testing.T) {
 	if err != nil || !trunc || n != 10 {
 		t.Fatalf("ReadFrom(10) of 100 bytes: n %d, trunc %v, err %v", n, trunc, err)
 	}
-	PutBuf(buf)
+	buf.Put()
 }
 
 // TestInterruptWakesReadFrom: a ReadFrom waiting on an idle socket returns
@@ -108,7 +108,7 @@ func TestInterruptWakesReadFrom(t *testing.T) {
 	if err != nil || string(buf.Bytes()[:n]) != "after" {
 		t.Fatalf("ReadFrom after Resume: %v", err)
 	}
-	PutBuf(buf)
+	buf.Put()
 }
 
 // TestTrySendToWouldBlock: with the peer's queue full TrySendTo reports

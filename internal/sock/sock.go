@@ -23,15 +23,11 @@ const MaxRead = 64 << 10
 const SmallRead = 16 << 10
 
 // GetBuf borrows a MaxRead-byte buffer from internal/bufpool (whose free
-// lists survive collections), returned with PutBuf.
+// lists survive collections); its Put gives it back.
 func GetBuf() *bufpool.Buf { return bufpool.Get(MaxRead) }
 
-// GetSmallBuf borrows a SmallRead-byte buffer, returned with PutBuf.
+// GetSmallBuf borrows a SmallRead-byte buffer; its Put gives it back.
 func GetSmallBuf() *bufpool.Buf { return bufpool.Get(SmallRead) }
-
-// PutBuf returns a buffer borrowed through Read, GetBuf or GetSmallBuf,
-// unless it was handed to a consumer (bufpool.Buf.Ref).
-func PutBuf(b *bufpool.Buf) { b.Put() }
 
 // ErrStopped is returned by Read when its stop function asked it not to read.
 var ErrStopped = errors.New("sock: read stopped")

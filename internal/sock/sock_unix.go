@@ -64,7 +64,7 @@ func New(c syscall.Conn, stop func() bool) (*FD, error) {
 
 // Read waits until the descriptor is readable and reads at most size bytes
 // (size <= MaxRead) into a borrowed buffer, which the caller returns with
-// PutBuf. It returns ErrStopped, without reading, when New's stop function
+// its Put. It returns ErrStopped, without reading, when New's stop function
 // says so, and ErrInterrupted when Interrupt was called. n == 0 with a
 // nil error is end of file. The buffer is nil whenever n is 0.
 func (f *FD) Read(size int) (buf *bufpool.Buf, n int, err error) {
@@ -84,7 +84,7 @@ func (f *FD) Read(size int) (buf *bufpool.Buf, n int, err error) {
 		return nil, 0, ErrInterrupted
 	}
 	if n == 0 && buf != nil {
-		PutBuf(buf)
+		buf.Put()
 		buf = nil
 	}
 	return buf, n, err
@@ -105,10 +105,10 @@ func (f *FD) read(fd uintptr) bool {
 		case unix.EINTR:
 			continue
 		case unix.EAGAIN:
-			PutBuf(b) // hold no buffer while waiting
+			b.Put() // hold no buffer while waiting
 			return false
 		default:
-			PutBuf(b)
+			b.Put()
 			f.rerr = err
 			return true
 		}

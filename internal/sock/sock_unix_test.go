@@ -102,14 +102,14 @@ func TestReadReturnsData(t *testing.T) {
 			t.Fatalf("Read = %v, %d; want a buffer and 1..5 bytes", buf, n)
 		}
 		got := string(buf.Bytes()[:n])
-		PutBuf(buf)
+		buf.Put()
 		for len(got) < 5 {
 			buf, n, err := f.Read(MaxRead)
 			if err != nil || n == 0 {
 				t.Fatalf("Read = %d, %v after %q", n, err, got)
 			}
 			got += string(buf.Bytes()[:n])
-			PutBuf(buf)
+			buf.Put()
 		}
 		if got != "hello" {
 			t.Errorf("read %q; want %q", got, "hello")
@@ -131,7 +131,7 @@ func TestReadWaitsForData(t *testing.T) {
 			r := result{err: err}
 			if buf != nil {
 				r.data = string(buf.Bytes()[:n])
-				PutBuf(buf)
+				buf.Put()
 			}
 			done <- r
 		}()
@@ -161,7 +161,7 @@ func TestReadAtMostSize(t *testing.T) {
 				t.Fatalf("Read(3) read %d bytes", n)
 			}
 			got = append(got, buf.Bytes()[:n]...)
-			PutBuf(buf)
+			buf.Put()
 		}
 		if string(got) != "0123456789" {
 			t.Errorf("read %q", got)
@@ -192,7 +192,7 @@ func TestReadEOF(t *testing.T) {
 				break
 			}
 			got = append(got, buf.Bytes()[:n]...)
-			PutBuf(buf)
+			buf.Put()
 		}
 		if string(got) != "bye" {
 			t.Errorf("read %q before EOF; want %q", got, "bye")
@@ -229,7 +229,7 @@ func TestReadStopped(t *testing.T) {
 				t.Fatalf("Read = %d, %v", n, err)
 			}
 			got = append(got, buf.Bytes()[:n]...)
-			PutBuf(buf)
+			buf.Put()
 		}
 		if string(got) != "kept" {
 			t.Errorf("read %q after the stop; want %q (a stopped Read must not consume)", got, "kept")
@@ -255,7 +255,7 @@ func TestReadStoppedWhileWaiting(t *testing.T) {
 		go func() {
 			buf, _, err := f.Read(MaxRead)
 			if buf != nil {
-				PutBuf(buf)
+				buf.Put()
 			}
 			done <- err
 		}()
