@@ -44,7 +44,9 @@ func (p *procProto) ConnectionLost(err error)         { p.lost <- err }
 // write pipes, driven by the adapter or consumed by a channel, and an
 // adapted subprocess's pipes, are read by loops: once idle (data went
 // through each), they hold no goroutine of rxnet's. The subprocess keeps
-// the goroutine that reaps its child (cmd.Wait).
+// the goroutine that reaps its child (cmd.Wait). A child's pipes share
+// one loop, so that its protocol's callbacks never wait for each other
+// across loops.
 func TestEN1_IdlePipeOnLoopHoldsNoGoroutine(t *testing.T) {
 	if !poll.Supported() || os.Getenv("RXNET_ENGINE") == "goroutine" {
 		t.Skip("the poll engine does not run here")
@@ -103,6 +105,9 @@ func TestEN1_IdlePipeOnLoopHoldsNoGoroutine(t *testing.T) {
 		if transport.LoopID(tr) == 0 {
 			t.Errorf("the %s is not on a loop", name)
 		}
+	}
+	if in, out, err := transport.LoopID(idle["stdin"]), transport.LoopID(idle["stdout"]), transport.LoopID(idle["stderr"]); in != out || out != err {
+		t.Errorf("the child's pipes are on loops %d, %d and %d, want one", in, out, err)
 	}
 	for id, g := range pipeGoroutines() {
 		if _, ok := others[id]; !ok {

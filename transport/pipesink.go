@@ -3,6 +3,7 @@
 package transport
 
 import (
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -20,7 +21,10 @@ type pipeSink struct {
 	c  *conn
 }
 
-var _ sink.Handler = (*pipeSink)(nil)
+var (
+	_ sink.Handler = (*pipeSink)(nil)
+	_ loopSharer   = (*pipeSink)(nil)
+)
 
 // readCap is the pipe's read size: the adapter borrows whole reads, a
 // channel consumer owns copies and gets the read limit's share.
@@ -91,6 +95,13 @@ func (s *pipeSink) tryLost(err error) bool {
 func (s *pipeSink) lost(err error) stream.Event {
 	return stream.Event{Kind: stream.PipeLost, FD: s.fd, Err: err}
 }
+
+// loopNear implements loopSharer: the process's pipes share the loop of
+// the first put on one.
+func (s *pipeSink) loopNear() *poll.Conn { return s.p.loop.Load() }
+
+// onLoop implements loopSharer.
+func (s *pipeSink) onLoop(lc *poll.Conn) { s.p.loop.CompareAndSwap(nil, lc) }
 
 // ReadBuffer implements sink.Handler: a subprocess's pipes read into
 // their own buffers (SubprocessProtocol has no buffered form).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reactivex/rxgo/v2"
 
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/stream"
@@ -25,15 +26,16 @@ import (
 type process struct {
 	cmd     *exec.Cmd
 	q       *queue.Queue
-	pipes   [3]*conn       // stdin, stdout, stderr; nil when not a pipe
-	readCap int            // bytes per pipe read for a channel consumer
-	done    chan struct{}  // closed once reaped, every pipe closed and lostErr final
-	decided chan struct{}  // closed once run has read Lost's error
-	made    chan struct{}  // closed once Made is delivered
-	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
-	events  atomic.Int64   // passed to the adapter, for Stats
-	steps   atomic.Int32   // run's and wait's calls of ended
-	onError func(error)    // WithErrorHandler's
+	pipes   [3]*conn                  // stdin, stdout, stderr; nil when not a pipe
+	readCap int                       // bytes per pipe read for a channel consumer
+	done    chan struct{}             // closed once reaped, every pipe closed and lostErr final
+	decided chan struct{}             // closed once run has read Lost's error
+	made    chan struct{}             // closed once Made is delivered
+	pipesUp sync.WaitGroup            // one per pipe, until its PipeLost is delivered
+	events  atomic.Int64              // passed to the adapter, for Stats
+	steps   atomic.Int32              // run's and wait's calls of ended
+	loop    atomic.Pointer[poll.Conn] // the first pipe's on a loop: the others go on its loop
+	onError func(error)               // WithErrorHandler's
 
 	mu      sync.Mutex
 	handler sink.Handler
