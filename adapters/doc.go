@@ -56,13 +56,15 @@
 //
 // The adapter never calls two callbacks of one protocol at once, and calls
 // them in event order. On Linux the callbacks of a TCP or Unix transport,
-// or of a UDP or unixgram endpoint, run on the poller loop that read its
-// data, shared by many transports, as in
+// a pipe, or a UDP or unixgram endpoint, run on the poller loop that read
+// its data, shared by many transports, as in
 // asyncio: a callback that blocks delays the other transports of its loop
 // (not those of the other loops), so hand slow work to a goroutine. A
+// subprocess's pipes share one loop; its ProcessExited runs off the loop
+// (on the goroutine that reaped the child, as a rule). A
 // StartTLS or Detach inside a callback takes its transport off the loop
 // first, and the loop goes on without it. Elsewhere (RXNET_ENGINE=goroutine,
-// TLS, pipes) they run on the transport's read
+// TLS, character devices) they run on the transport's read
 // goroutine (a subprocess's on the goroutine of the pipe, or of the exit,
 // they come from). A PauseWriting
 // caused by a Write inside a callback is called before that Write returns;

@@ -12,12 +12,13 @@ import (
 // subprocess transport.
 //
 // The adapter calls them one at a time, never two at once, in each
-// pipe's order. They run on the goroutine that read the pipe (stdout and
-// stderr have one each) or saw the exit, except PauseWriting and
-// ResumeWriting (stdin's flow control), which may run on the goroutine
-// whose Write caused them. Callbacks must not block for long. A panicking
-// callback kills the child and ends the transport with a *PanicError as
-// ConnectionLost's error.
+// pipe's order. They run on the goroutine that read the pipe (on Linux
+// the poller loop the child's pipes share; else a goroutine per pipe) or
+// saw the exit, except PauseWriting and ResumeWriting (stdin's flow
+// control), which may run on the goroutine whose Write caused them.
+// Callbacks must not block for long: one that blocks stalls its loop. A
+// panicking callback kills the child and ends the transport with a
+// *PanicError as ConnectionLost's error.
 type SubprocessProtocol interface {
 	// ConnectionMade is called first, exactly once, once every pipe is
 	// connected.

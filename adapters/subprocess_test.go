@@ -268,6 +268,34 @@ func TestSP1_RunProcessTrace(t *testing.T) {
 	}
 }
 
+// TestRD3_SubprocessPausedStdoutHoldsData checks PauseReading on an
+// adapted subprocess's stdout (in ConnectionMade, before it reads): on
+// either engine no PipeDataReceived of fd 1 comes while stderr ends and
+// the child exits; after ResumeReading its data comes, then its PCL.
+func TestRD3_SubprocessPausedStdoutHoldsData(t *testing.T) {
+	r := newSpRecorder()
+	r.onMade = func(t transport.SubprocessTransport) {
+		stdout, _ := t.Stdout()
+		stdout.PauseReading()
+	}
+	sp := runProcess(t, r, childCmd(t, "write", "1", "held", "2", "free"))
+	r.waitFor(t, "PE and PCL of fd 0 and 2", func(tr []spEntry) bool {
+		return spCount(tr, spExited) == 1 && spCount(tr, spPipeLost) == 2
+	})
+	if tr := r.snapshot(); len(spOutput(tr, 1)) > 0 || slices.ContainsFunc(tr, func(e spEntry) bool { return e.kind == spPipeLost && e.fd == 1 }) {
+		t.Fatalf("stdout delivered while paused: %v", tr)
+	}
+	stdout, _ := sp.Stdout()
+	stdout.ResumeReading()
+	tr := r.waitCount(t, spLost, 1)
+	if err := spCheckTrace(tr, 0, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if got := string(spOutput(tr, 1)); got != "held" {
+		t.Fatalf("fd 1: %q after ResumeReading, want held", got)
+	}
+}
+
 // TestER2_PanicInPipeDataReceivedKillsChild checks that a panic in
 // PipeDataReceived kills the child (which would otherwise keep running)
 // and gives ConnectionLost a *PanicError, last.

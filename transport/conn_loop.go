@@ -28,12 +28,13 @@ type loopReader conn
 
 // putOnLoop is a conn's core.startLoop: it puts a claimed transport (by
 // the adapter, a channel or an Observable) on a loop, unless it speaks
-// TLS, is a pipe, is closing or its engine is the goroutine one. The
+// TLS, is closing or its engine is the goroutine one. A pipe goes too;
+// one epoll refuses (a character device) keeps its read goroutine. The
 // claim's start calls it, without c.mu.
 func (c *conn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	if c.pipe != notPipe || c.sec != nil || c.up != nil {
+	if c.sec != nil || c.up != nil {
 		return false
 	}
 	return c.registerLocked((*loopReader)(c), c.loopMade, true)
@@ -52,10 +53,17 @@ const loopReads = 4
 
 // OnReadable implements poll.Handler: reads into the loop's buffer, each
 // delivered to the adapter on the loop, until the socket is drained or
-// loopReads reads were made.
+// loopReads reads were made. On a write pipe, which is never readable,
+// it means the reader went away (EPOLLERR).
 func (r *loopReader) OnReadable(buf []byte) (more bool) {
 	c := (*conn)(r)
 	c.checkReader()
+	if c.pipe == writePipe {
+		if c.fd.HungUp() {
+			c.readerGone()
+		}
+		return false
+	}
 	for range loopReads {
 		if !c.loopRead(buf) || c.loopLC.Closing() {
 			return false
@@ -123,7 +131,7 @@ func (c *conn) loopRead(buf []byte) (more bool) {
 		return false
 	case c.loopH == nil: // a channel consumer owns its Data
 		if e := c.loopOwned(data, own); !c.q.TrySend(e) {
-			c.startPump(e)
+			c.startPump(e, c.q)
 			return true
 		}
 	case !c.loopH.TryEvent(stream.Event{Kind: stream.Data, Data: data}):
@@ -161,7 +169,8 @@ func (c *conn) loopZero() {
 	case !c.loopH.TryEvent(stream.Event{Kind: stream.EOF}):
 		c.holdAndUnloop(nil, true)
 	default:
-		c.stats.events.Add(1) // the adapter half-closes: EOFReceived decides
+		c.stats.events.Add(1)
+		c.afterEOF(c.loopH, half) // the adapter half-closes (EOFReceived decides); a read pipe closes
 	}
 }
 
@@ -352,6 +361,10 @@ func (c *conn) deliverHeld(h sink.Handler) bool {
 	switch {
 	case eof:
 		c.deliver(h, stream.Event{Kind: stream.EOF})
+		c.mu.Lock()
+		half := c.halfClosesLocked()
+		c.mu.Unlock()
+		c.afterEOF(h, half) // a read pipe closes at EOF
 		return false
 	case chunk != nil:
 		if c.handover(h, chunk) { // handshake input for StartTLS

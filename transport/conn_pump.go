@@ -1,6 +1,9 @@
 package transport
 
-import "github.com/rxnet/rxnet/stream"
+import (
+	"github.com/rxnet/rxnet/internal/queue"
+	"github.com/rxnet/rxnet/stream"
+)
 
 // A channel or Observable consumer's transport on a poller loop: the loop
 // reads only while the consumer has room (the channel's one slot is
@@ -12,11 +15,12 @@ import "github.com/rxnet/rxnet/stream"
 // one whose consumer keeps up, holds no goroutine of its own; one whose
 // consumer lags holds one, and one chunk.
 
-// startPump hands chunk, which the full slot refused, to a pump; the
-// loop's reading stays off until the pump is done, and the loop keeps
-// the descriptor's readiness meanwhile (the socket is not drained). It
-// runs on the loop.
-func (c *conn) startPump(chunk stream.Event) {
+// startPump hands chunk, which the full slot of q refused, to a pump; q
+// is the transport's queue, or its subprocess transport's for a pipe of
+// one (pipesink.go). The loop's reading stays off until the pump is
+// done, and the loop keeps the descriptor's readiness meanwhile (the
+// socket is not drained). It runs on the loop.
+func (c *conn) startPump(chunk stream.Event, q *queue.Queue) {
 	c.mu.Lock()
 	c.pumping.Store(true)
 	c.ensureWakeLocked()
@@ -25,14 +29,14 @@ func (c *conn) startPump(chunk stream.Event) {
 	}
 	c.pumps.Add(1)
 	c.mu.Unlock()
-	go c.pump(chunk)
+	go c.pump(chunk, q)
 }
 
 // pump delivers chunk as deliverData does on a read goroutine: it waits
 // while reading is paused (RD3), drops it after a local close, delivers
 // it before Lost after a failure, and leaves it to the read goroutine a
 // StartTLS starts (heldRead: handshake input). Then reading goes on.
-func (c *conn) pump(chunk stream.Event) {
+func (c *conn) pump(chunk stream.Event, q *queue.Queue) {
 	defer c.pumps.Done()
 	for {
 		readable := c.waitReadable()
@@ -44,7 +48,7 @@ func (c *conn) pump(chunk stream.Event) {
 			c.heldRead = chunk.Data // handshake input: never given back
 			c.mu.Unlock()
 		default:
-			if _, woken := c.q.SendData(chunk, c.wakeC); woken {
+			if _, woken := q.SendData(chunk, c.wakeC); woken {
 				continue
 			}
 		}

@@ -26,13 +26,29 @@ func (c *core) registerLocked(hd poll.Handler, made func(), channels bool) bool 
 	if err != nil {
 		return false
 	}
-	lc, err := poll.Register(fd, hd)
+	share, _ := h.(loopSharer)
+	var near *poll.Conn
+	if share != nil {
+		near = share.loopNear()
+	}
+	lc, err := poll.RegisterNear(fd, hd, near)
 	if err != nil {
 		return false // a descriptor epoll refuses: the read goroutine reads it
+	}
+	if share != nil {
+		share.onLoop(lc)
 	}
 	c.lc, c.loopH, c.loopLC = lc, h, lc
 	lc.Post(made)
 	return true
+}
+
+// loopSharer is a handler whose transports share one loop (a
+// subprocess's pipes, pipesink.go), so that their callbacks, which the
+// adapter runs one at a time, never wait for each other across loops.
+type loopSharer interface {
+	loopNear() *poll.Conn // the loop to share, by a Conn on it; nil for any
+	onLoop(lc *poll.Conn) // the transport went on lc's loop
 }
 
 // startReading turns the loop's reading on after Made, unless the

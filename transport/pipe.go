@@ -124,19 +124,26 @@ func newPipeConn(pf pipeFile, kind pipeKind, cfg resolved) (*conn, error) {
 	}
 	c.info.raw = nil // a pipe has no InfoSocket
 	c.eofRead = kind == writePipe
+	c.startLoop = c.putOnLoop
 	return c, nil
 }
 
-// watchReader is a write pipe's read goroutine: it waits until the reader
-// goes away, or the transport closes the descriptor. A reader gone with
-// bytes still to write is a broken pipe; an idle one is a clean end. A
-// descriptor that cannot be watched (a character device) waits for the
-// close.
+// watchReader is the read goroutine of a write pipe off the loops: it
+// waits until the reader goes away (readerGone), or the transport closes
+// the descriptor. A descriptor that cannot be watched (a character
+// device) waits for the close.
 func (c *conn) watchReader() {
 	if err := c.fd.WaitHangup(); err != nil {
 		<-c.Done()
 		return
 	}
+	c.readerGone()
+}
+
+// readerGone ends a write pipe whose reader went away, seen by
+// watchReader or by its loop (OnReadable): a reader gone with bytes still
+// to write is a broken pipe; an idle one is a clean end.
+func (c *conn) readerGone() {
 	c.mu.Lock()
 	done, pending := c.state == stateDone, c.buf.Len() > 0
 	c.mu.Unlock()

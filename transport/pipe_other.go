@@ -20,3 +20,6 @@ func WritePipe(f *os.File, opts ...Option) (WriteTransport, error) {
 
 // watchReader is never called: there are no write pipes off Unix.
 func (c *conn) watchReader() {}
+
+// readerGone is never called: there are no write pipes off Unix.
+func (c *conn) readerGone() {}

@@ -3,6 +3,7 @@
 package transport
 
 import (
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/internal/sock"
 	"github.com/rxnet/rxnet/stream"
@@ -12,14 +13,18 @@ import (
 // becomes PipeData, Lost becomes PipeLost (Made and EOF have no
 // counterpart), and the stdin pipe's flow changes become the subprocess
 // transport's PauseWriting and ResumeWriting. It is the pipe's
-// sink.Handler, called on the pipe's read goroutine.
+// sink.Handler, called on the pipe's loop (TryEvent) or its read
+// goroutine (Event).
 type pipeSink struct {
 	p  *process
 	fd int
 	c  *conn
 }
 
-var _ sink.Handler = (*pipeSink)(nil)
+var (
+	_ sink.Handler = (*pipeSink)(nil)
+	_ loopSharer   = (*pipeSink)(nil)
+)
 
 // readCap is the pipe's read size: the adapter borrows whole reads, a
 // channel consumer owns copies and gets the read limit's share.
@@ -37,17 +42,66 @@ func (s *pipeSink) Event(e stream.Event) {
 		s.data(e.Data)
 	case stream.Lost:
 		<-s.p.made // stdin's pipe starts before Made
-		s.p.deliver(s.p.sink(), stream.Event{Kind: stream.PipeLost, FD: s.fd, Err: e.Err})
+		s.p.deliver(s.p.sink(), s.lost(e.Err))
 		s.p.pipesUp.Done()
 	}
 }
 
-// TryEvent implements sink.Handler: a pipe is read by its own goroutine,
-// never by a loop, so it delivers as Event does.
+// TryEvent implements sink.Handler, for a pipe on a loop: the adapter's
+// TryEvent takes PipeData and PipeLost, or refuses them (reading paused
+// meanwhile), and the pipe holds the event for a goroutine of its own.
+// A channel consumer's PipeData goes into the slot, or to a pump while
+// the slot is full or reading is paused (conn_pump.go); its PipeLost,
+// and one that comes before Made, wait on a goroutine.
 func (s *pipeSink) TryEvent(e stream.Event) bool {
-	s.Event(e)
+	switch e.Kind {
+	case stream.Data:
+		return s.tryData(e.Data)
+	case stream.Lost:
+		return s.tryLost(e.Err)
+	}
 	return true
 }
+
+// tryData is TryEvent's PipeData.
+func (s *pipeSink) tryData(data []byte) bool {
+	e := stream.Event{Kind: stream.PipeData, FD: s.fd, Data: data}
+	if h := s.p.sink(); h != nil {
+		return s.p.tryDeliver(h, e)
+	}
+	e = s.c.owned(e)
+	if s.c.noRead.Load() || !s.p.q.TrySend(e) {
+		s.c.startPump(e, s.p.q) // RD3, or a dropped chunk after a close: the pump decides
+	}
+	return true
+}
+
+// tryLost is TryEvent's PipeLost.
+func (s *pipeSink) tryLost(err error) bool {
+	select {
+	case <-s.p.made:
+	default:
+		return false // stdin's pipe, lost before Made: Event waits for it
+	}
+	h := s.p.sink()
+	if h == nil || !s.p.tryDeliver(h, s.lost(err)) {
+		return false
+	}
+	s.p.pipesUp.Done()
+	return true
+}
+
+// lost is the pipe's PipeLost.
+func (s *pipeSink) lost(err error) stream.Event {
+	return stream.Event{Kind: stream.PipeLost, FD: s.fd, Err: err}
+}
+
+// loopNear implements loopSharer: the process's pipes share the loop of
+// the first put on one.
+func (s *pipeSink) loopNear() *poll.Conn { return s.p.loop.Load() }
+
+// onLoop implements loopSharer.
+func (s *pipeSink) onLoop(lc *poll.Conn) { s.p.loop.CompareAndSwap(nil, lc) }
 
 // ReadBuffer implements sink.Handler: a subprocess's pipes read into
 // their own buffers (SubprocessProtocol has no buffered form).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/reactivex/rxgo/v2"
 
+	"github.com/rxnet/rxnet/internal/poll"
 	"github.com/rxnet/rxnet/internal/queue"
 	"github.com/rxnet/rxnet/internal/sink"
 	"github.com/rxnet/rxnet/stream"
@@ -25,15 +26,16 @@ import (
 type process struct {
 	cmd     *exec.Cmd
 	q       *queue.Queue
-	pipes   [3]*conn // stdin, stdout, stderr; nil when not a pipe
-	readCap int      // bytes per pipe read for a channel consumer
-	exited  chan struct{}
-	done    chan struct{}  // closed once exited, every pipe closed and lostErr final
-	decided chan struct{}  // closed once run has read Lost's error
-	made    chan struct{}  // closed once Made is delivered
-	pipesUp sync.WaitGroup // one per pipe, until its PipeLost is delivered
-	events  atomic.Int64   // passed to the adapter, for Stats
-	onError func(error)    // WithErrorHandler's
+	pipes   [3]*conn                  // stdin, stdout, stderr; nil when not a pipe
+	readCap int                       // bytes per pipe read for a channel consumer
+	done    chan struct{}             // closed once reaped, every pipe closed and lostErr final
+	decided chan struct{}             // closed once run has read Lost's error
+	made    chan struct{}             // closed once Made is delivered
+	pipesUp sync.WaitGroup            // one per pipe, until its PipeLost is delivered
+	events  atomic.Int64              // passed to the adapter, for Stats
+	steps   atomic.Int32              // run's and wait's calls of ended
+	loop    atomic.Pointer[poll.Conn] // the first pipe's on a loop: the others go on its loop
+	onError func(error)               // WithErrorHandler's
 
 	mu      sync.Mutex
 	handler sink.Handler
@@ -76,7 +78,7 @@ func execCmd(ctx context.Context, k kinds, cmd *exec.Cmd, opts []Option) (Subpro
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	p := &process{cmd: cmd, readCap: cfg.readSize, onError: cfg.onError, exited: make(chan struct{}), made: make(chan struct{}),
+	p := &process{cmd: cmd, readCap: cfg.readSize, onError: cfg.onError, made: make(chan struct{}),
 		done: make(chan struct{}), decided: make(chan struct{})}
 	childEnds, err := p.connect(cfg)
 	if err == nil {
@@ -185,7 +187,8 @@ func closeAll(files []*os.File) {
 	}
 }
 
-// wait reaps the child and records its exit code. With only *os.File
+// wait reaps the child and records its exit code, then settles and,
+// if run is done, delivers the rest (ended). With only *os.File
 // streams (Exec allows no other), cmd.Wait waits for the child alone, not
 // for a grandchild holding a pipe; it also ends exec.CommandContext's
 // goroutine.
@@ -197,14 +200,14 @@ func (p *process) wait() {
 		p.code = exitCode(ps)
 	}
 	p.mu.Unlock()
-	close(p.exited)
-	p.settle()
+	go p.settle() // Done does not wait for the consumer to take Lost
+	p.ended()
 }
 
 // settle closes done once the child is reaped (wait's caller) and every
 // pipe is closed, with Lost's error final: a transport without an adapter
 // gets no Fail, so its error is final at once; with an adapter, a
-// callback may still panic until run has read Lost's error, so settle
+// callback may still panic until ended has read Lost's error, so settle
 // waits for that (the adapter delivers by calling, never waiting for a
 // consumer).
 func (p *process) settle() {
@@ -235,7 +238,9 @@ func exitCode(ps *os.ProcessState) int {
 
 // run is the delivering goroutine, started by the first claim of the
 // events: Made, then the pipes start reading (their events come from
-// their own goroutines), then Exited, then Lost once every pipe is lost.
+// their loops, or their own goroutines). It ends there unless the child
+// was reaped already: the last of run and wait delivers the rest
+// (ended), so that an idle subprocess holds wait's goroutine only.
 func (p *process) run() {
 	h := p.sink()
 	// stdin first, so that a Write in ConnectionMade reaches the protocol
@@ -248,7 +253,17 @@ func (p *process) run() {
 	if h == nil && p.pipes[0] != nil {
 		p.queueFlow() // a pause before the claim went to the pipe's own queue
 	}
-	<-p.exited
+	p.ended()
+}
+
+// ended is called by run once the pipes read, and by wait once the
+// child is reaped; the second call delivers Exited, then Lost once every
+// pipe is lost.
+func (p *process) ended() {
+	if p.steps.Add(1) < 2 {
+		return
+	}
+	h := p.sink()
 	p.deliver(h, stream.Event{Kind: stream.Exited})
 	p.pipesUp.Wait()
 	p.mu.Lock()
@@ -289,6 +304,16 @@ func (p *process) deliver(h sink.Handler, e stream.Event) {
 	}
 	h.Event(e)
 	p.events.Add(1)
+}
+
+// tryDeliver hands e to the adapter h unless it would wait (see
+// sink.Handler.TryEvent), and reports whether it did.
+func (p *process) tryDeliver(h sink.Handler, e stream.Event) bool {
+	if !h.TryEvent(e) {
+		return false
+	}
+	p.events.Add(1)
+	return true
 }
 
 // Stats implements BaseTransport: the sum of the pipes' counters, with the
@@ -359,13 +384,14 @@ func (p *process) Err() error {
 	return p.lostErr
 }
 
+// Unloop implements sink.Attacher: the adapter never detaches a
+// subprocess transport; each pipe leaves its loop by itself when a
+// delivery must wait (conn.Unloop).
+func (p *process) Unloop() {}
+
 // Abort implements BaseTransport: it aborts every pipe and kills the
 // child if it still runs; Exited and Lost follow, and events still queued
 // may be dropped.
-// Unloop implements sink.Attacher: a subprocess's pipes are read by
-// their own goroutines.
-func (p *process) Unloop() {}
-
 func (p *process) Abort() { p.abort() }
 
 // abort ends everything at once: Abort, the subscriber of the Observable

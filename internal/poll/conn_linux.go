@@ -55,7 +55,15 @@ const (
 // number), and closes it itself afterwards. It returns the epoll_ctl error for a
 // descriptor epoll cannot watch (a regular file, a character device such
 // as /dev/null: EPERM). Any goroutine may call it, a callback included.
-func Register(fd int, h Handler) (*Conn, error) {
+func Register(fd int, h Handler) (*Conn, error) { return RegisterNear(fd, h, nil) }
+
+// RegisterNear is Register on near's loop while that loop runs (near's
+// registration may be over), else on the least busy one: descriptors
+// whose callbacks take one lock (a subprocess's pipes, whose protocol's
+// callbacks run one at a time) then never wait for each other across
+// loops, so that one blocked callback stalls one loop. A nil near is
+// Register. Any goroutine may call it, a callback included.
+func RegisterNear(fd int, h Handler, near *Conn) (*Conn, error) {
 	switch {
 	case h == nil:
 		return nil, errNilHandler
@@ -65,7 +73,11 @@ func Register(fd int, h Handler) (*Conn, error) {
 	if err := unix.SetNonblock(fd, true); err != nil {
 		return nil, fmt.Errorf("poll: register fd %d: %w", fd, os.NewSyscallError("fcntl", err))
 	}
-	l, err := pollers.acquire()
+	var nearLoop *loop
+	if near != nil {
+		nearLoop = near.l
+	}
+	l, err := pollers.acquire(nearLoop)
 	if err != nil {
 		return nil, err
 	}

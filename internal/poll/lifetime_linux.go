@@ -3,6 +3,7 @@ package poll
 import (
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -20,9 +21,10 @@ type group struct {
 // pollers is the process's one group.
 var pollers group
 
-// acquire counts one more registration and returns the loop it goes on,
-// starting the loops if none run.
-func (g *group) acquire() (*loop, error) {
+// acquire counts one more registration and returns the loop it goes on:
+// near while it runs, else the least busy, starting the loops if none
+// run.
+func (g *group) acquire(near *loop) (*loop, error) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.loops == nil {
@@ -37,6 +39,9 @@ func (g *group) acquire() (*loop, error) {
 		if l.count < best.count {
 			best = l
 		}
+	}
+	if near != nil && slices.Contains(g.loops, near) {
+		best = near
 	}
 	best.count++
 	g.live++

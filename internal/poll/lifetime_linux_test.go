@@ -94,3 +94,52 @@ func TestRegisterErrors(t *testing.T) {
 	}
 	goleak.VerifyNone(t)
 }
+
+// TestRegisterNearSharesLoop: RegisterNear puts a descriptor on near's
+// loop, the busier one though it is, and still after near's registration
+// is over, while that loop runs; once the loops have stopped it takes a
+// new one.
+func TestRegisterNearSharesLoop(t *testing.T) {
+	withLoops(t, 2)
+	goleak.VerifyNone(t) // the loops of earlier tests have exited
+	nearFD, _ := socketpair(t)
+	near, err := Register(nearFD, &handler{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var conns []*Conn
+	add := func(c *Conn, err error) *Conn {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		return c
+	}
+	fd := func() int { a, _ := socketpair(t); return a }
+	if other := add(Register(fd(), &handler{})); other.l == near.l {
+		t.Fatal("Register did not take the other loop")
+	}
+	for i := range 2 { // the second time near's loop is the busier
+		if c := add(RegisterNear(fd(), &handler{}, near)); c.l != near.l {
+			t.Fatalf("RegisterNear #%d did not take near's loop", i)
+		}
+	}
+	near.Close()
+	<-near.Done()
+	if c := add(RegisterNear(fd(), &handler{}, near)); c.l != near.l {
+		t.Fatal("RegisterNear after near's Close did not take its loop, which runs")
+	}
+	for _, c := range conns {
+		c.Close()
+		<-c.Done()
+	}
+	c, err := RegisterNear(fd(), &handler{}, near) // the loops stopped: new ones
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { c.Close(); <-c.Done() }()
+	if c.l == near.l {
+		t.Fatal("RegisterNear took a stopped loop")
+	}
+}

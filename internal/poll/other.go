@@ -22,6 +22,10 @@ type Conn struct{}
 // needs Linux. Any goroutine may call it.
 func Register(fd int, h Handler) (*Conn, error) { return nil, errUnsupported }
 
+// RegisterNear returns an error wrapping errors.ErrUnsupported, as
+// Register. Any goroutine may call it.
+func RegisterNear(fd int, h Handler, near *Conn) (*Conn, error) { return nil, errUnsupported }
+
 // SetReading does nothing off Linux.
 // HungUp reports false: nothing is registered off Linux.
 func (c *Conn) HungUp() bool { return false }

@@ -16,11 +16,21 @@ func (f *FD) WaitHangup() error {
 	}
 	// Go's poller reports an event that is only an error (the reader
 	// went away) as an error: ask the descriptor itself.
-	gone := false
-	if cerr := f.rc.Control(func(fd uintptr) { gone = hangup(int(fd)) }); cerr == nil && gone {
+	if f.HungUp() {
 		return nil
 	}
 	return err
+}
+
+// HungUp reports, without waiting, whether the reader of a write-only
+// pipe has gone (the descriptor reports POLLERR or POLLHUP), as a poller
+// loop's readiness said. It reports false once the descriptor is closed.
+func (f *FD) HungUp() bool {
+	gone := false
+	if err := f.rc.Control(func(fd uintptr) { gone = hangup(int(fd)) }); err != nil {
+		return false
+	}
+	return gone
 }
 
 // hangup polls fd once, without waiting.

@@ -49,3 +49,6 @@ func (f *FD) Readable() bool { return false }
 
 // Sysfd is unsupported off Unix.
 func (f *FD) Sysfd() (int, error) { return -1, errors.ErrUnsupported }
+
+// HungUp reports false: there are no pipes to watch here.
+func (f *FD) HungUp() bool { return false }
