@@ -21,17 +21,21 @@ import (
 // a datagram that met a PauseReading made on another goroutine is held
 // on the endpoint and delivered by the first OnReadable after the
 // resume, so an endpoint never leaves its loop (DESIGN.md, "Engines").
+// An endpoint whose events a channel or an Observable consumes is on a
+// loop too: the loop puts each event in the consumer's slot while it is
+// free, and a pump takes one that finds it full (conn_pump.go).
 
 // loopPacket is a packetConn as its loop's poll.Handler.
 type loopPacket packetConn
 
-// putOnLoop is a packetConn's core.startLoop: it puts an endpoint claimed
-// by the adapter on a loop, unless it is closing or its engine is the
-// goroutine one. The claim's start calls it, without c.mu.
+// putOnLoop is a packetConn's core.startLoop: it puts a claimed endpoint
+// (by the adapter, a channel or an Observable) on a loop, unless it is
+// closing or its engine is the goroutine one. The claim's start calls
+// it, without c.mu.
 func (c *packetConn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	return c.registerLocked((*loopPacket)(c), c.loopMade, false)
+	return c.registerLocked((*loopPacket)(c), c.loopMade, true)
 }
 
 // loopMade delivers Made on the loop, then the send errors left before
@@ -61,8 +65,8 @@ func (r *loopPacket) OnReadable(buf []byte) (more bool) {
 		if !c.loopRecv(buf) || c.loopLC.Closing() {
 			return false
 		}
-		if c.holding {
-			return true // paused meanwhile: the resume calls again
+		if c.holding || c.pumping.Load() {
+			return true // paused or full meanwhile: the resume (or pump) calls again
 		}
 	}
 	return true
@@ -71,8 +75,11 @@ func (r *loopPacket) OnReadable(buf []byte) (more bool) {
 // loopRecv is one receive of OnReadable, handled as readLoop handles
 // ReadFrom's outcome; it reports whether the socket may hold more.
 func (c *packetConn) loopRecv(buf []byte) (more bool) {
-	if c.noRead.Load() {
+	switch {
+	case c.noRead.Load():
 		return !c.IsClosing() // paused (reading is off): keep the readiness
+	case c.pumping.Load():
+		return true // likewise, while a pump holds an event
 	}
 	n, from, trunc, err := c.fd.TryReadFrom(buf[:min(len(buf), sock.MaxRead)])
 	switch {
@@ -103,8 +110,12 @@ func (c *packetConn) loopRecv(buf []byte) (more bool) {
 
 // loopEvent delivers e on the loop and reports true; when the adapter
 // refuses it (reading was paused on another goroutine meanwhile) it
-// keeps a copy for deliverHeldDatagram and reports false.
+// keeps a copy for deliverHeldDatagram and reports false. A channel
+// consumer's event goes to loopSend.
 func (c *packetConn) loopEvent(e stream.Event) bool {
+	if c.loopH == nil {
+		return c.loopSend(e)
+	}
 	if c.loopH.TryEvent(e) {
 		c.stats.events.Add(1)
 		return true
@@ -134,8 +145,8 @@ func (c *packetConn) deliverHeldDatagram() bool {
 // SendTo and the flush left (see sendFailedLocked). Behind a held
 // datagram they wait for it, in order.
 func (c *packetConn) loopSendErrors() {
-	if c.holding {
-		return // deliverHeldDatagram calls again
+	if c.holding || c.pumping.Load() {
+		return // deliverHeldDatagram, or the pump, calls again
 	}
 	c.mu.Lock()
 	errs := c.sendErr
