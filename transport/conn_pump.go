@@ -10,12 +10,24 @@ import "github.com/rxnet/rxnet/stream"
 // the consumer takes the event in the slot (the explicit signal), then
 // turns the loop's reading back on and exits. So an idle transport, or
 // one whose consumer keeps up, holds no goroutine of its own; one whose
-// consumer lags holds one, and one event. Streams pump a chunk (Data),
-// datagram endpoints a Datagram or a DatagramError (packet_loop.go).
+// consumer lags holds one, and one event. A stream's pump takes one
+// chunk (Data); a datagram endpoint's goes on receiving while its
+// consumer lags (packet_pump.go).
 
 // startPump hands chunk, which the full slot refused, to a pump. It runs
 // on the loop.
-func (c *conn) startPump(chunk stream.Event) { c.handToPump(chunk, c.pumpHandshake, nil) }
+func (c *conn) startPump(chunk stream.Event) {
+	c.handToPump()
+	go c.pump(chunk)
+}
+
+// pump delivers chunk, or leaves it to the read goroutine a StartTLS
+// starts (pumpHandshake), then turns reading back on.
+func (c *conn) pump(chunk stream.Event) {
+	defer c.pumps.Done()
+	c.pumpSend(chunk, c.pumpHandshake)
+	c.pumpEnded()
+}
 
 // pumpHandshake leaves chunk to the read goroutine a StartTLS starts
 // (heldRead: handshake input, never given back), and reports whether it
@@ -30,13 +42,11 @@ func (c *conn) pumpHandshake(chunk stream.Event) bool {
 	return true
 }
 
-// handToPump hands e, which the full slot refused (or a pause held
-// back), to a pump; the loop's reading stays off until the pump is done,
-// and the loop keeps the descriptor's readiness meanwhile (the socket is
-// not drained). divert, if not nil, may take e instead of the consumer;
-// pumped, if not nil, runs once the pump has turned reading back on. It
-// runs on the loop.
-func (c *core) handToPump(e stream.Event, divert func(stream.Event) bool, pumped func()) {
+// handToPump makes way for a pump, which the caller starts next with
+// c.pumps counting it: the loop's reading stays off until the pump is
+// done (pumpEnded), and the loop keeps the descriptor's readiness
+// meanwhile (the socket is not drained). It runs on the loop.
+func (c *core) handToPump() {
 	c.mu.Lock()
 	c.pumping.Store(true)
 	c.ensureWakeLocked()
@@ -45,30 +55,31 @@ func (c *core) handToPump(e stream.Event, divert func(stream.Event) bool, pumped
 	}
 	c.pumps.Add(1)
 	c.mu.Unlock()
-	go c.pump(e, divert, pumped)
 }
 
-// pump delivers e as a read goroutine would: it waits while reading is
-// paused (RD3), drops e after a local close, and delivers it before Lost
-// after a failure. Then reading goes on.
-func (c *core) pump(e stream.Event, divert func(stream.Event) bool, pumped func()) {
-	defer c.pumps.Done()
+// pumpSend delivers e from a pump as a read goroutine would: it waits
+// while reading is paused (RD3), drops e after a local close, and
+// delivers it before Lost after a failure; divert, if not nil, may take
+// e instead of the consumer. It reports whether the consumer got e.
+func (c *core) pumpSend(e stream.Event, divert func(stream.Event) bool) bool {
 	for {
 		readable := c.waitReadable()
 		switch {
 		case !readable && c.ReadDropped(0): // closed locally: nothing after close
 			e.Release()
+			return false
 		case divert != nil && divert(e):
-		default:
-			if _, woken := c.q.SendData(e, c.wakeC); woken {
-				continue
-			}
+			return false
 		}
-		c.pumping.Store(false)
-		c.startReading() // unless paused, closing or off its loop
-		if pumped != nil {
-			pumped()
+		if sent, woken := c.q.SendData(e, c.wakeC); !woken {
+			return sent
 		}
-		return
 	}
+}
+
+// pumpEnded ends a pump: the loop's reading goes back on, unless the
+// transport is paused, closing or off its loop.
+func (c *core) pumpEnded() {
+	c.pumping.Store(false)
+	c.startReading()
 }

@@ -72,8 +72,8 @@ func (r *loopPacket) OnReadable(buf []byte) (more bool) {
 	return true
 }
 
-// loopRecv is one receive of OnReadable, handled as readLoop handles
-// ReadFrom's outcome; it reports whether the socket may hold more.
+// loopRecv is one receive of OnReadable; it reports whether the socket
+// may hold more.
 func (c *packetConn) loopRecv(buf []byte) (more bool) {
 	switch {
 	case c.noRead.Load():
@@ -81,31 +81,43 @@ func (c *packetConn) loopRecv(buf []byte) (more bool) {
 	case c.pumping.Load():
 		return true // likewise, while a pump holds an event
 	}
+	e, more := c.tryRecv(buf)
+	switch {
+	case e.Kind != 0:
+		c.loopEvent(e)
+	case more: // stopped or interrupted meanwhile
+		c.loopSendErrors()
+	}
+	return more
+}
+
+// tryRecv is one non-blocking receive into buf, whose outcome it handles
+// as readLoop handles ReadFrom's: it returns the event to deliver (a
+// Datagram's Data is buf's), if any, and whether the socket may hold
+// more. A receive made by a pump (packet_pump.go) is one too.
+func (c *packetConn) tryRecv(buf []byte) (e stream.Event, more bool) {
 	n, from, trunc, err := c.fd.TryReadFrom(buf[:min(len(buf), sock.MaxRead)])
 	switch {
 	case errors.Is(err, sock.ErrWouldBlock):
-		return false
+		return e, false
 	case errors.Is(err, sock.ErrStopped):
-		return true // paused or closing meanwhile: the next call sees it
+		return e, true // paused or closing meanwhile: the next call sees it
 	case errors.Is(err, sock.ErrInterrupted): // an Interrupt made before the loop
 		c.mu.Lock()
 		c.fd.Resume()
 		c.mu.Unlock()
-		c.loopSendErrors()
-		return true
+		return e, true // the send errors it announced wait in c.sendErr
 	case err != nil && !nonFatal(err):
 		c.readFailed(err)
-		return false
+		return e, false
 	case err != nil || trunc:
 		if trunc {
 			err = unix.EMSGSIZE // cut by the kernel: dropped, like a failed read
 		}
-		c.loopEvent(stream.Event{Kind: stream.DatagramError, Err: c.opError("read", err)})
-		return true
+		return stream.Event{Kind: stream.DatagramError, Err: c.opError("read", err)}, true
 	}
 	c.stats.read.Add(int64(n))
-	c.loopEvent(stream.Event{Kind: stream.Datagram, Addr: c.sender(&from), Data: buf[:n]})
-	return true
+	return stream.Event{Kind: stream.Datagram, Addr: c.sender(&from), Data: buf[:n]}, true
 }
 
 // loopEvent delivers e on the loop and reports true; when the adapter
@@ -142,24 +154,28 @@ func (c *packetConn) deliverHeldDatagram() bool {
 }
 
 // loopSendErrors is the task that delivers, on the loop, the send errors
-// SendTo and the flush left (see sendFailedLocked). Behind a held
-// datagram they wait for it, in order.
+// SendTo and the flush left (see sendFailedLocked), oldest first. Behind
+// a held datagram, or a pump, they wait for it, in order.
 func (c *packetConn) loopSendErrors() {
-	if c.holding || c.pumping.Load() {
-		return // deliverHeldDatagram, or the pump, calls again
-	}
-	c.mu.Lock()
-	errs := c.sendErr
-	c.sendErr = nil
-	c.mu.Unlock()
-	for i, err := range errs {
-		if !c.loopEvent(stream.Event{Kind: stream.DatagramError, Err: err}) {
-			c.mu.Lock()
-			c.sendErr = append(errs[i+1:], c.sendErr...)
-			c.mu.Unlock()
+	for !c.holding && !c.pumping.Load() { // else deliverHeldDatagram, or the pump, calls again
+		e, ok := c.takeSendError()
+		if !ok || !c.loopEvent(e) {
 			return
 		}
 	}
+}
+
+// takeSendError takes the oldest send error waiting for delivery.
+func (c *packetConn) takeSendError() (stream.Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.sendErr) == 0 {
+		return stream.Event{}, false
+	}
+	e := stream.Event{Kind: stream.DatagramError, Err: c.sendErr[0]}
+	c.sendErr[0] = nil
+	c.sendErr = c.sendErr[1:]
+	return e, true
 }
 
 // OnWritable implements poll.Handler.

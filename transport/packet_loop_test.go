@@ -96,7 +96,7 @@ func endpointGoroutines() map[string]string {
 	found := map[string]string{}
 	for _, g := range strings.Split(stacks, "\n\n") {
 		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
-		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run") || strings.Contains(g, "transport.(*core).pump")) {
+		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run") || strings.Contains(g, "transport.(*conn).pump")) {
 			found[strings.SplitN(g, " [", 2)[0]] = g
 		}
 	}
