@@ -23,7 +23,7 @@ import (
 // resume, so an endpoint never leaves its loop (DESIGN.md, "Engines").
 // An endpoint whose events a channel or an Observable consumes is on a
 // loop too: the loop puts each event in the consumer's slot while it is
-// free, and a pump takes one that finds it full (conn_pump.go).
+// free, and a pump takes one that finds it full (packet_pump.go).
 
 // loopPacket is a packetConn as its loop's poll.Handler.
 type loopPacket packetConn
