@@ -21,17 +21,21 @@ import (
 // a datagram that met a PauseReading made on another goroutine is held
 // on the endpoint and delivered by the first OnReadable after the
 // resume, so an endpoint never leaves its loop (DESIGN.md, "Engines").
+// An endpoint whose events a channel or an Observable consumes is on a
+// loop too: the loop puts each event in the consumer's slot while it is
+// free, and a pump takes one that finds it full (packet_pump.go).
 
 // loopPacket is a packetConn as its loop's poll.Handler.
 type loopPacket packetConn
 
-// putOnLoop is a packetConn's core.startLoop: it puts an endpoint claimed
-// by the adapter on a loop, unless it is closing or its engine is the
-// goroutine one. The claim's start calls it, without c.mu.
+// putOnLoop is a packetConn's core.startLoop: it puts a claimed endpoint
+// (by the adapter, a channel or an Observable) on a loop, unless it is
+// closing or its engine is the goroutine one. The claim's start calls
+// it, without c.mu.
 func (c *packetConn) putOnLoop() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock() // held through Register: end must see c.lc
-	return c.registerLocked((*loopPacket)(c), c.loopMade, false)
+	return c.registerLocked((*loopPacket)(c), c.loopMade, true)
 }
 
 // loopMade delivers Made on the loop, then the send errors left before
@@ -61,50 +65,69 @@ func (r *loopPacket) OnReadable(buf []byte) (more bool) {
 		if !c.loopRecv(buf) || c.loopLC.Closing() {
 			return false
 		}
-		if c.holding {
-			return true // paused meanwhile: the resume calls again
+		if c.holding || c.pumping.Load() {
+			return true // paused or full meanwhile: the resume (or pump) calls again
 		}
 	}
 	return true
 }
 
-// loopRecv is one receive of OnReadable, handled as readLoop handles
-// ReadFrom's outcome; it reports whether the socket may hold more.
+// loopRecv is one receive of OnReadable; it reports whether the socket
+// may hold more.
 func (c *packetConn) loopRecv(buf []byte) (more bool) {
-	if c.noRead.Load() {
+	switch {
+	case c.noRead.Load():
 		return !c.IsClosing() // paused (reading is off): keep the readiness
+	case c.pumping.Load():
+		return true // likewise, while a pump holds an event
 	}
+	e, more := c.tryRecv(buf)
+	switch {
+	case e.Kind != 0:
+		c.loopEvent(e)
+	case more: // stopped or interrupted meanwhile
+		c.loopSendErrors()
+	}
+	return more
+}
+
+// tryRecv is one non-blocking receive into buf, whose outcome it handles
+// as readLoop handles ReadFrom's: it returns the event to deliver (a
+// Datagram's Data is buf's), if any, and whether the socket may hold
+// more. A receive made by a pump (packet_pump.go) is one too.
+func (c *packetConn) tryRecv(buf []byte) (e stream.Event, more bool) {
 	n, from, trunc, err := c.fd.TryReadFrom(buf[:min(len(buf), sock.MaxRead)])
 	switch {
 	case errors.Is(err, sock.ErrWouldBlock):
-		return false
+		return e, false
 	case errors.Is(err, sock.ErrStopped):
-		return true // paused or closing meanwhile: the next call sees it
+		return e, true // paused or closing meanwhile: the next call sees it
 	case errors.Is(err, sock.ErrInterrupted): // an Interrupt made before the loop
 		c.mu.Lock()
 		c.fd.Resume()
 		c.mu.Unlock()
-		c.loopSendErrors()
-		return true
+		return e, true // the send errors it announced wait in c.sendErr
 	case err != nil && !nonFatal(err):
 		c.readFailed(err)
-		return false
+		return e, false
 	case err != nil || trunc:
 		if trunc {
 			err = unix.EMSGSIZE // cut by the kernel: dropped, like a failed read
 		}
-		c.loopEvent(stream.Event{Kind: stream.DatagramError, Err: c.opError("read", err)})
-		return true
+		return stream.Event{Kind: stream.DatagramError, Err: c.opError("read", err)}, true
 	}
 	c.stats.read.Add(int64(n))
-	c.loopEvent(stream.Event{Kind: stream.Datagram, Addr: c.sender(&from), Data: buf[:n]})
-	return true
+	return stream.Event{Kind: stream.Datagram, Addr: c.sender(&from), Data: buf[:n]}, true
 }
 
 // loopEvent delivers e on the loop and reports true; when the adapter
 // refuses it (reading was paused on another goroutine meanwhile) it
-// keeps a copy for deliverHeldDatagram and reports false.
+// keeps a copy for deliverHeldDatagram and reports false. A channel
+// consumer's event goes to loopSend.
 func (c *packetConn) loopEvent(e stream.Event) bool {
+	if c.loopH == nil {
+		return c.loopSend(e)
+	}
 	if c.loopH.TryEvent(e) {
 		c.stats.events.Add(1)
 		return true
@@ -131,24 +154,28 @@ func (c *packetConn) deliverHeldDatagram() bool {
 }
 
 // loopSendErrors is the task that delivers, on the loop, the send errors
-// SendTo and the flush left (see sendFailedLocked). Behind a held
-// datagram they wait for it, in order.
+// SendTo and the flush left (see sendFailedLocked), oldest first. Behind
+// a held datagram, or a pump, they wait for it, in order.
 func (c *packetConn) loopSendErrors() {
-	if c.holding {
-		return // deliverHeldDatagram calls again
-	}
-	c.mu.Lock()
-	errs := c.sendErr
-	c.sendErr = nil
-	c.mu.Unlock()
-	for i, err := range errs {
-		if !c.loopEvent(stream.Event{Kind: stream.DatagramError, Err: err}) {
-			c.mu.Lock()
-			c.sendErr = append(errs[i+1:], c.sendErr...)
-			c.mu.Unlock()
+	for !c.holding && !c.pumping.Load() { // else deliverHeldDatagram, or the pump, calls again
+		e, ok := c.takeSendError()
+		if !ok || !c.loopEvent(e) {
 			return
 		}
 	}
+}
+
+// takeSendError takes the oldest send error waiting for delivery.
+func (c *packetConn) takeSendError() (stream.Event, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.sendErr) == 0 {
+		return stream.Event{}, false
+	}
+	e := stream.Event{Kind: stream.DatagramError, Err: c.sendErr[0]}
+	c.sendErr[0] = nil
+	c.sendErr = c.sendErr[1:]
+	return e, true
 }
 
 // OnWritable implements poll.Handler.

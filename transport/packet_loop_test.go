@@ -145,3 +145,28 @@ func TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
 		}
 	}
 }
+
+// TestEN1_DatagramChannelConsumerOnLoopHoldsNoGoroutine: a datagram
+// endpoint whose events a channel consumes is read by a loop: once its
+// consumer keeps up (it waits in its receive), the endpoint holds no
+// goroutine of its own.
+func TestEN1_DatagramChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
+	if !poll.Supported() || os.Getenv("RXNET_ENGINE") == "goroutine" {
+		t.Skip("the poll engine does not run here")
+	}
+	forDg(t, func(t *testing.T, network string) {
+		others := endpointGoroutines()
+		p := newDgPair(t, network, false)
+		ch := claimDg(t, p.tr)
+		p.peerSend(t, seqDatagram(0, 10))
+		expectSeq(t, ch, 0, 1, p.peer.LocalAddr())
+		for id, g := range endpointGoroutines() {
+			if _, ok := others[id]; !ok {
+				t.Errorf("a goroutine of the idle endpoint:\n%s", g)
+			}
+		}
+		if transport.LoopID(p.tr) == 0 {
+			t.Error("the endpoint is not on a loop")
+		}
+	})
+}
