@@ -102,13 +102,17 @@
 //
 // # Engines
 //
-// On Linux the TCP and Unix transports, and the UDP and unixgram
-// endpoints, that package adapters drives run on a few shared epoll loops
-// (one per GOMAXPROCS): an idle connection or endpoint holds no goroutine
-// and no buffer, and the protocol's callbacks run on the loop
-// that read the data, so a callback that blocks delays that loop's other
-// connections. Every other transport, and every transport elsewhere, has
-// a read goroutine of its own. The environment variable RXNET_ENGINE,
-// read when a transport is made, chooses: "goroutine" puts every
-// transport on its own goroutine; "poll", or unset, is the default.
+// On Linux the TCP and Unix transports, the UDP and unixgram endpoints,
+// pipes and a subprocess's pipes run on a few shared epoll loops (one per
+// GOMAXPROCS), whether package adapters drives them or a channel or an
+// Observable consumes their events: an idle one holds no goroutine and
+// no buffer. The adapters' callbacks run on the loop that read the data,
+// so a callback that blocks delays that loop's other transports. A
+// channel consumer's transport reads only while the consumer has room,
+// and holds one goroutine only while the consumer lags. TLS transports,
+// and every transport elsewhere, have a read goroutine of their own; a
+// subprocess has one that waits for the child's exit. The environment
+// variable RXNET_ENGINE, read when a transport is made, chooses:
+// "goroutine" puts every transport on its own goroutine; "poll", or
+// unset, is the default.
 package transport
