@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/rxnet/rxnet/adapters"
@@ -72,7 +71,7 @@ func TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine(t *testing.T) {
 	}
 	echo(listen()) // the loops run from here on
 
-	others := endpointGoroutines() // other tests' transports, ending
+	others := offLoopGoroutines() // other tests' transports, ending
 	before := runtime.NumGoroutine()
 	ep, p := listen()
 	if on, loop := echo(ep, p), transport.LoopID(ep); loop == 0 || on != loop {
@@ -81,26 +80,11 @@ func TestEN1_DatagramEndpointOnLoopHoldsNoGoroutine(t *testing.T) {
 	if after := runtime.NumGoroutine(); after > before {
 		t.Errorf("%d goroutines with an idle endpoint, %d before it", after, before)
 	}
-	for id, g := range endpointGoroutines() {
+	for id, g := range offLoopGoroutines() {
 		if _, ok := others[id]; !ok {
 			t.Errorf("a goroutine of the idle endpoint:\n%s", g)
 		}
 	}
-}
-
-// endpointGoroutines returns the stacks of the goroutines running a
-// transport's own code off the loops, by goroutine header.
-func endpointGoroutines() map[string]string {
-	buf := make([]byte, 1<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	found := map[string]string{}
-	for _, g := range strings.Split(stacks, "\n\n") {
-		loop := strings.Contains(g, "internal/poll.(*loop)") // may finish the callback still
-		if !loop && (strings.Contains(g, "transport.(*packetConn)") || strings.Contains(g, "transport.(*core).run") || strings.Contains(g, "transport.(*conn).pump")) {
-			found[strings.SplitN(g, " [", 2)[0]] = g
-		}
-	}
-	return found
 }
 
 // TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine: a TCP transport whose
@@ -115,7 +99,7 @@ func TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	others := endpointGoroutines()
+	others := offLoopGoroutines()
 	tr, err := transport.Dial(context.Background(), "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -139,7 +123,7 @@ func TestEN1_ChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
 	if transport.LoopID(tr) == 0 {
 		t.Fatal("the transport is not on a loop")
 	}
-	for id, g := range endpointGoroutines() {
+	for id, g := range offLoopGoroutines() {
 		if _, ok := others[id]; !ok {
 			t.Errorf("a goroutine of the idle transport:\n%s", g)
 		}
@@ -155,12 +139,12 @@ func TestEN1_DatagramChannelConsumerOnLoopHoldsNoGoroutine(t *testing.T) {
 		t.Skip("the poll engine does not run here")
 	}
 	forDg(t, func(t *testing.T, network string) {
-		others := endpointGoroutines()
+		others := offLoopGoroutines()
 		p := newDgPair(t, network, false)
 		ch := claimDg(t, p.tr)
 		p.peerSend(t, seqDatagram(0, 10))
 		expectSeq(t, ch, 0, 1, p.peer.LocalAddr())
-		for id, g := range endpointGoroutines() {
+		for id, g := range offLoopGoroutines() {
 			if _, ok := others[id]; !ok {
 				t.Errorf("a goroutine of the idle endpoint:\n%s", g)
 			}

@@ -5,8 +5,6 @@ package transport_test
 import (
 	"io"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/rxnet/rxnet/adapters"
@@ -51,7 +49,7 @@ func TestEN1_IdlePipeOnLoopHoldsNoGoroutine(t *testing.T) {
 	if !poll.Supported() || os.Getenv("RXNET_ENGINE") == "goroutine" {
 		t.Skip("the poll engine does not run here")
 	}
-	others := pipeGoroutines()
+	others := offLoopGoroutines()
 
 	r1, w1 := osPipe(t) // a read pipe, adapted
 	rt, rp, err := adapters.ConnectReadPipe(r1, newPipeProto)
@@ -109,26 +107,9 @@ func TestEN1_IdlePipeOnLoopHoldsNoGoroutine(t *testing.T) {
 	if in, out, err := transport.LoopID(idle["stdin"]), transport.LoopID(idle["stdout"]), transport.LoopID(idle["stderr"]); in != out || out != err {
 		t.Errorf("the child's pipes are on loops %d, %d and %d, want one", in, out, err)
 	}
-	for id, g := range pipeGoroutines() {
+	for id, g := range offLoopGoroutines() {
 		if _, ok := others[id]; !ok {
 			t.Errorf("a goroutine of an idle pipe:\n%s", g)
 		}
 	}
-}
-
-// pipeGoroutines returns, by goroutine header, the stacks of the
-// goroutines running rxnet's transport code off the loops, but for a
-// subprocess's reaper.
-func pipeGoroutines() map[string]string {
-	buf := make([]byte, 1<<20)
-	stacks := string(buf[:runtime.Stack(buf, true)])
-	found := map[string]string{}
-	for _, g := range strings.Split(stacks, "\n\n") {
-		switch {
-		case strings.Contains(g, "internal/poll.(*loop)"), strings.Contains(g, "transport.(*process).wait"):
-		case strings.Contains(g, "rxnet/rxnet/transport.") || strings.Contains(g, "rxnet/rxnet/adapters."):
-			found[strings.SplitN(g, " [", 2)[0]] = g
-		}
-	}
-	return found
 }
