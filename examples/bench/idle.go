@@ -90,7 +90,7 @@ func currentFDLimits() (fdLimits, error) {
 	if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
 		open = len(fds)
 	}
-	return fdLimits{hard: lim.Max, clientOpen: open}, nil
+	return fdLimits{hard: uint64(lim.Max), clientOpen: open}, nil // int64 on the BSDs
 }
 
 // needs returns the descriptors n idle connections need in the server

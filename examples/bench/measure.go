@@ -25,7 +25,7 @@ func raiseNoFile() (uint64, error) {
 			return 0, err
 		}
 	}
-	return lim.Cur, nil
+	return uint64(lim.Cur), nil // int64 on the BSDs
 }
 
 // usage is what a process used, from its rusage.
