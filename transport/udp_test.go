@@ -197,6 +197,21 @@ func dgNext(t testing.TB, ch <-chan stream.Event) (stream.Event, bool) {
 	}
 }
 
+// dgNextSkipFlow returns the next event but PauseWriting and
+// ResumeWriting, failing if the channel closes first.
+func dgNextSkipFlow(t testing.TB, ch <-chan stream.Event) stream.Event {
+	t.Helper()
+	for {
+		e, ok := dgNext(t, ch)
+		if !ok {
+			t.Fatalf("channel closed without Lost")
+		}
+		if e.Kind != stream.PauseWriting && e.Kind != stream.ResumeWriting {
+			return e
+		}
+	}
+}
+
 // dgExpect returns the next event, failing unless it has kind k.
 func dgExpect(t testing.TB, ch <-chan stream.Event, k stream.Kind) stream.Event {
 	t.Helper()
@@ -210,22 +225,20 @@ func dgExpect(t testing.TB, ch <-chan stream.Event, k stream.Kind) stream.Event 
 // dgExpectLost skips flow events, expects Lost, then the channel closed.
 func dgExpectLost(t testing.TB, ch <-chan stream.Event) stream.Event {
 	t.Helper()
-	for {
-		e, ok := dgNext(t, ch)
-		if !ok {
-			t.Fatalf("channel closed without Lost")
-		}
-		if e.Kind == stream.PauseWriting || e.Kind == stream.ResumeWriting {
-			continue
-		}
-		if e.Kind != stream.Lost {
-			t.Fatalf("got %v, want Lost", e)
-		}
-		if e2, ok := dgNext(t, ch); ok {
-			t.Fatalf("got %v after Lost, want the channel closed", e2)
-		}
-		return e
+	return dgWasLost(t, ch, dgNextSkipFlow(t, ch))
+}
+
+// dgWasLost fails unless e, just received from ch, is Lost and ch then
+// closes; it returns e.
+func dgWasLost(t testing.TB, ch <-chan stream.Event, e stream.Event) stream.Event {
+	t.Helper()
+	if e.Kind != stream.Lost {
+		t.Fatalf("got %v, want Lost", e)
 	}
+	if e2, ok := dgNext(t, ch); ok {
+		t.Fatalf("got %v after Lost, want the channel closed", e2)
+	}
+	return e
 }
 
 // claimDg claims the events and receives Made.
