@@ -149,10 +149,10 @@ func TestRD2_DatagramStalledConsumerBounded(t *testing.T) {
 				// RD3: the datagram the producer was sending when the pause
 				// came may land after the drain above; Close takes it back
 				// unless this receive is first (a prefix of the stream).
-				e := dgNextSkipFlow(t, ch)
+				e := transporttest.NextNonFlow(t, ch)
 				if e.Kind == stream.Datagram {
 					checkSeq(t, e.Data, len(evs))
-					e = dgNextSkipFlow(t, ch)
+					e = transporttest.NextNonFlow(t, ch)
 				}
 				dgWasLost(t, ch, e)
 			})

@@ -197,21 +197,6 @@ func dgNext(t testing.TB, ch <-chan stream.Event) (stream.Event, bool) {
 	}
 }
 
-// dgNextSkipFlow returns the next event but PauseWriting and
-// ResumeWriting, failing if the channel closes first.
-func dgNextSkipFlow(t testing.TB, ch <-chan stream.Event) stream.Event {
-	t.Helper()
-	for {
-		e, ok := dgNext(t, ch)
-		if !ok {
-			t.Fatalf("channel closed without Lost")
-		}
-		if e.Kind != stream.PauseWriting && e.Kind != stream.ResumeWriting {
-			return e
-		}
-	}
-}
-
 // dgExpect returns the next event, failing unless it has kind k.
 func dgExpect(t testing.TB, ch <-chan stream.Event, k stream.Kind) stream.Event {
 	t.Helper()
@@ -225,7 +210,7 @@ func dgExpect(t testing.TB, ch <-chan stream.Event, k stream.Kind) stream.Event 
 // dgExpectLost skips flow events, expects Lost, then the channel closed.
 func dgExpectLost(t testing.TB, ch <-chan stream.Event) stream.Event {
 	t.Helper()
-	return dgWasLost(t, ch, dgNextSkipFlow(t, ch))
+	return dgWasLost(t, ch, transporttest.NextNonFlow(t, ch))
 }
 
 // dgWasLost fails unless e, just received from ch, is Lost and ch then

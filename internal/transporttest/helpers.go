@@ -57,7 +57,7 @@ func expect(t testing.TB, ch <-chan stream.Event, k stream.Kind) stream.Event {
 // checking that the channel is closed after it.
 func expectLost(t testing.TB, ch <-chan stream.Event) stream.Event {
 	t.Helper()
-	e := nextNonFlow(t, ch)
+	e := NextNonFlow(t, ch)
 	if e.Kind != stream.Lost {
 		t.Fatalf("got event %v, want Lost", e)
 	}
@@ -74,9 +74,9 @@ func expectClosed(t testing.TB, ch <-chan stream.Event) {
 	}
 }
 
-// nextNonFlow returns the next event that is not PauseWriting or
+// NextNonFlow returns the next event that is not PauseWriting or
 // ResumeWriting; it fails the test if the channel closes first.
-func nextNonFlow(t testing.TB, ch <-chan stream.Event) stream.Event {
+func NextNonFlow(t testing.TB, ch <-chan stream.Event) stream.Event {
 	t.Helper()
 	for {
 		e, ok := next(t, ch)
@@ -374,7 +374,7 @@ func (d *dataIn) take(t testing.TB, e stream.Event) {
 func (d *dataIn) until(t testing.TB, ch <-chan stream.Event, n int64) {
 	t.Helper()
 	for d.off < n {
-		e := nextNonFlow(t, ch)
+		e := NextNonFlow(t, ch)
 		if e.Kind != stream.Data {
 			t.Fatalf("got %v after %d of %d bytes, want Data", e, d.off, n)
 		}

@@ -310,7 +310,7 @@ func testCloseAfterEOFFlushes(t *testing.T, newPair NewPair) {
 	w := &out{tr: p.Transport}
 	w.backUp(t)
 	closeWrite(t, p.Peer)
-	if e := nextNonFlow(t, ch); e.Kind != stream.EOF {
+	if e := NextNonFlow(t, ch); e.Kind != stream.EOF {
 		t.Fatalf("got %v, want EOF", e)
 	}
 	// The transport closes itself, but only once its writes are out.
