@@ -58,14 +58,16 @@ func (r *bufRecorder) GetBuffer(hint int) []byte {
 	return r.buf
 }
 
+// BufferUpdated keeps the bytes before it records the call, so that a
+// waiter woken by the record finds them (received).
 func (r *bufRecorder) BufferUpdated(n int) {
+	r.mu.Lock()
+	r.got = append(r.got, r.buf[:n]...)
+	r.mu.Unlock()
 	r.record(fmt.Sprintf("BU(%d)", n))
 	if r.updated != nil {
 		r.updated(n)
 	}
-	r.mu.Lock()
-	r.got = append(r.got, r.buf[:n]...)
-	r.mu.Unlock()
 }
 
 func (r *bufRecorder) EOFReceived() bool { r.record("ER"); return false }
