@@ -91,6 +91,18 @@ func (r *bufRecorder) received() string {
 	return string(r.got)
 }
 
+// updatedBytes sums the counts of the BufferUpdated calls in tr.
+func updatedBytes(tr []string) int {
+	n := 0
+	for _, e := range tr {
+		var k int
+		if _, err := fmt.Sscanf(e, "BU(%d)", &k); err == nil {
+			n += k
+		}
+	}
+	return n
+}
+
 // waitLost waits for ConnectionLost and returns the trace.
 func (r *bufRecorder) waitLost(t testing.TB) []string {
 	t.Helper()
@@ -110,7 +122,7 @@ func TestB1_BufferedReadsInPlaceInPieces(t *testing.T) {
 	if _, err := peer.Write([]byte("0123456789")); err != nil {
 		t.Fatal(err)
 	}
-	tr := r.waitFor(t, "10 bytes", func([]string) bool { return len(r.received()) == 10 })
+	tr := r.waitFor(t, "10 bytes", func(tr []string) bool { return updatedBytes(tr) == 10 })
 	if got := r.received(); got != "0123456789" {
 		t.Fatalf("received %q", got)
 	}
