@@ -307,8 +307,9 @@ func TestConnectBufferedEcho(t *testing.T) {
 func TestRD1_DetachInBufferUpdatedCutsTheChunk(t *testing.T) {
 	r := newBufRecorder(4)
 	detached := make(chan *adapters.Detached, 1)
+	calls := 0 // BufferUpdated's; the adapter calls it on one goroutine at a time
 	r.updated = func(int) {
-		if len(detached) > 0 || r.received() != "" {
+		if calls++; calls > 1 {
 			return // BufferUpdated(4) is the first: its bytes are "HEAD"
 		}
 		d, err := adapters.Detach(r.transport(), nil)
