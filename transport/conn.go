@@ -47,6 +47,7 @@ type conn struct {
 
 	tlsOn      atomic.Bool // TLS, or StartTLS asked: plain reading stops
 	flowNoted  atomic.Bool // a record paused or resumed the flow (noteFlow)
+	leaving    atomic.Bool // Unloop has begun: the loop reads no more (loopRead)
 	pipe       pipeKind    // a socket, or one end of a pipe
 	eofWritten bool        // guarded by c.mu
 	sending    bool        // guarded by c.mu: a SendFile runs

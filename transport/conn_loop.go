@@ -79,6 +79,8 @@ func (r *loopReader) OnReadable(buf []byte) (more bool) {
 // hold more (false: drained, or reading is over).
 func (c *conn) loopRead(buf []byte) (more bool) {
 	switch {
+	case c.leaving.Load():
+		return false // leaving for a read goroutine, which reads from here on
 	case c.loopEOF:
 		return false // nothing is read after EOF, as on a read goroutine
 	case c.tlsOn.Load():
@@ -313,6 +315,7 @@ func (c *conn) Unloop() {
 		return
 	}
 	c.lc = nil
+	c.leaving.Store(true) // a chunk read from now on would follow the one held
 	flush := c.loopFlushing
 	c.loopFlushing = false
 	c.ensureWakeLocked() // for the read goroutine it is leaving for
