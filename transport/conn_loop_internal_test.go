@@ -4,8 +4,6 @@ package transport
 
 import (
 	"bytes"
-	"context"
-	"net"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 // the transport leaves its loop; Event records what the read goroutine
 // delivers, and holds the first Data until release is closed.
 type leavingHandler struct {
+	quietHandler
 	events  chan stream.Event
 	entered chan struct{} // closed when the first Data reaches Event
 	release chan struct{}
@@ -43,15 +42,6 @@ func (h *leavingHandler) TryEvent(e stream.Event) bool {
 	return true
 }
 
-func (h *leavingHandler) ReaderMoved(uint64)          {}
-func (h *leavingHandler) FlowChanged()                {}
-func (h *leavingHandler) ReadingPaused()              {}
-func (h *leavingHandler) Wake()                       {}
-func (h *leavingHandler) OnReader() bool              { return false }
-func (h *leavingHandler) Upgrading()                  {}
-func (h *leavingHandler) TakeBack() []byte            { return nil }
-func (h *leavingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
-
 // TestRD1_LoopReadsNothingOnceLeaving: a transport leaving its loop
 // (Unloop, from a Detach on another goroutine) may still get an
 // OnReadable from the loop until the loop hears of it; that call must
@@ -61,25 +51,7 @@ func (h *leavingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
 // late call is made here by hand while the read goroutine is held in its
 // first delivery, with the peer's next bytes waiting in the socket.
 func TestRD1_LoopReadsNothingOnceLeaving(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	tr, err := Dial(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := tr.(*conn)
-	defer c.Abort()
-	peer, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer peer.Close()
-	if !c.polled {
-		t.Skip("the poll engine does not run here")
-	}
+	c, peer := loopConnPair(t)
 	h := &leavingHandler{events: make(chan stream.Event, 8), entered: make(chan struct{}), release: make(chan struct{})}
 	if !c.Attach(h) {
 		t.Fatal("Attach refused")

@@ -17,6 +17,7 @@ import (
 // makes the pause itself just before a delivery, as a PauseReading made
 // on another goroutine while the loop received would.
 type pausingHandler struct {
+	quietHandler
 	c       *packetConn
 	refuse  atomic.Bool
 	refused chan struct{}
@@ -40,15 +41,6 @@ func (h *pausingHandler) TryEvent(e stream.Event) bool {
 	h.events <- e
 	return true
 }
-
-func (h *pausingHandler) ReaderMoved(uint64)          {}
-func (h *pausingHandler) FlowChanged()                {}
-func (h *pausingHandler) ReadingPaused()              {}
-func (h *pausingHandler) Wake()                       {}
-func (h *pausingHandler) OnReader() bool              { return false }
-func (h *pausingHandler) Upgrading()                  {}
-func (h *pausingHandler) TakeBack() []byte            { return nil }
-func (h *pausingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
 
 // TestRD3_LoopHoldsDatagramThatMetPause: on the poll engine a datagram
 // that met a pause between the loop's check and its delivery is held by

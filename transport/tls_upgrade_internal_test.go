@@ -20,6 +20,7 @@ import (
 // an Observable's cancelled subscription aborting while its consumer
 // runs StartTLS).
 type abortingHandler struct {
+	quietHandler
 	c      *conn
 	events chan stream.Event
 }
@@ -32,14 +33,7 @@ func (h *abortingHandler) TryEvent(e stream.Event) bool {
 	return true
 }
 
-func (h *abortingHandler) ReaderMoved(uint64)          {}
-func (h *abortingHandler) FlowChanged()                {}
-func (h *abortingHandler) ReadingPaused()              {}
-func (h *abortingHandler) Wake()                       {}
-func (h *abortingHandler) OnReader() bool              { return false }
-func (h *abortingHandler) Upgrading()                  { h.c.Abort() }
-func (h *abortingHandler) TakeBack() []byte            { return nil }
-func (h *abortingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
+func (h *abortingHandler) Upgrading() { h.c.Abort() }
 
 // TestTL1_SF3_LC2_StartTLSAbortedOnLoopReturns: on the poll engine, an
 // Abort that ends a transport after StartTLS's checks, while the
@@ -48,26 +42,7 @@ func (h *abortingHandler) ReadBuffer() ([]byte, error) { return nil, nil }
 // Lost is delivered, last. Before the fix StartTLS waited for its
 // context, and so did a channel or Observable consumer that called it.
 func TestTL1_SF3_LC2_StartTLSAbortedOnLoopReturns(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	tr, err := Dial(context.Background(), "tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := tr.(*conn)
-	if !c.polled {
-		tr.Abort()
-		t.Skip("the poll engine does not run here")
-	}
-	peer, err := ln.Accept()
-	if err != nil {
-		tr.Abort()
-		t.Fatal(err)
-	}
-	defer peer.Close()
+	c, _ := loopConnPair(t)
 	h := &abortingHandler{c: c, events: make(chan stream.Event, 4)}
 	if !c.Attach(h) {
 		t.Fatal("Attach refused")
@@ -79,7 +54,7 @@ func TestTL1_SF3_LC2_StartTLSAbortedOnLoopReturns(t *testing.T) {
 	// returns as soon as the transport is done.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	err = StartTLS(ctx, tr, &tls.Config{ServerName: "localhost"})
+	err := StartTLS(ctx, c, &tls.Config{ServerName: "localhost"})
 	if !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("StartTLS on a transport aborted meanwhile returned %v, want an error matching net.ErrClosed", err)
 	}
